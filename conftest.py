@@ -1,0 +1,162 @@
+"""Fixtures shared by every app's tests: tenants, personas and API clients.
+
+Personas (the same in every test file):
+- ``acme``: the tenant most tests use; ``ada`` is its admin, ``reggie`` a regular user, ``olive`` another
+  regular user (the outsider of items she was not given);
+- ``globex``: a second tenant with its admin ``gus`` — the "other tenant" of every isolation check;
+- ``superuser``: the holder of API_TOKEN.
+
+Tenants are created through the real service (cloned tenant database) for each test and dropped after
+it, so tests run against real, committed databases on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from registry_project.testing.helpers import PASSWORD
+from tenants_app import databases, services, tenancy
+from tenants_app.audit import Caller
+from tenants_app.models import Role, Tenant, User
+from tenants_app.tokens import RegistryToken
+
+SYSTEM = Caller(user=None, name="<tests>")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Argon2 is deliberately slow; tests hash with MD5 (one test checks that production uses Argon2)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
+    """The test catalog database (tenant databases are made per test, from the migrated template)."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        databases.drop(databases.template_name())
+        teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _real_databases(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Every test runs against real, committed databases, and leaves the catalog as it found it.
+
+    Django's TestCase isolation (one rolled-back transaction per declared alias) cannot cover tenant
+    databases, whose aliases appear at run time; so tests commit, and this fixture removes every tenant
+    (catalog row, database) and every cached counter afterwards.
+    """
+    with django_db_blocker.unblock():
+        cache.clear()
+        yield
+        for tenant in Tenant.objects.all():
+            tenant.delete()
+            databases.drop(tenant.database)
+        cache.clear()
+
+
+@dataclass
+class TenantHandle:
+    """A tenant created for one test, with helpers to add users and to act as them."""
+
+    tenant: Tenant
+
+    @property
+    def id(self) -> str:
+        return self.tenant.id
+
+    def add_user(self, username: str, role: str = Role.REGULAR, email: str | None = None) -> User:
+        with tenancy.using_tenant(self.tenant):
+            return User.objects.create_user(username, PASSWORD, email=email or f"{username}@example.org", role=role)
+
+    def user(self, username: str) -> User:
+        with tenancy.using_tenant(self.tenant):
+            return User.objects.get(username=username)
+
+    def token(self, username: str) -> str:
+        return f"JWT {RegistryToken.issue(self.tenant, self.user(username))}"
+
+    def client(self, username: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=self.token(username))
+        return client
+
+    def count(self, model: type[Any], **filters: Any) -> int:
+        with tenancy.using_tenant(self.tenant):
+            return model.objects.filter(**filters).count()
+
+
+@pytest.fixture
+def make_tenant() -> Callable[..., TenantHandle]:
+    def make(tenant_id: str, admin: str = "admin", **fields: str) -> TenantHandle:
+        tenant = services.create_tenant(
+            SYSTEM,
+            tenant_id=tenant_id,
+            admin_username=admin,
+            admin_password=PASSWORD,
+            email=f"office@{tenant_id}.example",
+            **fields,
+        )
+        return TenantHandle(tenant)
+
+    return make
+
+
+@pytest.fixture
+def acme(make_tenant: Callable[..., TenantHandle]) -> TenantHandle:
+    handle = make_tenant("acme", admin="ada", organization="Acme Corp")
+    handle.add_user("reggie")
+    handle.add_user("olive")
+    return handle
+
+
+@pytest.fixture
+def globex(make_tenant: Callable[..., TenantHandle]) -> TenantHandle:
+    return make_tenant("globex", admin="gus", organization="Globex")
+
+
+@pytest.fixture
+def admin(acme: TenantHandle) -> APIClient:
+    return acme.client("ada")
+
+
+@pytest.fixture
+def reader(acme: TenantHandle) -> APIClient:
+    """A regular user of acme (the shared reader of items, once items exist)."""
+    return acme.client("reggie")
+
+
+@pytest.fixture
+def outsider(acme: TenantHandle) -> APIClient:
+    """Another regular user of acme, who has been given nothing."""
+    return acme.client("olive")
+
+
+@pytest.fixture
+def other_tenant(globex: TenantHandle) -> APIClient:
+    return globex.client("gus")
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def superuser() -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=settings.API_TOKEN)
+    return client

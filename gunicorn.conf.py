@@ -1,0 +1,44 @@
+"""gunicorn settings used by `make run` and by production (`scripts/serve`).
+
+Worker class: ``gthread``. A sync worker must answer its arbiter's heartbeat from the thread that serves
+the request, so a multi-gigabyte upload or download on a slow link outlives the 30 s ``timeout`` and is
+killed. With ``gthread`` the heartbeat comes from the worker's main loop while request threads stream,
+so long transfers are fine and ``timeout`` still catches a worker that is truly stuck.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from registry_project.config import env_choice, env_int, env_str, load_env_files
+
+BASE_DIR = Path(__file__).resolve().parent
+load_env_files([BASE_DIR / ".env", BASE_DIR / "variables.env"])
+
+_protocol = env_choice("PROTOCOL", "http", {"http", "https"})
+_host = env_str("BIND_ADDRESS", "127.0.0.1")
+_port = env_int("HTTPS_PORT", 8443) if _protocol == "https" else env_int("HTTP_PORT", 8000)
+
+bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
+wsgi_app = "registry_project.wsgi:application"
+worker_class = "gthread"
+workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
+threads = env_int("GUNICORN_THREADS", 8, minimum=1)
+timeout = env_int("GUNICORN_TIMEOUT", 120, minimum=10)
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# Never log request headers: the Authorization header carries tokens.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+if _protocol == "https":
+    certfile = str(BASE_DIR / "resources" / "fullchain.pem")
+    keyfile = str(BASE_DIR / "resources" / "privkey.pem")
+    if not (os.path.exists(certfile) and os.path.exists(keyfile)):
+        sys.exit("PROTOCOL=https needs resources/fullchain.pem and resources/privkey.pem")

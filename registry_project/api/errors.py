@@ -1,0 +1,204 @@
+"""The error catalogue and the one place that turns any failure under ``/v1/`` into the JSON envelope.
+
+Every error a client can see is ``{"status", "value", "message", "details"}``: ``value`` is a stable,
+unique number from ``CATALOGUE``; ``message`` is fixed text; ``details`` says what exactly was wrong.
+``GET /v1/errors`` lists the catalogue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+logger = logging.getLogger("registry.errors")
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    name: str
+    status: int
+    value: int
+    message: str
+
+
+def _kinds(*rows: tuple[str, int, int, str]) -> dict[str, ErrorKind]:
+    catalogue = {name: ErrorKind(name, status, value, message) for name, status, value, message in rows}
+    values = [kind.value for kind in catalogue.values()]
+    assert len(values) == len(set(values)) == len(rows), "error values must be unique"
+    return catalogue
+
+
+# Values 0..13 keep the seed system's names and numbers; the rest are this registry's additions.
+CATALOGUE = _kinds(
+    ("internal_server_error", 500, 0, "Internal server error"),
+    ("generic_upload_error", 400, 1, "Upload request error"),
+    ("generic_download_error", 400, 2, "Download request error"),
+    ("authentication_error", 401, 3, "Authentication error"),
+    ("generic_request_error", 400, 4, "Request error"),
+    ("post_request_error", 400, 5, "Resource not created"),
+    ("get_request_error", 400, 6, "Resource not retrieved"),
+    ("delete_request_error", 400, 7, "Resource not deleted"),
+    ("put_request_error", 400, 8, "Resource not updated"),
+    ("resource_not_found", 404, 9, "Resource not found"),
+    ("restricted_access_read", 403, 10, "You cannot read this resource"),
+    ("restricted_access_create", 403, 11, "You cannot create this resource"),
+    ("restricted_access_modify", 403, 12, "You cannot modify this resource"),
+    ("restricted_access_delete", 403, 13, "You cannot delete this resource"),
+    ("unauthorized", 401, 14, "Missing or invalid authorization"),
+    ("token_expired", 401, 15, "The token has expired"),
+    ("invalid_json", 400, 16, "The request body is not valid JSON"),
+    ("invalid_filter", 400, 17, "The filter is not valid"),
+    ("invalid_list_parameter", 400, 18, "A list parameter is not valid"),
+    ("conflict", 409, 19, "The request conflicts with the current state"),
+    ("method_not_allowed", 405, 20, "Method not allowed"),
+    ("not_acceptable", 406, 21, "Cannot produce the requested representation"),
+    ("payload_too_large", 413, 22, "The request body is too large"),
+    ("unsupported_media_type", 415, 23, "Unsupported media type"),
+    ("too_many_requests", 429, 24, "Too many requests"),
+    ("range_not_satisfiable", 416, 25, "The requested range cannot be served"),
+    ("digest_mismatch", 400, 26, "The uploaded file does not match the expected digest"),
+    ("service_unavailable", 503, 27, "The service is temporarily unavailable"),
+)
+
+# Validation failures are reported with the seed's per-method error names.
+_VALIDATION_BY_METHOD = {
+    "POST": "post_request_error",
+    "PUT": "put_request_error",
+    "PATCH": "put_request_error",
+    "DELETE": "delete_request_error",
+    "GET": "get_request_error",
+}
+
+
+class ApiError(drf.APIException):
+    """An error a client should see; raise it anywhere below a view (services and authentication included).
+
+    It is a DRF ``APIException`` so that DRF's own machinery (authentication, throttling) treats it as an
+    expected failure; ``exception_handler`` renders it from the catalogue.
+    """
+
+    def __init__(self, name: str, details: Any = "", headers: Mapping[str, str] | None = None) -> None:
+        self.kind = CATALOGUE[name]
+        self.status_code = self.kind.status
+        self.details = details
+        self.headers = dict(headers or {})
+        super().__init__(detail=f"{name}: {details}", code=name)
+
+
+def not_found(details: str = "") -> ApiError:
+    return ApiError("resource_not_found", details)
+
+
+def conflict(details: Any) -> ApiError:
+    return ApiError("conflict", details)
+
+
+def envelope(kind: ErrorKind, details: Any = "") -> dict[str, Any]:
+    return {"status": kind.status, "value": kind.value, "message": kind.message, "details": details}
+
+
+def catalogue_document() -> dict[str, dict[str, Any]]:
+    return {
+        kind.name: {"status": kind.status, "value": kind.value, "message": kind.message} for kind in CATALOGUE.values()
+    }
+
+
+def validation_details(detail: Any) -> str:
+    """Flatten DRF/Django validation details into one readable line naming each field."""
+    if isinstance(detail, Mapping):
+        parts = []
+        for field, problems in detail.items():
+            text = validation_details(problems)
+            parts.append(text if field in ("non_field_errors", "__all__") else f"{field}: {text}")
+        return "; ".join(parts)
+    if isinstance(detail, list | tuple):
+        return " ".join(validation_details(item) for item in detail)
+    return str(detail)
+
+
+_RESTRICTED_BY_METHOD = {
+    "POST": "restricted_access_create",
+    "PUT": "restricted_access_modify",
+    "PATCH": "restricted_access_modify",
+    "DELETE": "restricted_access_delete",
+}
+
+
+def _restricted_kind(method: str | None) -> ErrorKind:
+    return CATALOGUE[_RESTRICTED_BY_METHOD.get((method or "").upper(), "restricted_access_read")]
+
+
+def forbidden(method: str, details: str) -> ApiError:
+    """A 403 named after what the caller tried to do (create, modify, delete or read)."""
+    return ApiError(_restricted_kind(method).name, details)
+
+
+def _method_validation_kind(method: str | None) -> ErrorKind:
+    return CATALOGUE[_VALIDATION_BY_METHOD.get((method or "").upper(), "generic_request_error")]
+
+
+def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[str, str]]:
+    """The catalogue entry, details and extra headers for any exception a view may raise."""
+    if isinstance(exc, ApiError):
+        return exc.kind, exc.details, exc.headers
+    if isinstance(exc, drf.ParseError):
+        return CATALOGUE["invalid_json"], str(exc.detail), {}
+    if isinstance(exc, drf.ValidationError | DjangoValidationError):
+        detail = exc.detail if isinstance(exc, drf.ValidationError) else getattr(exc, "message_dict", exc.messages)
+        return _method_validation_kind(method), validation_details(detail), {}
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        return CATALOGUE["unauthorized"], str(exc.detail), {}
+    if isinstance(exc, drf.PermissionDenied | DjangoPermissionDenied):
+        return _restricted_kind(method), "Your role does not allow this.", {}
+    if isinstance(exc, drf.NotFound | Http404):
+        return CATALOGUE["resource_not_found"], "No such resource.", {}
+    if isinstance(exc, drf.MethodNotAllowed):
+        return CATALOGUE["method_not_allowed"], f"{method} is not allowed here.", {}
+    if isinstance(exc, drf.NotAcceptable):
+        return CATALOGUE["not_acceptable"], str(exc.detail), {}
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return CATALOGUE["unsupported_media_type"], str(exc.detail), {}
+    if isinstance(exc, drf.Throttled):
+        headers = {"Retry-After": str(int(exc.wait))} if exc.wait is not None else {}
+        return CATALOGUE["too_many_requests"], str(exc.detail), headers
+    return CATALOGUE["internal_server_error"], "The server could not complete the request.", {}
+
+
+def error_response(kind: ErrorKind, details: Any = "", headers: Mapping[str, str] | None = None) -> Response:
+    response = Response(envelope(kind, details), status=kind.status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every exception, expected or not, becomes the envelope."""
+    request = context.get("request")
+    method = getattr(request, "method", None)
+    kind, details, headers = _classify(exc, method)
+    if kind.status >= 500:
+        logger.error("unhandled error in %s %s", method, getattr(request, "path", "?"), exc_info=exc)
+    if kind.status == 401:
+        headers = {"WWW-Authenticate": 'JWT realm="api"', **headers}
+    return error_response(kind, details, headers)
+
+
+def json_error(kind_name: str, details: Any = "", status_headers: Mapping[str, str] | None = None) -> JsonResponse:
+    """The envelope as a plain Django response, for code that runs outside DRF views."""
+    kind = CATALOGUE[kind_name]
+    response = JsonResponse(envelope(kind, details), status=kind.status)
+    for name, value in (status_headers or {}).items():
+        response[name] = value
+    return response
+
+
+def is_api_path(request: HttpRequest) -> bool:
+    return request.path.startswith("/v1/") or request.path in ("/v1", "/login", "/login/")

@@ -1,0 +1,39 @@
+"""The base every API viewset builds on: validated input, list envelopes, and id-shaped URL segments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import QuerySet
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from registry_project.api.listing import ListSpec, paginate
+
+S = TypeVar("S", bound=serializers.Serializer)
+
+
+class RegistryViewSet(viewsets.ViewSet):
+    """Ids are opaque strings (never ``<int:pk>``); lists always go through the shared list machinery."""
+
+    lookup_value_regex = r"[^/]+"
+    list_spec: ListSpec
+
+    def get_list_spec(self) -> ListSpec:
+        return self.list_spec
+
+    def list_response(
+        self,
+        request: Request,
+        queryset: QuerySet[Any],
+        serialize: Callable[[list[Any]], list[dict[str, Any]]],
+    ) -> Response:
+        return Response(paginate(queryset, request.query_params, self.get_list_spec(), serialize))
+
+    @staticmethod
+    def validated(serializer_class: type[S], request: Request) -> dict[str, Any]:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)

@@ -1,0 +1,200 @@
+"""Typed readers for the registry's configuration.
+
+Every setting comes from the environment (optionally pre-filled from a ``.env`` file, see
+``load_env_files``). Each reader rejects nonsense with a ``ConfigurationError`` that names the variable,
+so a typo stops the start-up instead of silently running with a default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
+# Binary units, as the contract says: 4M is 4 MiB.
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigurationError(Exception):
+    """A configuration value is malformed; the message names the variable."""
+
+
+def load_env_files(paths: Iterable[Path]) -> None:
+    """Pre-fill the environment from ``.env``-style files; real environment variables win."""
+    from dotenv import load_dotenv
+
+    for path in paths:
+        if path.is_file():
+            load_dotenv(path, override=False)
+
+
+def _raw(name: str) -> str | None:
+    """The variable's value, or the content of the file named by ``<name>_FILE`` (Docker secrets)."""
+    value = os.environ.get(name)
+    if value is not None and value.strip() != "":
+        return value.strip()
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(f"{name}_FILE: cannot read {file_name!r} ({exc.strerror})") from exc
+    return None
+
+
+def env_str(name: str, default: str) -> str:
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_optional(name: str) -> str | None:
+    return _raw(name)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigurationError(f"{name}: expected true or false, got {value!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int = 2**31) -> int:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name}: expected a whole number, got {value!r}") from None
+    if not minimum <= number <= maximum:
+        raise ConfigurationError(f"{name}: {number} is outside {minimum}..{maximum}")
+    return number
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``30m``, ``1h``, ``45s``, ``2d`` or a plain number of seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(text)
+    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
+    if seconds <= 0:
+        raise ValueError(text)
+    return seconds
+
+
+def env_duration(name: str, default: str) -> int:
+    value = _raw(name) or default
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name}: expected a positive duration such as 45s, 30m, 1h or 3600, got {value!r}"
+        ) from None
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``10G``, ``500M``, ``64k``, ``4MiB`` or a plain number of bytes (binary units)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(text)
+    size = int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+    if size <= 0:
+        raise ValueError(text)
+    return size
+
+
+def env_size(name: str, default: str) -> int:
+    value = _raw(name) or default
+    try:
+        return parse_size(value)
+    except ValueError:
+        raise ConfigurationError(f"{name}: expected a size such as 500M or 10G, got {value!r}") from None
+
+
+def env_choice(name: str, default: str, choices: Iterable[str]) -> str:
+    value = (_raw(name) or default).lower()
+    allowed = sorted(choices)
+    if value not in allowed:
+        raise ConfigurationError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def env_list(name: str) -> list[str]:
+    value = _raw(name)
+    return [item.strip() for item in value.split(",") if item.strip()] if value else []
+
+
+def env_slug(name: str, default: str) -> str:
+    value = env_str(name, default)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise ConfigurationError(f"{name}: expected letters, digits, '-' or '_' (at most 64), got {value!r}")
+    return value
+
+
+class SecretStore:
+    """Secrets generated once and kept in the data directory (``secrets.json``, mode 0600).
+
+    Every process (each gunicorn worker, each ``manage.py`` call) must agree on the same generated values,
+    so the file is created atomically: the first process to link its file in place wins and the others
+    read what it wrote.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def is_generated(self, name: str) -> bool:
+        """True when the value comes from this store rather than from the environment."""
+        return env_optional(name) is None
+
+    def get(self, name: str, generate_bytes: int = 32) -> str:
+        given = env_optional(name)
+        if given is not None:
+            return given
+        stored = self._read()
+        if name not in stored:
+            stored = self._add(name, secrets.token_urlsafe(generate_bytes))
+        return stored[name]
+
+    def _read(self) -> dict[str, str]:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read the secrets file {self.path}: {exc}") from exc
+
+    def _add(self, name: str, value: str) -> dict[str, str]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _attempt in range(5):
+            current = self._read()
+            if name in current:
+                return current
+            updated = {**current, name: value}
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                json.dump(updated, handle, indent=2)
+            try:
+                if current:
+                    os.replace(temporary, self.path)
+                else:
+                    os.link(temporary, self.path)  # fails if another process created it first
+                    os.unlink(temporary)
+            except FileExistsError:
+                os.unlink(temporary)
+                continue
+            return updated
+        return self._read()

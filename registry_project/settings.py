@@ -1,0 +1,205 @@
+"""Settings of the registry: one module, every value from the environment (see README, "Configuration").
+
+Values are read through the typed helpers of ``registry_project.config``; a malformed value stops the
+start-up with a message naming the variable. Secrets that are not given are generated once and kept in
+the data directory, so every process of one installation agrees on them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from registry_project import __version__
+from registry_project.config import (
+    ConfigurationError,
+    SecretStore,
+    env_bool,
+    env_choice,
+    env_duration,
+    env_int,
+    env_list,
+    env_size,
+    env_slug,
+    env_str,
+    load_env_files,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_env_files([Path(p) for p in env_list("ENV_FILE")] + [BASE_DIR / ".env", BASE_DIR / "variables.env"])
+
+
+def _project_path(value: str) -> Path:
+    """Relative paths in the configuration are relative to the project directory, not the caller's cwd."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else BASE_DIR / path
+
+
+DATA_DIR = _project_path(env_str("DATA_DIR", "var"))
+SECRETS = SecretStore(DATA_DIR / "secrets.json")
+
+REGISTRY_VERSION = __version__
+ENVIRONMENT = env_str("ENVIRONMENT", "production")
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = SECRETS.get("SECRET_KEY", 50)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or ["localhost", "127.0.0.1", "[::1]"]
+
+# --- Ports and protocol (read by gunicorn.conf.py as well) ---
+PROTOCOL = env_choice("PROTOCOL", "http", {"http", "https"})
+HTTP_PORT = env_int("HTTP_PORT", 8000, minimum=1, maximum=65535)
+HTTPS_PORT = env_int("HTTPS_PORT", 8443, minimum=1, maximum=65535)
+
+# --- Databases: the catalog here; one database per tenant is registered at run time ---
+# The default catalog lives in the data directory (``var/`` unless DATA_DIR says otherwise).
+_database_url = env_str("DATABASE", f"sqlite:///{DATA_DIR / 'registry-catalog.sqlite3'}")
+try:
+    _catalog = dj_database_url.parse(_database_url, conn_max_age=0)
+except Exception as exc:  # dj_database_url raises several types for a bad URL
+    raise ConfigurationError(f"DATABASE: not a supported database URL ({exc})") from None
+if _catalog["ENGINE"] == "django.db.backends.sqlite3":
+    _catalog["NAME"] = str(_project_path(_catalog["NAME"]))
+    Path(_catalog["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _catalog["OPTIONS"] = {
+        # WAL lets readers run beside a writer; IMMEDIATE takes the write lock up front so two writers
+        # queue on the busy timeout instead of failing with "database is locked" half-way.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    _catalog["TEST"] = {"NAME": str(Path(_catalog["NAME"]).with_name("test-catalog.sqlite3"))}
+elif _catalog["ENGINE"] == "django.db.backends.postgresql":
+    _catalog["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    _catalog["CONN_HEALTH_CHECKS"] = True
+else:
+    raise ConfigurationError("DATABASE: expected a sqlite:/// or postgres:// URL")
+DATABASES = {"default": _catalog}
+DATABASE_ROUTERS = ["tenants_app.routers.TenantRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+DEFAULT_TENANT = env_slug("DEFAULT_TENANT", "registry-default-tenant")
+DEFAULT_TENANT_DATABASE = env_slug("DEFAULT_TENANT_DATABASE", "registry-default")
+DEFAULT_TENANT_ADMIN_USERNAME = env_str("DEFAULT_TENANT_ADMIN_USERNAME", "admin")
+
+# --- Tokens ---
+API_TOKEN = SECRETS.get("API_TOKEN", 32)
+JWT_SECRET = SECRETS.get("JWT_SECRET", 48)
+JWT_EXPIRATIONTIME = env_duration("JWT_EXPIRATIONTIME", "30m")
+JWT_RENEW_EXPIRATIONTIME = env_duration("JWT_RENEW_EXPIRATIONTIME", "50m")
+if JWT_RENEW_EXPIRATIONTIME < JWT_EXPIRATIONTIME:
+    raise ConfigurationError("JWT_RENEW_EXPIRATIONTIME: must not be shorter than JWT_EXPIRATIONTIME")
+
+# --- Files (used by the versions capability) ---
+STORAGE = env_choice("STORAGE", "local", {"local", "s3"})
+UPLOAD_PATH = _project_path(env_str("UPLOAD_PATH", str(DATA_DIR / "uploads")))
+MAX_UPLOAD_SIZE = env_size("MAX_UPLOAD_SIZE", "10G")
+
+# --- Audit log and login throttling ---
+AUDIT_LOG_ENABLED = env_bool("LOG", True)
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, minimum=1)
+LOGIN_LOCKOUT = env_duration("LOGIN_LOCKOUT", "15m")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "rest_framework",
+    "tenants_app",
+    "models_app",
+    "datasets_app",
+    "folksonomy_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "tenants_app.middleware.TenantContextMiddleware",
+]
+
+ROOT_URLCONF = "registry_project.urls"
+WSGI_APPLICATION = "registry_project.wsgi.application"
+APPEND_SLASH = False  # routes accept both spellings themselves (contract §1), also for POST/PUT/DELETE
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ]
+        },
+    }
+]
+
+AUTH_USER_MODEL = "tenants_app.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Counters for login throttling live in the catalog database so that every worker and every host
+# behind a load balancer shares them.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "registry_cache",
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants_app.authentication.TenantJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "registry_project.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SIMPLE_JWT = {
+    "SIGNING_KEY": JWT_SECRET,
+    "ALGORITHM": "HS256",
+    "ISSUER": "model-registry",
+    "AUTH_HEADER_TYPES": ("JWT", "Bearer"),
+    "AUTH_TOKEN_CLASSES": ("tenants_app.tokens.RegistryToken",),
+    "SLIDING_TOKEN_LIFETIME": timedelta(seconds=JWT_EXPIRATIONTIME),
+    "SLIDING_TOKEN_REFRESH_LIFETIME": timedelta(seconds=JWT_RENEW_EXPIRATIONTIME),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    # The token carries a digest of the password hash: a password change kills every older token.
+    "CHECK_REVOKE_TOKEN": True,
+    "UPDATE_LAST_LOGIN": False,
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# The default admin's first password: generated unless given, printed on first start (bootstrap).
+DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD = SECRETS.get("DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD", 12)
+
+# The lifetimes as the operator wrote them, echoed by /v1/login and /v1/info.
+JWT_EXPIRATIONTIME_TEXT = env_str("JWT_EXPIRATIONTIME", "30m")
+JWT_RENEW_EXPIRATIONTIME_TEXT = env_str("JWT_RENEW_EXPIRATIONTIME", "50m")

@@ -1,0 +1,23 @@
+"""URL map: the REST API under /v1/ (contract), plus /login as the seed's alias of /v1/login."""
+
+from django.urls import include, path, re_path
+
+from registry_project.api import views as api
+from tenants_app.api.views import LoginView
+
+v1 = [
+    re_path(r"^version/?$", api.VersionView.as_view(), name="version"),
+    re_path(r"^info/?$", api.InfoView.as_view(), name="info"),
+    re_path(r"^errors/?$", api.ErrorsView.as_view(), name="errors"),
+    path("", include("tenants_app.api.urls")),
+    re_path(r"^.*$", api.api_not_found),  # unknown routes under /v1/ answer the JSON 404 envelope
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    re_path(r"^v1$", api.api_not_found),
+    re_path(r"^login/?$", LoginView.as_view(), name="login-alias"),
+]
+
+handler404 = "registry_project.api.views.handler404"
+handler500 = "registry_project.api.views.handler500"

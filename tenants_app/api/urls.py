@@ -1,0 +1,11 @@
+from django.urls import re_path
+
+from registry_project.api.routers import OptionalSlashRouter
+from tenants_app.api.views import AuditLogViewSet, LoginView, TenantViewSet, UserViewSet
+
+router = OptionalSlashRouter()
+router.register("tenants", TenantViewSet, basename="tenant")
+router.register("users", UserViewSet, basename="user")
+router.register("log", AuditLogViewSet, basename="log")
+
+urlpatterns = [re_path(r"^login/?$", LoginView.as_view(), name="login"), *router.urls]

@@ -1,0 +1,176 @@
+"""Tenants (API_TOKEN), login, users and audit-log endpoints. Thin: validation in, service call, document out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry_project.api.errors import ApiError, forbidden, not_found
+from registry_project.api.filtering import FilterField
+from registry_project.api.listing import ListSpec
+from registry_project.api.viewsets import RegistryViewSet
+from tenants_app import services
+from tenants_app.api import serializers as io
+from tenants_app.audit import Caller
+from tenants_app.authentication import ApiTokenAuthentication
+from tenants_app.models import AuditEntry, Tenant, User
+
+TIMESTAMPS = {
+    "timestamp": FilterField("timestamp", "datetime"),
+    "lastmod": FilterField("lastmod", "datetime"),
+}
+
+
+class TenantViewSet(RegistryViewSet):
+    """``/v1/tenants``: only the holder of API_TOKEN; a JWT here is a 401."""
+
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+    list_spec = ListSpec(
+        fields={
+            "_id": FilterField("id"),
+            "organization": FilterField("organization"),
+            "address": FilterField("address"),
+            "email": FilterField("email"),
+            "phone": FilterField("phone"),
+            **TIMESTAMPS,
+        }
+    )
+
+    @staticmethod
+    def caller(request: Request) -> Caller:
+        return Caller.of(request, name="<api-token>")
+
+    @staticmethod
+    def tenant(pk: str) -> Tenant:
+        tenant = Tenant.objects.filter(pk=pk).first()
+        if tenant is None:
+            raise not_found(f"_id: no tenant {pk!r}")
+        return tenant
+
+    def list(self, request: Request) -> Response:
+        return self.list_response(request, Tenant.objects.all(), lambda rows: [io.tenant_document(t) for t in rows])
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(io.tenant_document(self.tenant(pk)))
+
+    def create(self, request: Request) -> Response:
+        data = self.validated(io.TenantCreateInput, request)
+        data.pop("passwordhash", None)
+        tenant = services.create_tenant(self.caller(request), tenant_id=data.pop("_id"), **data)
+        return Response(io.tenant_document(tenant), status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, pk: str) -> Response:
+        tenant = self.tenant(pk)
+        changes = self.validated(io.TenantUpdateInput, request)
+        return Response(io.tenant_document(services.update_tenant(self.caller(request), tenant, changes)))
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        tenant = services.delete_tenant(self.caller(request), self.tenant(pk))
+        return Response(io.tenant_document(tenant))
+
+
+class LoginView(APIView):
+    """``POST /v1/login`` (also ``/login``) signs in; ``PUT /v1/login`` renews a token."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        data = RegistryViewSet.validated(io.LoginInput, request)
+        session = services.login(
+            tenant_id=data.get("tenant") or settings.DEFAULT_TENANT,
+            username=data["username"],
+            password=data["password"],
+            address=request.META.get("REMOTE_ADDR"),
+        )
+        return Response(io.login_document(session.user, session.token))
+
+    def put(self, request: Request) -> Response:
+        parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+        if len(parts) != 2 or parts[0] not in settings.SIMPLE_JWT["AUTH_HEADER_TYPES"]:
+            raise ApiError("unauthorized", "Send the token to renew as 'Authorization: JWT <token>'.")
+        session = services.renew(parts[1], address=request.META.get("REMOTE_ADDR"))
+        return Response(io.login_document(session.user, session.token))
+
+
+class UserViewSet(RegistryViewSet):
+    """``/v1/users``: everyone in the tenant sees who exists; only admins see others' e-mail and role."""
+
+    public_fields = {"_id": FilterField("id"), "username": FilterField("username")}
+    admin_spec = ListSpec(
+        fields={
+            **public_fields,
+            "email": FilterField("email", nullable=True),
+            "role": FilterField("role"),
+            **TIMESTAMPS,
+        }
+    )
+    regular_spec = ListSpec(fields=public_fields, default_sort=("username",))
+
+    def get_list_spec(self) -> ListSpec:
+        return self.admin_spec if self.request.user.is_admin else self.regular_spec
+
+    def document(self, user: User) -> dict[str, Any]:
+        viewer = self.request.user
+        return io.user_document(user, full=viewer.is_admin or viewer.pk == user.pk)
+
+    @staticmethod
+    def user(ref: str) -> User:
+        user = User.objects.filter(Q(pk=ref) | Q(username=ref)).first()
+        if user is None:
+            raise not_found(f"_id: no user {ref!r}")
+        return user
+
+    def list(self, request: Request) -> Response:
+        return self.list_response(request, User.objects.all(), lambda rows: [self.document(u) for u in rows])
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.document(self.user(pk)))
+
+    def create(self, request: Request) -> Response:
+        if not request.user.is_admin:  # before validation: non-admins learn nothing about the body rules
+            raise forbidden("POST", "Only tenant admins can create users.")
+        data = self.validated(io.UserCreateInput, request)
+        user = services.create_user(Caller.of(request), **data)
+        return Response(self.document(user), status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, pk: str) -> Response:
+        user = self.user(pk)
+        changes = self.validated(io.UserUpdateInput, request)
+        return Response(self.document(services.update_user(Caller.of(request), user, changes)))
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        user = self.user(pk)
+        document = io.user_document(user, full=True)
+        services.delete_user(Caller.of(request), user)
+        return Response(document)
+
+
+class AuditLogViewSet(RegistryViewSet):
+    """``/v1/log``: the tenant's audit log, for its admins."""
+
+    list_spec = ListSpec(
+        fields={
+            "_id": FilterField("id"),
+            "timestamp": FilterField("timestamp", "datetime"),
+            "actor": FilterField("actor", nullable=True),
+            "action": FilterField("action"),
+            "resource": FilterField("resource"),
+            "target": FilterField("target"),
+            "result": FilterField("result"),
+            "address": FilterField("address", nullable=True),
+        }
+    )
+
+    def list(self, request: Request) -> Response:
+        if not request.user.is_admin:
+            raise forbidden("GET", "Only tenant admins can read the audit log.")
+        return self.list_response(request, AuditEntry.objects.all(), lambda rows: [io.audit_document(e) for e in rows])

@@ -1,0 +1,73 @@
+"""Writing the tenant's audit log (``GET /v1/log``). One function, called by every service that changes data."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from tenants_app.models import AuditEntry, AuditResult
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from tenants_app.models import User
+
+logger = logging.getLogger("registry.audit")
+MAX_TARGET = 200
+SUPERUSER = "<api-token>"  # how tenant management by the API_TOKEN holder appears in a tenant's log
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a change and from where: what services need to check permissions and to audit."""
+
+    user: User | None
+    address: str | None = None
+    name: str | None = None  # shown in the log when there is no user (the superuser)
+
+    @property
+    def username(self) -> str | None:
+        return self.user.username if self.user is not None else self.name
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.is_admin
+
+    @classmethod
+    def of(cls, request: HttpRequest, *, name: str | None = None) -> Caller:
+        user = getattr(request, "user", None)
+        return cls(
+            user=user if getattr(user, "is_authenticated", False) else None,
+            address=request.META.get("REMOTE_ADDR"),
+            name=name,
+        )
+
+
+def record(
+    caller: Caller,
+    *,
+    action: str,
+    resource: str,
+    target: str = "",
+    result: str = AuditResult.SUCCESS,
+    details: dict[str, Any] | None = None,
+    using: str | None = None,
+) -> None:
+    """Append one entry to the current tenant's log (or to the database ``using``), unless LOG=false.
+
+    Callers pass identifiers and outcomes only: never a request body, a password or a token.
+    """
+    if not settings.AUDIT_LOG_ENABLED:
+        return
+    AuditEntry.objects.using(using).create(
+        actor=caller.username,
+        action=action,
+        resource=resource,
+        target=str(target)[:MAX_TARGET],
+        result=result,
+        address=caller.address or None,
+        details=details or {},
+    )

@@ -1,0 +1,90 @@
+"""How API callers prove who they are.
+
+- ``TenantJWTAuthentication``: ``Authorization: JWT <jwt>`` or ``Bearer <jwt>``; the token's tenant claim
+  selects the tenant database, and the user is loaded from there.
+- ``ApiTokenAuthentication``: ``Authorization: <API_TOKEN>`` for tenant management only.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from registry_project.api.errors import ApiError
+from tenants_app import tenancy
+from tenants_app.models import User
+from tenants_app.tokens import RegistryToken
+
+
+def unauthorized(details: str) -> ApiError:
+    return ApiError("unauthorized", details)
+
+
+def user_for_claims(claims: Any) -> User:
+    """Enter the token's tenant and load its user; any mismatch is the same 401.
+
+    Checked on every request: the tenant still exists (same incarnation), the user still exists and is
+    active, and the password has not changed since the token was issued.
+    """
+    tenant = tenancy.find_tenant(claims.get("tenant"), claims.get("tenant_uid"))
+    if tenant is None:
+        raise unauthorized("The token is no longer valid.")
+    tenancy.enter(tenant)
+    user = User.objects.filter(pk=str(claims.get("user_id", "")), is_active=True).first()
+    if user is None or claims.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+        raise unauthorized("The token is no longer valid.")
+    return user
+
+
+class TenantJWTAuthentication(JWTAuthentication):
+    def authenticate(self, request: Request) -> tuple[User, RegistryToken] | None:
+        header = self.get_header(request)
+        if header is None:
+            return None
+        parts = header.split()
+        if not parts:
+            return None
+        if len(parts) != 2 or parts[0].decode(errors="replace") not in api_settings.AUTH_HEADER_TYPES:
+            raise unauthorized("Send the token as 'Authorization: JWT <token>' or 'Authorization: Bearer <token>'.")
+        token = self.validated(parts[1])
+        return user_for_claims(token), token
+
+    @staticmethod
+    def validated(raw: bytes) -> RegistryToken:
+        try:
+            return RegistryToken(raw)
+        except ExpiredTokenError:
+            raise ApiError(
+                "token_expired", "The token has expired; renew it with PUT /v1/login or log in again."
+            ) from None
+        except TokenError:
+            raise unauthorized("The token is invalid.") from None
+
+
+class ManagementIdentity:
+    """The API_TOKEN holder: allowed to manage tenants, nothing inside them."""
+
+    is_authenticated = True
+    is_active = True
+    username = None
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ManagementIdentity, None] | None:
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if not header:
+            return None
+        if not hmac.compare_digest(header.strip().encode(), settings.API_TOKEN.encode()):
+            raise unauthorized("Tenant management needs 'Authorization: <API_TOKEN>'.")
+        return ManagementIdentity(), None
+
+    def authenticate_header(self, request: Request) -> str:
+        return "API-Token"

@@ -1,0 +1,186 @@
+"""Tenant databases: registering their connection aliases at run time, and creating, cloning and dropping them.
+
+Each tenant has its own database: a SQLite file beside the catalog (the embedded default) or a PostgreSQL
+database on the catalog's server. This is the only module that knows how a database is created or
+dropped on each engine; everything else goes through the ORM.
+
+New tenant databases are cloned from a *template* database that is migrated once, so creating a tenant
+costs a file copy (SQLite) or ``CREATE DATABASE … TEMPLATE`` (PostgreSQL) instead of replaying every
+migration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+logger = logging.getLogger(__name__)
+
+ALIAS_PREFIX = "tenant:"
+TEMPLATE_SUFFIX = "-template"
+_registration_lock = threading.Lock()
+
+
+def alias_for(database: str) -> str:
+    return f"{ALIAS_PREFIX}{database}"
+
+
+def _catalog_settings() -> dict[str, Any]:
+    return connections[DEFAULT_DB_ALIAS].settings_dict
+
+
+def _is_sqlite() -> bool:
+    return connections[DEFAULT_DB_ALIAS].vendor == "sqlite"
+
+
+def _sqlite_path(database: str) -> Path:
+    """Tenant files live in ``tenants/`` beside the catalog file."""
+    return Path(_catalog_settings()["NAME"]).parent / "tenants" / f"{database}.sqlite3"
+
+
+def register(database: str) -> str:
+    """Make ``database`` reachable as a connection alias in this process (idempotent) and return the alias."""
+    alias = alias_for(database)
+    if alias in connections.settings:
+        return alias
+    with _registration_lock:
+        if alias not in connections.settings:
+            tenant_settings = dict(_catalog_settings())
+            tenant_settings["NAME"] = str(_sqlite_path(database)) if _is_sqlite() else database
+            tenant_settings["TEST"] = {**tenant_settings.get("TEST", {}), "NAME": tenant_settings["NAME"]}
+            connections.settings[alias] = tenant_settings
+    return alias
+
+
+def forget(database: str) -> None:
+    """Close this thread's connection to ``database`` and drop its alias from this process."""
+    alias = alias_for(database)
+    if alias not in connections.settings:
+        return
+    try:
+        connections[alias].close()
+    finally:
+        with _registration_lock:
+            connections.settings.pop(alias, None)
+            with contextlib.suppress(AttributeError):  # never used in this thread
+                del connections[alias]
+
+
+def template_name() -> str:
+    if _is_sqlite():
+        return "_template"
+    return f"{_catalog_settings()['NAME']}{TEMPLATE_SUFFIX}"[:63]
+
+
+def migrate(database: str) -> None:
+    """Bring one tenant database (or the template) up to the code's migrations."""
+    call_command("migrate", database=register(database), interactive=False, verbosity=0)
+
+
+def is_up_to_date(database: str) -> bool:
+    connection = connections[register(database)]
+    executor = MigrationExecutor(connection)
+    return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
+_template_checked = False
+
+
+def ensure_template() -> str:
+    """Create or migrate the template database if needed (checked once per process) and return its name."""
+    global _template_checked
+    name = template_name()
+    if not _template_checked:
+        if not exists(name):
+            _create_empty(name)
+        if not is_up_to_date(name):
+            migrate(name)
+        _template_checked = True
+    connections[alias_for(name)].close()  # PostgreSQL refuses to copy a template that has sessions
+    return name
+
+
+def refresh_template() -> str:
+    """Migrate the template again (``migrate_tenants``), even if this process checked it before."""
+    global _template_checked
+    _template_checked = False
+    return ensure_template()
+
+
+def exists(database: str) -> bool:
+    if _is_sqlite():
+        return _sqlite_path(database).exists()
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
+        return cursor.fetchone() is not None
+
+
+def create_from_template(database: str) -> None:
+    """Create ``database`` as a copy of the migrated template."""
+    template = ensure_template()
+    if _is_sqlite():
+        _sqlite_clone(_sqlite_path(template), _sqlite_path(database))
+    else:
+        _postgres_clone(template, database)
+
+
+def drop(database: str) -> None:
+    """Remove ``database`` and everything in it. Missing databases are not an error."""
+    forget(database)
+    if _is_sqlite():
+        path = _sqlite_path(database)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    quoted = connections[DEFAULT_DB_ALIAS].ops.quote_name(database)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        # WITH (FORCE) ends the sessions other workers still hold, so a deleted tenant is gone at once.
+        cursor.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+
+
+def _create_empty(database: str) -> None:
+    if _is_sqlite():
+        _sqlite_path(database).parent.mkdir(parents=True, exist_ok=True)
+        return  # SQLite creates the file on first connection
+    quoted = connections[DEFAULT_DB_ALIAS].ops.quote_name(database)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {quoted}")
+
+
+def _sqlite_clone(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    # The backup API copies a consistent snapshot even while other connections have the template open.
+    with sqlite3.connect(source) as src, sqlite3.connect(partial) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+    os.replace(partial, target)
+
+
+def _postgres_clone(template: str, database: str) -> None:
+    from psycopg import errors
+
+    ops = connections[DEFAULT_DB_ALIAS].ops
+    statement = f"CREATE DATABASE {ops.quote_name(database)} TEMPLATE {ops.quote_name(template)}"
+    for attempt in range(20):
+        try:
+            with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+                cursor.execute(statement)
+            return
+        except Exception as exc:
+            # Two tenants created at the same moment both copy the template; PostgreSQL lets one copy at a
+            # time and tells the other that the source "is being accessed by other users". Wait and retry.
+            if not isinstance(exc.__cause__, errors.ObjectInUse) or attempt == 19:
+                raise
+            time.sleep(0.05 * (attempt + 1))

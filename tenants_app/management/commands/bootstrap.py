@@ -1,0 +1,46 @@
+"""Prepare an installation for serving (``make run`` calls it before starting gunicorn).
+
+Migrates the catalog, the template and every tenant, creates the default tenant and its admin on first
+start, and prints the generated secrets once, at that first start. Safe to run any number of times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from tenants_app.services import ensure_default_tenant
+
+
+class Command(BaseCommand):
+    help = "Migrate all databases and create the default tenant on first start (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate_tenants", verbosity=0, stdout=self.stdout)
+        tenant, created = ensure_default_tenant()
+        if not created:
+            self.stdout.write(f"default tenant {tenant.id!r} ready (data in {settings.DATA_DIR})")
+            return
+        self.stdout.write(self.banner(tenant.id))
+
+    @staticmethod
+    def banner(tenant_id: str) -> str:
+        secrets = settings.SECRETS
+        lines = [
+            "",
+            "=" * 72,
+            "First start: the default tenant and its admin were created.",
+            f"  tenant          {tenant_id}",
+            f"  admin username  {settings.DEFAULT_TENANT_ADMIN_USERNAME}",
+        ]
+        if secrets.is_generated("DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD"):
+            lines.append(f"  admin password  {settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD}   (change it)")
+        if secrets.is_generated("API_TOKEN"):
+            lines.append(f"  API_TOKEN       {settings.API_TOKEN}   (Authorization header of /v1/tenants)")
+        if secrets.is_generated("JWT_SECRET"):
+            lines.append(f"  JWT_SECRET      generated and kept in {secrets.path} (never printed)")
+        lines += ["Generated values are kept in that file and reused on every start.", "=" * 72, ""]
+        return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""Tenants (catalog database) and what lives in every tenant's own database: users and the audit log."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from registry_project.ids import looks_like_object_id, new_object_id
+
+TENANT_ID_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9_-]{1,64}\Z",
+    "A tenant id is 1 to 64 letters, digits, '-' or '_'.",
+    code="invalid_slug",
+)
+
+
+def new_tenant_uid() -> str:
+    return secrets.token_hex(16)
+
+
+class Tenant(models.Model):
+    """An organisation served by this registry; its data lives in the database named ``database``.
+
+    ``uid`` identifies this incarnation of the tenant: tokens carry it, so deleting a tenant and creating
+    one with the same id later does not revive the old tokens.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64, validators=[TENANT_ID_VALIDATOR])
+    organization = models.CharField(max_length=200, blank=True, default="")
+    address = models.CharField(max_length=300, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=50, blank=True, default="")
+    database = models.CharField(max_length=63, unique=True)
+    uid = models.CharField(max_length=32, unique=True, default=new_tenant_uid, editable=False)
+    timestamp = models.DateTimeField(default=timezone.now, editable=False)
+    lastmod = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-timestamp", "id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrator"
+    REGULAR = "regular", "Regular user"
+
+
+def reject_object_id_usernames(value: str) -> None:
+    # Users are addressed by id or by username in the same URL slot; a username shaped like an id
+    # could shadow another user.
+    if looks_like_object_id(value):
+        raise ValidationError("A username cannot look like a 24-character hexadecimal id.", code="invalid")
+
+
+class UserManager(BaseUserManager["User"]):
+    def create_user(self, username: str, password: str | None, **fields: Any) -> User:
+        user = self.model(username=username, **fields)
+        user.set_password(password)
+        user.full_clean()
+        user.save(using=self._db)
+        return user
+
+
+class User(AbstractBaseUser):
+    """A person who signs in to one tenant. ``role`` decides what they may administer."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
+    username = models.CharField(
+        max_length=150,
+        unique=True,
+        validators=[UnicodeUsernameValidator(), reject_object_id_usernames],
+        error_messages={"unique": "A user with this username already exists."},
+    )
+    email = models.EmailField(
+        unique=True,
+        null=True,
+        blank=True,
+        error_messages={"unique": "A user with this e-mail address already exists."},
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.REGULAR)
+    is_active = models.BooleanField(default=True)
+    timestamp = models.DateTimeField(default=timezone.now, editable=False)
+    lastmod = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["-timestamp", "id"]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def clean(self) -> None:
+        super().clean()
+        if self.email == "":
+            self.email = None
+        elif self.email:
+            self.email = self.email.strip().lower()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    # Django admin asks these; a tenant admin administers everything in their own tenant's database.
+    @property
+    def is_staff(self) -> bool:
+        return self.is_active and self.is_admin
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.is_staff
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return self.is_staff
+
+    def has_perms(self, perm_list: Any, obj: object = None) -> bool:
+        return self.is_staff
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_staff
+
+
+class AuditResult(models.TextChoices):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
+class AuditEntry(models.Model):
+    """One line of a tenant's audit log: who did what to which resource, from where, and how it ended.
+
+    ``actor`` is a username kept as text, so the line survives the user's deletion. Request bodies and
+    passwords are never stored.
+    """
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.CharField(max_length=150, null=True, blank=True)  # noqa: DJ001 - null: no signed-in user
+    action = models.CharField(max_length=32)
+    resource = models.CharField(max_length=32)
+    target = models.CharField(max_length=200, blank=True, default="")
+    result = models.CharField(max_length=16, choices=AuditResult.choices)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp", "id"]
+        indexes = [models.Index(fields=["actor", "timestamp"], name="audit_actor_time")]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.resource} {self.target}"

@@ -1,0 +1,298 @@
+"""Write workflows for tenants, users and sessions. API views, pages, admin and commands all call these.
+
+Permission rules that depend on who asks (an admin, the user themselves) are checked here, so no caller
+can forget them; ``Caller`` carries the identity and the client address for the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from rest_framework_simplejwt.settings import api_settings
+
+from registry_project.api.errors import ApiError, conflict, forbidden
+from tenants_app import audit, databases, tenancy
+from tenants_app.audit import Caller
+from tenants_app.models import AuditResult, Role, Tenant, User
+from tenants_app.throttling import counters_for
+from tenants_app.tokens import RegistryToken, decode_for_renewal
+
+logger = logging.getLogger("registry.tenants")
+
+TENANT_FIELDS = ("organization", "address", "email", "phone")
+
+
+def _validation(field: str, messages: Any) -> ApiError:
+    if isinstance(messages, ValidationError):
+        messages = messages.messages
+    text = " ".join(messages) if isinstance(messages, list | tuple) else str(messages)
+    return ApiError("post_request_error", f"{field}: {text}")
+
+
+def _check_password(password: str, user: User, field: str = "password", kind: str = "post_request_error") -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ApiError(kind, f"{field}: {' '.join(exc.messages)}") from None
+
+
+def _full_clean(
+    instance: Tenant | User, kind: str, exclude: list[str] | None = None, *, constraints: bool = True
+) -> None:
+    """Run the model's own validation (fields, ``clean``, constraints) and report it as a 400 naming fields.
+
+    Uniqueness is left to the database (409), which is also right under concurrent requests.
+    ``constraints=False`` is for an object whose database does not exist yet (a new tenant's admin).
+    """
+    try:
+        instance.clean_fields(exclude=exclude)
+        instance.clean()
+        if constraints:
+            instance.validate_constraints(exclude=exclude)
+    except ValidationError as exc:
+        details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+        raise ApiError(kind, details) from None
+
+
+# ---------------------------------------------------------------- tenants
+
+
+def _database_name_for(tenant: Tenant) -> str:
+    # The incarnation suffix keeps a re-created tenant from ever meeting the old tenant's database.
+    return f"{tenant.id[:50]}-{tenant.uid[:8]}"
+
+
+def create_tenant(
+    caller: Caller,
+    *,
+    tenant_id: str,
+    admin_username: str,
+    admin_password: str,
+    database: str | None = None,
+    **fields: str,
+) -> Tenant:
+    """Create a tenant, its database (cloned from the migrated template) and its first admin.
+
+    Either all of it exists afterwards or none of it: a failure after the catalog row is written drops
+    the database and removes the row again.
+    """
+    started = time.perf_counter()
+    tenant = Tenant(id=tenant_id, **{name: value for name, value in fields.items() if name in TENANT_FIELDS})
+    tenant.database = database or _database_name_for(tenant)
+    _full_clean(tenant, "post_request_error")
+    admin = User(username=admin_username, role=Role.ADMIN)
+    _full_clean(admin, "post_request_error", exclude=["password", "email"], constraints=False)
+    _check_password(admin_password, admin, "admin_password")
+    try:
+        with transaction.atomic(using=databases.DEFAULT_DB_ALIAS):
+            tenant.save(force_insert=True)
+    except IntegrityError:
+        raise conflict(f"_id: a tenant {tenant_id!r} already exists") from None
+    try:
+        databases.create_from_template(tenant.database)
+        with tenancy.using_tenant(tenant):
+            User.objects.create_user(admin_username, admin_password, role=Role.ADMIN)
+            audit.record(caller, action="create", resource="tenant", target=tenant.id)
+    except BaseException:
+        databases.drop(tenant.database)
+        tenant.delete()
+        raise
+    logger.info("tenant %s created in %.0f ms", tenant.id, (time.perf_counter() - started) * 1000)
+    return tenant
+
+
+def update_tenant(caller: Caller, tenant: Tenant, changes: dict[str, str]) -> Tenant:
+    for name, value in changes.items():
+        if name not in TENANT_FIELDS:
+            raise ApiError("put_request_error", f"{name}: cannot be changed")
+        setattr(tenant, name, value)
+    _full_clean(tenant, "put_request_error")
+    tenant.save()
+    with tenancy.using_tenant(tenant):
+        audit.record(caller, action="update", resource="tenant", target=tenant.id, details={"fields": sorted(changes)})
+    return tenant
+
+
+def delete_tenant(caller: Caller, tenant: Tenant) -> Tenant:
+    """Remove the tenant from the catalog first (its tokens die at once), then its database and files."""
+    if tenant.id == settings.DEFAULT_TENANT:
+        raise conflict(f"_id: the default tenant {tenant.id!r} cannot be deleted")
+    tenant.delete()
+    databases.drop(tenant.database)
+    shutil.rmtree(settings.UPLOAD_PATH / tenant.id, ignore_errors=True)
+    logger.info("tenant %s deleted by %s from %s", tenant.id, caller.username, caller.address)
+    return tenant
+
+
+def ensure_default_tenant() -> tuple[Tenant, bool]:
+    """The default tenant and whether it was created just now (first start)."""
+    existing = Tenant.objects.filter(pk=settings.DEFAULT_TENANT).first()
+    if existing is not None:
+        return existing, False
+    tenant = create_tenant(
+        Caller(user=None, name="<first start>"),
+        tenant_id=settings.DEFAULT_TENANT,
+        database=settings.DEFAULT_TENANT_DATABASE,
+        admin_username=settings.DEFAULT_TENANT_ADMIN_USERNAME,
+        admin_password=settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD,
+        organization="Default tenant",
+    )
+    return tenant, True
+
+
+def migrate_all_tenants() -> list[str]:
+    """Apply pending migrations to the template and to every tenant database (``migrate_tenants``)."""
+    databases.refresh_template()
+    migrated = []
+    for tenant in Tenant.objects.order_by("id"):
+        databases.migrate(tenant.database)
+        migrated.append(tenant.id)
+    return migrated
+
+
+# ---------------------------------------------------------------- users
+
+
+def _admin_only(caller: Caller, method: str, what: str) -> None:
+    if not caller.is_admin:
+        raise forbidden(method, f"Only tenant admins can {what}.")
+
+
+def _save_user(user: User) -> User:
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        taken = "username" if User.objects.filter(username=user.username).exclude(pk=user.pk).exists() else "email"
+        raise conflict(f"{taken}: already used by another user") from None
+    return user
+
+
+def _check_unique(user: User) -> None:
+    others = User.objects.exclude(pk=user.pk)
+    if others.filter(username=user.username).exists():
+        raise conflict(f"username: {user.username!r} is already taken")
+    if user.email and others.filter(email=user.email).exists():
+        raise conflict(f"email: {user.email!r} is already used by another user")
+
+
+def create_user(caller: Caller, *, username: str, password: str, email: str | None, role: str = Role.REGULAR) -> User:
+    _admin_only(caller, "POST", "create users")
+    user = User(username=username, email=email, role=role)
+    _full_clean(user, "post_request_error", exclude=["password"])
+    _check_password(password, user)
+    _check_unique(user)
+    user.set_password(password)
+    _save_user(user)
+    audit.record(caller, action="create", resource="user", target=user.username, details={"role": user.role})
+    return user
+
+
+def _last_admin(user: User) -> bool:
+    return user.is_admin and not User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists()
+
+
+def update_user(caller: Caller, user: User, changes: dict[str, Any]) -> User:
+    """Users change their own e-mail and password; admins also anyone's, and roles."""
+    is_self = caller.user is not None and caller.user.pk == user.pk
+    if not (is_self or caller.is_admin):
+        raise forbidden("PUT", "You can only change your own account.")
+    if "role" in changes and not caller.is_admin:
+        raise forbidden("PUT", "Only tenant admins can change roles.")
+    if changes.get("role") == Role.REGULAR and _last_admin(user):
+        raise conflict("role: the tenant's last admin cannot lose the admin role")
+    password = changes.get("password")
+    for name in ("email", "role"):
+        if name in changes:
+            setattr(user, name, changes[name])
+    _full_clean(user, "put_request_error", exclude=["password"])
+    if password is not None:
+        _check_password(password, user, kind="put_request_error")
+        user.set_password(password)  # changes the token digest: every older token of this user dies
+    _check_unique(user)
+    _save_user(user)
+    audit.record(caller, action="update", resource="user", target=user.username, details={"fields": sorted(changes)})
+    return user
+
+
+def delete_user(caller: Caller, user: User) -> User:
+    _admin_only(caller, "DELETE", "delete users")
+    if _last_admin(user):
+        raise conflict("_id: the tenant's last admin cannot be deleted")
+    try:
+        with transaction.atomic():
+            user.delete()
+    except ProtectedError as exc:
+        owned = sorted(str(item) for item in exc.protected_objects)
+        raise conflict(f"_id: {user.username} still owns {', '.join(owned)}") from None
+    audit.record(caller, action="delete", resource="user", target=user.username)
+    return user
+
+
+# ---------------------------------------------------------------- sessions
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    token: RegistryToken
+
+
+def _authentication_failed() -> ApiError:
+    # One answer for an unknown tenant, an unknown user and a wrong password: nothing to probe.
+    return ApiError("authentication_error", "Incorrect tenant, username or password.")
+
+
+def login(*, tenant_id: str, username: str, password: str, address: str | None) -> Session:
+    account, client = counters_for(tenant_id, username, address)
+    wait = account.retry_after() or client.retry_after()
+    if wait is not None:
+        raise ApiError(
+            "too_many_requests", f"Too many failed logins; try again in {wait} s.", {"Retry-After": str(wait)}
+        )
+    tenant = tenancy.find_tenant(tenant_id)
+    user = None
+    if tenant is not None:
+        tenancy.enter(tenant)
+        user = User.objects.filter(username=username, is_active=True).first()
+    if user is None or not user.check_password(password):
+        if user is None:
+            User().set_password(password)  # spend the same hashing time as for a real user
+        account.fail()
+        client.fail()
+        if tenant is not None:
+            audit.record(
+                Caller(user=None, address=address, name=username[:150]),
+                action="login",
+                resource="session",
+                target=username,
+                result=AuditResult.FAILURE,
+            )
+        raise _authentication_failed()
+    account.reset()
+    assert tenant is not None
+    audit.record(Caller(user=user, address=address), action="login", resource="session", target=username)
+    return Session(user=user, token=RegistryToken.issue(tenant, user))
+
+
+def renew(raw_token: str, *, address: str | None) -> Session:
+    """A new token for a valid or expired one, while the renew window of the original login lasts."""
+    from tenants_app.authentication import unauthorized, user_for_claims
+
+    payload = decode_for_renewal(raw_token)
+    if payload is None:
+        raise unauthorized("The token is invalid.")
+    if payload[api_settings.SLIDING_TOKEN_REFRESH_EXP_CLAIM] <= time.time():
+        raise ApiError("token_expired", "The renew window of this token has passed; log in again.")
+    user = user_for_claims(payload)
+    audit.record(Caller(user=user, address=address), action="renew", resource="session", target=user.username)
+    return Session(user=user, token=RegistryToken.renewed(payload))
