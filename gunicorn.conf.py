@@ -35,6 +35,9 @@ accesslog = "-"
 errorlog = "-"
 # Never log request headers: the Authorization header carries tokens.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# The runtime control socket lives in the user's home by default and would be shared by every
+# installation on the machine; the registry is managed by restarting, so it is off.
+control_socket_disable = True
 forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 if _protocol == "https":
