@@ -59,7 +59,9 @@ def _full_clean(
         if constraints:
             instance.validate_constraints(exclude=exclude)
     except ValidationError as exc:
-        details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+        details = "; ".join(
+            f"{'_id' if field == 'id' else field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
+        )
         raise ApiError(kind, details) from None
 
 
@@ -124,12 +126,14 @@ def update_tenant(caller: Caller, tenant: Tenant, changes: dict[str, str]) -> Te
 
 def delete_tenant(caller: Caller, tenant: Tenant) -> Tenant:
     """Remove the tenant from the catalog first (its tokens die at once), then its database and files."""
-    if tenant.id == settings.DEFAULT_TENANT:
-        raise conflict(f"_id: the default tenant {tenant.id!r} cannot be deleted")
+    tenant_id = tenant.id
+    if tenant_id == settings.DEFAULT_TENANT:
+        raise conflict(f"_id: the default tenant {tenant_id!r} cannot be deleted")
     tenant.delete()
+    tenant.id = tenant_id  # Django clears the primary key of a deleted instance; the answer still names it
     databases.drop(tenant.database)
-    shutil.rmtree(settings.UPLOAD_PATH / tenant.id, ignore_errors=True)
-    logger.info("tenant %s deleted by %s from %s", tenant.id, caller.username, caller.address)
+    shutil.rmtree(settings.UPLOAD_PATH / tenant_id, ignore_errors=True)
+    logger.info("tenant %s deleted by %s from %s", tenant_id, caller.username, caller.address)
     return tenant
 
 
