@@ -31,12 +31,23 @@ NEW_PASSWORD = "a fresh and rather long passphrase"
 
 
 def new_user(**overrides: Any) -> dict[str, Any]:
-    return {"username": "newbie", "password": NEW_PASSWORD, "email": "newbie@example.org", "role": "regular", **overrides}
+    return {
+        "username": "newbie",
+        "password": NEW_PASSWORD,
+        "email": "newbie@example.org",
+        "role": "regular",
+        **overrides,
+    }
 
 
 def by_username(response: Any) -> dict[str, dict[str, Any]]:
     assert response.status_code == 200, response.content
     return {doc["username"]: doc for doc in response.json()["docs"]}
+
+
+def by_id_as_username(response: Any, acme: Any) -> dict[str, dict[str, Any]]:
+    names = {acme.user(name).id: name for name in ("ada", "reggie", "olive")}
+    return {names[doc["_id"]]: doc for doc in response.json()["docs"]}
 
 
 def assert_utc_timestamp(value: str) -> None:
@@ -485,14 +496,9 @@ def test_a_regular_user_selecting_password_sees_no_hash_even_of_themselves(acme,
 
     assert response.status_code == 200, response.content
     assert_no_password_anywhere(response, *(acme.user(name) for name in ("ada", "reggie", "olive")))
-    docs = by_username_or_id(response, acme)
+    docs = by_id_as_username(response, acme)
     assert docs["reggie"] == {"_id": acme.user("reggie").id, "email": "reggie@example.org"}
     assert docs["olive"] == {"_id": acme.user("olive").id}
-
-
-def by_username_or_id(response: Any, acme: Any) -> dict[str, dict[str, Any]]:
-    names = {acme.user(name).id: name for name in ("ada", "reggie", "olive")}
-    return {names[doc["_id"]]: doc for doc in response.json()["docs"]}
 
 
 def test_lists_and_single_users_never_contain_a_hash(acme, admin):
