@@ -106,9 +106,10 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "rest_framework",
     "tenants_app",
+    "folksonomy_app",
+    "registry_project.items",
     "models_app",
     "datasets_app",
-    "folksonomy_app",
 ]
 
 MIDDLEWARE = [

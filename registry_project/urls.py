@@ -10,6 +10,9 @@ v1 = [
     re_path(r"^info/?$", api.InfoView.as_view(), name="info"),
     re_path(r"^errors/?$", api.ErrorsView.as_view(), name="errors"),
     path("", include("tenants_app.api.urls")),
+    path("", include("models_app.api.urls")),
+    path("", include("datasets_app.api.urls")),
+    path("", include("folksonomy_app.api.urls")),
     re_path(r"^.*$", api.api_not_found),  # unknown routes under /v1/ answer the JSON 404 envelope
 ]
 

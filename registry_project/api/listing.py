@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import QueryDict
 
 from registry_project.api.errors import ApiError
-from registry_project.api.filtering import FilterField, FilterTranslator, parse_filter_parameter
+from registry_project.api.filtering import FieldHandler, FilterField, FilterTranslator, parse_filter_parameter
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -27,8 +27,9 @@ _DIRECTIONS = {"asc": "", "1": "", "desc": "-", "-1": "-"}
 class ListSpec:
     """What a collection lets clients filter and sort on (API name → ORM field), and its default order."""
 
-    fields: Mapping[str, FilterField]
+    fields: Mapping[str, FieldHandler]
     default_sort: Sequence[str] = ("-timestamp",)
+    prefixed: Mapping[str, Callable[[str], FieldHandler]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,12 @@ def _ordering(params: QueryDict, spec: ListSpec) -> list[str]:
             if prefix is None or isinstance(direction, bool):
                 raise bad_parameter(f"sort direction of {name!r} must be asc, desc, 1 or -1")
             wanted.append((name, prefix))
+    sortable = {name: handler for name, handler in spec.fields.items() if isinstance(handler, FilterField)}
     ordering = []
     for name, prefix in wanted:
-        if name not in spec.fields:
-            raise bad_parameter(f"cannot sort on {name!r}; sortable fields: {', '.join(sorted(spec.fields))}")
-        ordering.append(f"{prefix}{spec.fields[name].lookup}")
+        if name not in sortable:
+            raise bad_parameter(f"cannot sort on {name!r}; sortable fields: {', '.join(sorted(sortable))}")
+        ordering.append(f"{prefix}{sortable[name].lookup}")
     return [*ordering, "pk"]  # a unique tie-breaker keeps pages stable
 
 
@@ -126,7 +128,7 @@ def paginate(
 ) -> dict[str, Any]:
     """Apply the list parameters to ``queryset`` (already scoped to the caller) and build the envelope."""
     query = parse_list_query(params, spec)
-    filtered = queryset.filter(FilterTranslator(spec.fields).translate(query.filter_document))
+    filtered = queryset.filter(FilterTranslator(spec.fields, spec.prefixed).translate(query.filter_document))
     total = filtered.count()
     total_pages = max(1, math.ceil(total / query.limit))
     offset = (query.page - 1) * query.limit

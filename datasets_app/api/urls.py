@@ -1,0 +1,6 @@
+from datasets_app.api.views import DatasetViewSet
+from registry_project.api.routers import OptionalSlashRouter
+
+router = OptionalSlashRouter()
+router.register("datasets", DatasetViewSet, basename="dataset")
+urlpatterns = router.urls

@@ -1,0 +1,20 @@
+"""Datasets: items of kind ``dataset`` (see ``registry_project.items``)."""
+
+from __future__ import annotations
+
+from registry_project.items.models import Item, Kind
+from registry_project.items.querysets import KindManager
+
+
+class Dataset(Item):
+    """A dataset that models are trained or tested on; it cannot be deleted while a model uses it."""
+
+    objects = KindManager(Kind.DATASET)
+
+    class Meta:
+        proxy = True
+        verbose_name = "dataset"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.kind = Kind.DATASET
+        super().save(*args, **kwargs)

@@ -1,0 +1,158 @@
+"""Items: the rows behind models and datasets, and the indexed rows that make filters run in the database.
+
+Both kinds live in one table (``kind`` tells them apart) so that every behaviour — visibility, sharing,
+metadata, tags, versions, filters — is written once. ``MLModel`` (models_app) and ``Dataset``
+(datasets_app) are proxies over it.
+
+Tags, shares, lineage and metadata entries are rows of their own rather than JSON on the item: each list
+change is an insert or delete of one row, so two clients changing different entries of one item never
+overwrite each other, and filters on them use indexes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from folksonomy_app.models import MetadataName, Tag
+from registry_project.ids import new_object_id
+from registry_project.items.querysets import ItemQuerySet
+
+
+class Kind(models.TextChoices):
+    MODEL = "model", "Model"
+    DATASET = "dataset", "Dataset"
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Everyone in the tenant"
+    PRIVATE = "private", "Owner, shared users and admins"
+
+
+class Status(models.TextChoices):
+    TRAINING = "training"
+    TEST = "test"
+    PRODUCTION = "production"
+    DEPLOY = "deploy"
+
+
+class Item(models.Model):
+    """A registered model or dataset, owned by one user of the tenant."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="items")
+    status = models.CharField(max_length=16, choices=Status.choices, blank=True, default="")
+    visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE)
+    description = models.TextField(blank=True, default="")
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Share", related_name="shared_items")
+    datasets = models.ManyToManyField(
+        "self", through="Lineage", through_fields=("model", "dataset"), symmetrical=False, related_name="models"
+    )
+    tags = models.ManyToManyField(Tag, through="ItemTag", related_name="items")
+    timestamp = models.DateTimeField(default=timezone.now, editable=False)
+    lastmod = models.DateTimeField(default=timezone.now)
+
+    objects = ItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-timestamp", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "owner", "name"],
+                name="item_name_unique_per_owner",
+                violation_error_message="You already have an item with this name.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "visibility", "timestamp"], name="item_kind_visibility"),
+            models.Index(fields=["kind", "owner", "timestamp"], name="item_kind_owner"),
+            models.Index(fields=["kind", "name"], name="item_kind_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} ({self.id})"
+
+
+class Share(models.Model):
+    """``user`` may read ``item`` although it is private."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shares")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["item", "user"], name="share_unique")]
+        indexes = [models.Index(fields=["user", "item"], name="share_user_item")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} shared with {self.user_id}"
+
+
+class Lineage(models.Model):
+    """``model`` was trained or tested on ``dataset``; a dataset in use cannot be deleted."""
+
+    model = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="lineage")
+    dataset = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="trained_models")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["model", "dataset"], name="lineage_unique")]
+        indexes = [models.Index(fields=["dataset", "model"], name="lineage_dataset_model")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} uses {self.dataset_id}"
+
+
+class ItemTag(models.Model):
+    """``item`` carries ``tag``; a tag in use cannot be deleted from the vocabulary."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="taggings")
+    tag = models.ForeignKey(Tag, on_delete=models.PROTECT, related_name="taggings")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["item", "tag"], name="itemtag_unique")]
+        indexes = [models.Index(fields=["tag", "item"], name="itemtag_tag_item")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} #{self.tag_id}"
+
+
+class ValueType(models.TextChoices):
+    STRING = "string"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+
+
+class MetadataEntry(models.Model):
+    """One name/value pair of an item. Numbers are also kept in ``number`` so filters compare them as numbers."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="metadata")
+    name = models.ForeignKey(MetadataName, on_delete=models.PROTECT, related_name="entries")
+    value_type = models.CharField(max_length=8, choices=ValueType.choices)
+    text = models.CharField(max_length=1024)
+    number = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["item", "name"], name="metadata_name_unique_per_item")]
+        indexes = [
+            models.Index(fields=["name", "number"], name="metadata_name_number"),
+            models.Index(fields=["name", "text"], name="metadata_name_text"),
+        ]
+        verbose_name_plural = "metadata entries"
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.name_id}={self.text}"
+
+    @property
+    def value(self) -> str | float | int | bool:
+        """The value as the client sent it: numbers and booleans are kept as JSON text, exactly."""
+        if self.value_type == ValueType.STRING:
+            return self.text
+        return json.loads(self.text)

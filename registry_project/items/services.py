@@ -1,0 +1,341 @@
+"""Write workflows for models and datasets: create, update (add/remove), delete. Every caller uses these.
+
+List fields are rows (shares, lineage, tags, metadata entries); an update inserts and deletes only the rows
+it names, inside one transaction, so concurrent updates of different entries never lose each other.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from folksonomy_app.models import MetadataName, Tag
+from folksonomy_app.services import check_name, record_use
+from registry_project.api.errors import ApiError, conflict, forbidden
+from registry_project.ids import looks_like_object_id
+from registry_project.items.models import (
+    Item,
+    ItemTag,
+    Kind,
+    Lineage,
+    MetadataEntry,
+    Share,
+    Status,
+    ValueType,
+    Visibility,
+)
+from tenants_app import audit
+from tenants_app.audit import Caller
+from tenants_app.models import User
+
+MAX_LIST_LENGTH = 1000
+MAX_VALUE_LENGTH = 1024
+LIST_FIELDS = ("users", "datasets", "tags", "metadata")
+SCALAR_FIELDS = ("name", "status", "visibility", "description")
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """How one list field changes: a whole new list, or removals then additions."""
+
+    replace: Sequence[Any] | None = None
+    remove: Sequence[Any] = field(default_factory=tuple)
+    add: Sequence[Any] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class MetadataValue:
+    name: str
+    value_type: str
+    text: str
+    number: float | None
+
+
+# ---------------------------------------------------------------- checking references and values
+
+
+def _users(refs: Iterable[Any], kind: str) -> list[User]:
+    """Users named by id or username; every one must exist in this tenant."""
+    found: dict[str, User] = {}
+    for ref in refs:
+        if not isinstance(ref, str):
+            raise ApiError(kind, f"users: expected usernames or user ids, got {json.dumps(ref)[:60]}")
+        user = User.objects.filter(Q(pk=ref) | Q(username=ref)).first()
+        if user is None:
+            raise ApiError(kind, f"users: there is no user {ref!r} in this tenant")
+        found[user.pk] = user
+    return list(found.values())
+
+
+def _readable_datasets(caller: Caller, ids: Iterable[Any], kind: str) -> list[Item]:
+    """Datasets named by id; each must exist and be readable by the caller (else it does not exist)."""
+    wanted = []
+    for ref in ids:
+        if not isinstance(ref, str):
+            raise ApiError(kind, f"datasets: expected dataset ids, got {json.dumps(ref)[:60]}")
+        wanted.append(ref)
+    readable = Item.objects.of_kind(Kind.DATASET).visible_to(caller.user).filter(pk__in=wanted)
+    found = {item.pk: item for item in readable}
+    for ref in wanted:
+        if ref not in found:
+            raise ApiError(kind, f"datasets: there is no dataset {ref!r}")
+    return list(found.values())
+
+
+def _tags(names: Iterable[Any], kind: str) -> list[str]:
+    return sorted({check_name("tags", name, kind) for name in names})
+
+
+def metadata_value(entry: Any, kind: str) -> MetadataValue:
+    """One ``{"name", "value"}`` pair, checked; numbers and booleans are kept as their JSON text."""
+    if not isinstance(entry, dict) or set(entry) != {"name", "value"}:
+        raise ApiError(kind, 'metadata: each entry is {"name": …, "value": …}')
+    name = check_name("metadata.name", entry["name"], kind)
+    value = entry["value"]
+    if isinstance(value, bool):
+        return MetadataValue(name, ValueType.BOOLEAN, json.dumps(value), None)
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ApiError(kind, f"metadata.{name}: numbers must be finite")
+        return MetadataValue(name, ValueType.NUMBER, json.dumps(value), float(value))
+    if isinstance(value, str):
+        if len(value) > MAX_VALUE_LENGTH:
+            raise ApiError(kind, f"metadata.{name}: values are at most {MAX_VALUE_LENGTH} characters")
+        return MetadataValue(name, ValueType.STRING, value, None)
+    raise ApiError(kind, f"metadata.{name}: a value is a string, a number or true/false")
+
+
+def _metadata(entries: Iterable[Any], kind: str) -> list[MetadataValue]:
+    values = [metadata_value(entry, kind) for entry in entries]
+    names = [value.name for value in values]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise ApiError(kind, f"metadata: each name appears once per item ({', '.join(duplicated)})")
+    return values
+
+
+def _metadata_names(entries: Iterable[Any], kind: str) -> list[str]:
+    """Names to remove: given as ``{"name", "value"?}`` objects (as the seed did) or plain names."""
+    names = []
+    for entry in entries:
+        raw = entry.get("name") if isinstance(entry, dict) else entry
+        names.append(check_name("metadata.name", raw, kind))
+    return names
+
+
+def _check_length(field_name: str, values: Sequence[Any] | None, kind: str) -> None:
+    if values is not None and len(values) > MAX_LIST_LENGTH:
+        raise ApiError(kind, f"{field_name}: at most {MAX_LIST_LENGTH} entries")
+
+
+def _check_scalars(item: Item, kind: str) -> None:
+    if not isinstance(item.name, str) or not item.name.strip():
+        raise ApiError(kind, "name: required, a non-empty string")
+    item.name = item.name.strip()
+    if len(item.name) > 200:
+        raise ApiError(kind, "name: at most 200 characters")
+    if item.visibility not in Visibility.values:
+        raise ApiError(kind, f"visibility: one of {', '.join(Visibility.values)}")
+    if item.kind == Kind.MODEL and item.status not in Status.values:
+        raise ApiError(kind, f"status: one of {', '.join(Status.values)}")
+
+
+def _may_edit(caller: Caller, item: Item, method: str) -> None:
+    if not (caller.is_admin or (caller.user is not None and item.owner_id == caller.user.pk)):
+        raise forbidden(method, "Only the owner or an admin can change this item.")
+
+
+# ---------------------------------------------------------------- writing rows
+
+
+def _add_shares(item: Item, users: Iterable[User]) -> None:
+    Share.objects.bulk_create([Share(item=item, user=user) for user in users], ignore_conflicts=True)
+
+
+def _add_lineage(item: Item, datasets: Iterable[Item]) -> None:
+    Lineage.objects.bulk_create([Lineage(model=item, dataset=dataset) for dataset in datasets], ignore_conflicts=True)
+
+
+def _add_tags(item: Item, names: Iterable[str], owner: User | None) -> None:
+    names = list(names)
+    record_use(Tag, names, owner)
+    ItemTag.objects.bulk_create([ItemTag(item=item, tag_id=name) for name in names], ignore_conflicts=True)
+
+
+def _put_metadata(item: Item, values: Iterable[MetadataValue], owner: User | None) -> None:
+    """Add entries; an entry whose name the item already has gets the new value (upsert per row)."""
+    values = list(values)
+    record_use(MetadataName, [value.name for value in values], owner)
+    for value in values:
+        fields = {"value_type": value.value_type, "text": value.text, "number": value.number}
+        if MetadataEntry.objects.filter(item=item, name_id=value.name).update(**fields):
+            continue
+        created = MetadataEntry.objects.bulk_create(
+            [MetadataEntry(item=item, name_id=value.name, **fields)], ignore_conflicts=True
+        )
+        if not created or created[0].pk is None:  # inserted concurrently by someone else: ours wins
+            MetadataEntry.objects.filter(item=item, name_id=value.name).update(**fields)
+
+
+# ---------------------------------------------------------------- workflows
+
+
+def create_item(
+    caller: Caller,
+    kind: str,
+    *,
+    name: Any,
+    status: str | None = None,
+    visibility: str = Visibility.PRIVATE,
+    description: str = "",
+    users: Sequence[Any] = (),
+    datasets: Sequence[Any] = (),
+    metadata: Sequence[Any] = (),
+    tags: Sequence[Any] = (),
+) -> Item:
+    error = "post_request_error"
+    assert caller.user is not None
+    for list_name, values in (("users", users), ("datasets", datasets), ("metadata", metadata), ("tags", tags)):
+        _check_length(list_name, values, error)
+    item = Item(
+        kind=kind,
+        name=name,
+        owner=caller.user,
+        status=(status or Status.TRAINING) if kind == Kind.MODEL else "",
+        visibility=visibility,
+        description=description,
+    )
+    _check_scalars(item, error)
+    share_with = _users(users, error)
+    uses = _readable_datasets(caller, datasets, error) if kind == Kind.MODEL else []
+    tag_names = _tags(tags, error)
+    entries = _metadata(metadata, error)
+    try:
+        with transaction.atomic():
+            item.save(force_insert=True)
+            _add_shares(item, share_with)
+            _add_lineage(item, uses)
+            _add_tags(item, tag_names, caller.user)
+            _put_metadata(item, entries, caller.user)
+    except IntegrityError:
+        raise conflict(f"name: you already have a {kind} named {item.name!r}") from None
+    audit.record(caller, action="create", resource=kind, target=item.pk, details={"name": item.name})
+    return item
+
+
+def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict[str, ListChange]) -> Item:
+    """Set scalars and apply list changes (removes first, then adds; a plain list replaces)."""
+    error = "put_request_error"
+    _may_edit(caller, item, "PUT")
+    for name, value in scalars.items():
+        setattr(item, name, value)
+    _check_scalars(item, error)
+    for list_name, change in lists.items():
+        for values in (change.replace, change.remove, change.add):
+            _check_length(list_name, values, error)
+    # Resolve every reference before writing anything: a bad one changes nothing.
+    plan = {name: _resolve(caller, item, name, change, error) for name, change in lists.items()}
+    try:
+        with transaction.atomic():
+            if scalars:
+                Item.objects.filter(pk=item.pk).update(**scalars)
+            for name, (remove, add) in plan.items():
+                _APPLY[name](item, remove, add, caller.user)
+            Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
+    except IntegrityError:
+        raise conflict(f"name: the owner already has a {item.kind} named {item.name!r}") from None
+    action = "share" if set(lists) == {"users"} and not scalars else "update"
+    audit.record(
+        caller, action=action, resource=item.kind, target=item.pk, details={"fields": sorted({*scalars, *lists})}
+    )
+    return Item.objects.get(pk=item.pk)
+
+
+def _resolve(caller: Caller, item: Item, name: str, change: ListChange, error: str) -> tuple[Any, Any]:
+    """(what to remove, what to add) for one list field, with every reference checked."""
+    if name == "users":
+        if change.replace is not None:
+            return "all", _users(change.replace, error)
+        return [user.pk for user in _existing_users(change.remove)], _users(change.add, error)
+    if name == "datasets":
+        if item.kind != Kind.MODEL:
+            raise ApiError(error, "datasets: only models have datasets")
+        if change.replace is not None:
+            return "all", _readable_datasets(caller, change.replace, error)
+        return [ref for ref in change.remove if isinstance(ref, str)], _readable_datasets(caller, change.add, error)
+    if name == "tags":
+        if change.replace is not None:
+            return "all", _tags(change.replace, error)
+        return _tags(change.remove, error), _tags(change.add, error)
+    if change.replace is not None:
+        return "all", _metadata(change.replace, error)
+    return _metadata_names(change.remove, error), _metadata(change.add, error)
+
+
+def _existing_users(refs: Iterable[Any]) -> list[User]:
+    wanted = [ref for ref in refs if isinstance(ref, str)]
+    return list(User.objects.filter(Q(pk__in=wanted) | Q(username__in=wanted)))
+
+
+def _apply_users(item: Item, remove: Any, add: list[User], owner: User | None) -> None:
+    rows = Share.objects.filter(item=item)
+    (rows if remove == "all" else rows.filter(user_id__in=remove)).exclude(
+        user_id__in=[user.pk for user in add] if remove == "all" else []
+    ).delete()
+    _add_shares(item, add)
+
+
+def _apply_datasets(item: Item, remove: Any, add: list[Item], owner: User | None) -> None:
+    rows = Lineage.objects.filter(model=item)
+    if remove == "all":
+        # Links to datasets the caller cannot read are not theirs to drop: keep them.
+        rows.filter(dataset__in=Item.objects.of_kind(Kind.DATASET).visible_to(owner)).exclude(
+            dataset__in=[dataset.pk for dataset in add]
+        ).delete()
+    else:
+        rows.filter(dataset_id__in=remove).delete()
+    _add_lineage(item, add)
+
+
+def _apply_tags(item: Item, remove: Any, add: list[str], owner: User | None) -> None:
+    rows = ItemTag.objects.filter(item=item)
+    (rows.exclude(tag_id__in=add) if remove == "all" else rows.filter(tag_id__in=remove)).delete()
+    _add_tags(item, add, owner)
+
+
+def _apply_metadata(item: Item, remove: Any, add: list[MetadataValue], owner: User | None) -> None:
+    rows = MetadataEntry.objects.filter(item=item)
+    names = [value.name for value in add]
+    (rows.exclude(name_id__in=names) if remove == "all" else rows.filter(name_id__in=remove)).delete()
+    _put_metadata(item, add, owner)
+
+
+_APPLY = {"users": _apply_users, "datasets": _apply_datasets, "tags": _apply_tags, "metadata": _apply_metadata}
+
+
+def delete_item(caller: Caller, item: Item) -> Item:
+    """Delete an item and its rows; a dataset still used by a model is a 409 naming those models."""
+    _may_edit(caller, item, "DELETE")
+    users_of = Item.objects.filter(lineage__dataset=item).order_by("name")
+    if users_of.exists():
+        readable = list(users_of.visible_to(caller.user).values_list("name", flat=True)[:10])
+        hidden = users_of.count() - len(readable)
+        names = ", ".join(readable) + (f" and {hidden} other model(s)" if hidden else "")
+        raise conflict(f"_id: the dataset is used by {names}")
+    item_id = item.pk
+    with transaction.atomic():
+        item.delete()
+    item.pk = item_id
+    audit.record(caller, action="delete", resource=item.kind, target=item_id, details={"name": item.name})
+    return item
+
+
+def is_item_id(value: str) -> bool:
+    return looks_like_object_id(value)
