@@ -72,6 +72,9 @@ if _catalog["ENGINE"] == "django.db.backends.sqlite3":
 elif _catalog["ENGINE"] == "django.db.backends.postgresql":
     _catalog["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
     _catalog["CONN_HEALTH_CHECKS"] = True
+    # A backstop for any query that runs away (a pathological filter, a lock wait): it is cancelled.
+    _timeout = env_duration("DATABASE_STATEMENT_TIMEOUT", "30s")
+    _catalog["OPTIONS"] = {"options": f"-c statement_timeout={_timeout * 1000}"}
 else:
     raise ConfigurationError("DATABASE: expected a sqlite:/// or postgres:// URL")
 DATABASES = {"default": _catalog}
