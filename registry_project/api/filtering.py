@@ -422,7 +422,7 @@ class MetadataField:
             raise invalid(f'{name}: use "metadata.<name>" or {{"$elemMatch": {{"name": …, "value": …}}}}')
         query = Q()
         if "$size" in condition:
-            query &= RowsField(self.model, self.link, FilterField("name_id"), self.restrict)._size(
+            query &= RowsField(self.model, self.link, FilterField("name__id"), self.restrict).size(
                 name, condition["$size"]
             )
         if "$elemMatch" in condition:
@@ -431,7 +431,7 @@ class MetadataField:
                 raise invalid(f'{name}: $elemMatch takes "name" and/or "value"')
             element = Q()
             if "name" in match:
-                element &= FilterField("name_id").condition(translator, f"{name}.name", match["name"], depth + 1)
+                element &= FilterField("name__id").condition(translator, f"{name}.name", match["name"], depth + 1)
             if "value" in match:
                 element &= MetadataValueField().condition(translator, f"{name}.value", match["value"], depth + 1)
             query &= self.rows(element)

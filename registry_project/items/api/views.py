@@ -35,13 +35,13 @@ def item_list_spec(kind: str, viewer: User) -> ListSpec:
         "timestamp": FilterField("timestamp", "datetime"),
         "lastmod": FilterField("lastmod", "datetime"),
         "users": RowsField(Share, "item", FilterField("user__username")),
-        "tags": RowsField(ItemTag, "item", FilterField("tag_id")),
+        "tags": RowsField(ItemTag, "item", FilterField("tag__id")),
         "metadata": metadata,
     }
     if kind == Kind.MODEL:
         readable = Item.objects.of_kind(Kind.DATASET).visible_to(viewer).values("pk")
         fields["status"] = FilterField("status")
-        fields["datasets"] = RowsField(Lineage, "model", FilterField("dataset_id"), restrict=Q(dataset__in=readable))
+        fields["datasets"] = RowsField(Lineage, "model", FilterField("dataset__id"), restrict=Q(dataset__in=readable))
     return ListSpec(fields=fields, prefixed={"metadata.": metadata.named})
 
 
