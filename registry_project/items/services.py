@@ -102,9 +102,13 @@ def metadata_value(entry: Any, kind: str) -> MetadataValue:
     if isinstance(value, bool):
         return MetadataValue(name, ValueType.BOOLEAN, json.dumps(value), None)
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ApiError(kind, f"metadata.{name}: numbers must be finite")
-        return MetadataValue(name, ValueType.NUMBER, json.dumps(value), float(value))
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ApiError(kind, f"metadata.{name}: numbers must be finite and within ±1.8e308")
+        return MetadataValue(name, ValueType.NUMBER, json.dumps(value), number)
     if isinstance(value, str):
         if len(value) > MAX_VALUE_LENGTH:
             raise ApiError(kind, f"metadata.{name}: values are at most {MAX_VALUE_LENGTH} characters")

@@ -20,7 +20,8 @@ from tenants_app.models import User
 class ListChangeField(serializers.Field):
     """A list field of an update: a plain array (replaces the list) or ``{"remove": [...], "add": [...]}``."""
 
-    default_error_messages = {"invalid": 'expected an array, or {"remove": [...], "add": [...]}'}
+    # DRF formats this text with str.format: the braces are doubled.
+    default_error_messages = {"invalid": 'expected an array, or {{"remove": [...], "add": [...]}}'}
 
     def to_internal_value(self, data: Any) -> ListChange:
         if isinstance(data, list):
