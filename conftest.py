@@ -160,3 +160,42 @@ def superuser() -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=settings.API_TOKEN)
     return client
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """A real S3 server (SeaweedFS) for the whole session, started on first use."""
+    from registry_project.testing.seaweed import running_s3_server
+
+    with running_s3_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """Runs a test once on local disk and once on the S3 server: both must behave identically."""
+    if request.param == "local":
+        yield "local"
+        return
+    server = request.getfixturevalue("s3_server")
+    blobs = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": server.bucket,
+            "endpoint_url": server.endpoint,
+            "access_key": server.access_key,
+            "secret_key": server.secret_key,
+            "region_name": "us-east-1",
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_expire": 300,
+        },
+    }
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    with override_settings(
+        STORAGE="s3", STORAGES={**settings.STORAGES, "blobs": blobs}, FILE_UPLOAD_TEMP_DIR=str(incoming)
+    ):
+        yield "s3"

@@ -93,10 +93,45 @@ JWT_RENEW_EXPIRATIONTIME = env_duration("JWT_RENEW_EXPIRATIONTIME", "50m")
 if JWT_RENEW_EXPIRATIONTIME < JWT_EXPIRATIONTIME:
     raise ConfigurationError("JWT_RENEW_EXPIRATIONTIME: must not be shorter than JWT_EXPIRATIONTIME")
 
-# --- Files (used by the versions capability) ---
+# --- Files: version blobs, content-addressed per tenant (registry_project/items/storage.py) ---
 STORAGE = env_choice("STORAGE", "local", {"local", "s3"})
 UPLOAD_PATH = _project_path(env_str("UPLOAD_PATH", str(DATA_DIR / "uploads")))
 MAX_UPLOAD_SIZE = env_size("MAX_UPLOAD_SIZE", "10G")
+S3_PRESIGNED_DOWNLOADS = env_bool("S3_PRESIGNED_DOWNLOADS", False)
+S3_PRESIGNED_EXPIRY = env_duration("S3_PRESIGNED_EXPIRY", "5m")
+if STORAGE == "local":
+    _blobs = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(UPLOAD_PATH), "allow_overwrite": True, "file_permissions_mode": 0o640},
+    }
+    # Uploads are written beside the blobs, so storing one is a rename, not a second copy.
+    FILE_UPLOAD_TEMP_DIR = str(UPLOAD_PATH / ".incoming")
+else:
+    _bucket = env_str("AWS_STORAGE_BUCKET_NAME", "")
+    if not _bucket:
+        raise ConfigurationError("AWS_STORAGE_BUCKET_NAME: required when STORAGE=s3")
+    _blobs = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "us-east-1"),
+            "addressing_style": env_choice("AWS_S3_ADDRESSING_STYLE", "path", {"path", "virtual", "auto"}),
+            "signature_version": "s3v4",
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_expire": S3_PRESIGNED_EXPIRY,
+        },
+    }
+    FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "incoming")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "blobs": _blobs,
+}
 
 # --- Audit log and login throttling ---
 AUDIT_LOG_ENABLED = env_bool("LOG", True)

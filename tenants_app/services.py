@@ -7,7 +7,6 @@ can forget them; ``Caller`` carries the identity and the client address for the 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from django.db.models import ProtectedError
 from rest_framework_simplejwt.settings import api_settings
 
 from registry_project.api.errors import ApiError, conflict, forbidden
+from registry_project.items import storage
 from tenants_app import audit, databases, tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import AuditResult, Role, Tenant, User
@@ -132,7 +132,7 @@ def delete_tenant(caller: Caller, tenant: Tenant) -> Tenant:
     tenant.delete()
     tenant.id = tenant_id  # Django clears the primary key of a deleted instance; the answer still names it
     databases.drop(tenant.database)
-    shutil.rmtree(settings.UPLOAD_PATH / tenant_id, ignore_errors=True)
+    storage.delete_tenant(tenant_id)
     logger.info("tenant %s deleted by %s from %s", tenant_id, caller.username, caller.address)
     return tenant
 

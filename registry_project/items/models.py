@@ -56,6 +56,8 @@ class Item(models.Model):
     tags = models.ManyToManyField(Tag, through="ItemTag", related_name="items")
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
     lastmod = models.DateTimeField(default=timezone.now)
+    # The last version ordinal handed out; ordinals are never reused, even after a version is deleted.
+    last_ordinal = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ItemQuerySet.as_manager()
 
@@ -156,3 +158,64 @@ class MetadataEntry(models.Model):
         if self.value_type == ValueType.STRING:
             return self.text
         return json.loads(self.text)
+
+
+class Blob(models.Model):
+    """A stored file, addressed by its content: storage key ``<tenant>/<sha256>``.
+
+    Identical bytes uploaded twice in a tenant are stored once. The row is also the lock that uploads and
+    deletions of the same content take, so a blob is never removed while a version is being recorded on it.
+    """
+
+    sha256 = models.CharField(primary_key=True, max_length=64)
+    size = models.BigIntegerField()
+    timestamp = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["timestamp", "sha256"]
+
+    def __str__(self) -> str:
+        return self.sha256
+
+
+class Version(models.Model):
+    """One uploaded file of an item. ``ordinal`` counts 1, 2, 3… per item; ``original`` is its file name."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions")
+    ordinal = models.PositiveIntegerField()
+    original = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="versions", db_column="sha256")
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    description = models.TextField(blank=True, default="")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    timestamp = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["item", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "ordinal"],
+                name="version_ordinal_unique_per_item",
+                violation_error_message="This item already has a version with this ordinal.",
+            ),
+            models.UniqueConstraint(
+                fields=["item", "original"],
+                name="version_original_unique_per_item",
+                violation_error_message="This item already has a version with this file name.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["blob"], name="version_blob"),
+            models.Index(fields=["original"], name="version_original"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} v{self.ordinal} {self.original}"
+
+    @property
+    def sha256(self) -> str:
+        return self.blob_id

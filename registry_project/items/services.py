@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from folksonomy_app.models import MetadataName, Tag
 from folksonomy_app.services import check_name, record_use
 from registry_project.api.errors import ApiError, conflict, forbidden
 from registry_project.ids import looks_like_object_id
+from registry_project.items import storage
 from registry_project.items.models import (
+    Blob,
     Item,
     ItemTag,
     Kind,
@@ -29,10 +31,13 @@ from registry_project.items.models import (
     Share,
     Status,
     ValueType,
+    Version,
     Visibility,
 )
+from registry_project.items.uploads import ReceivedFile
 from tenants_app import audit
 from tenants_app.audit import Caller
+from tenants_app.context import require_tenant
 from tenants_app.models import User
 
 MAX_LIST_LENGTH = 1000
@@ -334,12 +339,145 @@ def delete_item(caller: Caller, item: Item) -> Item:
         names = ", ".join(readable) + (f" and {hidden} other model(s)" if hidden else "")
         raise conflict(f"_id: the dataset is used by {names}")
     item_id = item.pk
+    blobs = set(Version.objects.filter(item=item).values_list("blob_id", flat=True))
     with transaction.atomic():
         item.delete()
     item.pk = item_id
+    for sha256 in blobs:
+        release_blob(require_tenant().id, sha256)
     audit.record(caller, action="delete", resource=item.kind, target=item_id, details={"name": item.name})
     return item
 
 
 def is_item_id(value: str) -> bool:
     return looks_like_object_id(value)
+
+
+# ---------------------------------------------------------------- versions (files)
+
+
+class _BlobVanished(Exception):
+    """A concurrent deletion removed the blob between storing it and locking it: store it again."""
+
+
+def may_change_versions(caller: Caller, item: Item, method: str) -> None:
+    """Checked before an upload body is read: outsiders never get to send gigabytes."""
+    _may_edit(caller, item, method)
+
+
+def add_version(
+    caller: Caller,
+    item: Item,
+    received: ReceivedFile,
+    *,
+    original: str,
+    description: str = "",
+    expected_sha256: str | None = None,
+) -> Version:
+    """Record an uploaded file as the item's next version, storing its bytes once per tenant.
+
+    The blob is written first, then the row is recorded in a transaction that holds the blob's lock; any
+    failure on the way releases the blob again unless another version uses it. No version row without its
+    file, no file without its row.
+    """
+    _may_edit(caller, item, "POST")
+    sha256 = received.sha256
+    tenant_id = require_tenant().id
+    try:
+        if expected_sha256 is not None and expected_sha256 != sha256:
+            raise ApiError("digest_mismatch", f"file: its SHA-256 is {sha256}, the client expected {expected_sha256}")
+        if Version.objects.filter(item=item, original=original).exists():
+            raise conflict(f"original: this {item.kind} already has a version named {original!r}")
+        version = _store_and_record(item, received, tenant_id, original, description, caller.user)
+    except IntegrityError:
+        release_blob(tenant_id, sha256)
+        raise conflict(f"original: this {item.kind} already has a version named {original!r}") from None
+    except BaseException:
+        release_blob(tenant_id, sha256)
+        raise
+    finally:
+        received.close()
+    details = {"ordinal": version.ordinal, "original": original, "size": version.size, "sha256": sha256}
+    audit.record(caller, action="upload", resource=item.kind, target=item.pk, details=details)
+    return version
+
+
+def _store_and_record(
+    item: Item, received: ReceivedFile, tenant_id: str, original: str, description: str, owner: User | None
+) -> Version:
+    key = storage.blob_key(tenant_id, received.sha256)
+    for _attempt in range(3):
+        if not storage.exists(key):
+            storage.store(key, received)
+        try:
+            with transaction.atomic():
+                return _record(item, received, key, original, description, owner)
+        except _BlobVanished:
+            continue
+    raise ApiError("generic_upload_error", "file: storage lost the file while it was recorded; try again")
+
+
+def _record(
+    item: Item, received: ReceivedFile, key: str, original: str, description: str, owner: User | None
+) -> Version:
+    blob, _ = Blob.objects.select_for_update().get_or_create(sha256=received.sha256, defaults={"size": received.size})
+    if not storage.exists(key):
+        raise _BlobVanished
+    Item.objects.filter(pk=item.pk).update(last_ordinal=F("last_ordinal") + 1, lastmod=timezone.now())
+    ordinal = Item.objects.filter(pk=item.pk).values_list("last_ordinal", flat=True).get()
+    return Version.objects.create(
+        item=item,
+        ordinal=ordinal,
+        original=original,
+        size=received.size,
+        blob=blob,
+        content_type=(received.content_type or "application/octet-stream")[:255],
+        description=description,
+        owner=owner,
+    )
+
+
+def release_blob(tenant_id: str, sha256: str) -> None:
+    """Remove a blob (file and row) unless a version still uses it."""
+    with transaction.atomic():
+        blob = Blob.objects.select_for_update().filter(pk=sha256).first()
+        if Version.objects.filter(blob_id=sha256).exists():
+            return
+        storage.delete(storage.blob_key(tenant_id, sha256))
+        if blob is not None:
+            blob.delete()
+
+
+def find_version(item: Item, ref: str) -> Version:
+    """A version by ordinal (all digits) or else by original file name."""
+    versions = Version.objects.filter(item=item).select_related("owner")
+    version = versions.filter(ordinal=int(ref)).first() if ref.isdigit() else versions.filter(original=ref).first()
+    if version is None:
+        raise ApiError("resource_not_found", f"versions: no version {ref!r}")
+    return version
+
+
+def delete_version(caller: Caller, item: Item, version: Version) -> Version:
+    _may_edit(caller, item, "DELETE")
+    sha256 = version.blob_id
+    version_id = version.pk
+    with transaction.atomic():
+        version.delete()
+        Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
+    version.pk = version_id
+    release_blob(require_tenant().id, sha256)
+    details = {"ordinal": version.ordinal, "original": version.original, "size": version.size, "sha256": sha256}
+    audit.record(caller, action="delete_version", resource=item.kind, target=item.pk, details=details)
+    return version
+
+
+def record_download(caller: Caller, item: Item, version: Version, byte_range: str | None) -> None:
+    details = {
+        "ordinal": version.ordinal,
+        "original": version.original,
+        "size": version.size,
+        "sha256": version.blob_id,
+    }
+    if byte_range:
+        details["range"] = byte_range
+    audit.record(caller, action="download", resource=item.kind, target=item.pk, details=details)

@@ -9,7 +9,17 @@ from django.db.models import Prefetch, QuerySet
 from rest_framework import serializers
 
 from registry_project.api.serializers import NonEmptyInputSerializer, StrictInputSerializer
-from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share, Status, Visibility
+from registry_project.items.models import (
+    Item,
+    ItemTag,
+    Kind,
+    Lineage,
+    MetadataEntry,
+    Share,
+    Status,
+    Version,
+    Visibility,
+)
 from registry_project.items.services import ListChange
 from tenants_app.api.serializers import iso
 from tenants_app.models import User
@@ -86,7 +96,21 @@ def with_related(queryset: QuerySet[Item], viewer: User) -> QuerySet[Item]:
         Prefetch("taggings", queryset=ItemTag.objects.order_by("tag_id")),
         Prefetch("metadata", queryset=MetadataEntry.objects.order_by("id")),
         Prefetch("lineage", queryset=Lineage.objects.filter(dataset__in=readable_datasets).order_by("id")),
+        Prefetch("versions", queryset=Version.objects.select_related("owner").order_by("ordinal")),
     )
+
+
+def version_document(version: Version) -> dict[str, Any]:
+    return {
+        "ordinal": version.ordinal,
+        "original": version.original,
+        "size": version.size,
+        "sha256": version.blob_id,
+        "content_type": version.content_type,
+        "description": version.description,
+        "timestamp": iso(version.timestamp),
+        "owner": version.owner.username if version.owner_id else None,
+    }
 
 
 def item_document(item: Item) -> dict[str, Any]:
@@ -111,7 +135,7 @@ def item_document(item: Item) -> dict[str, Any]:
             "metadata": [{"name": entry.name_id, "value": entry.value} for entry in item.metadata.all()],
             "tags": [tagging.tag_id for tagging in item.taggings.all()],
             "description": item.description,
-            "versions": [],
+            "versions": [version_document(version) for version in item.versions.all()],
             "timestamp": iso(item.timestamp),
             "lastmod": iso(item.lastmod),
         }

@@ -5,19 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
+from rest_framework import exceptions as drf
 from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry_project.api.errors import not_found
+from registry_project.api.errors import ApiError, not_found
 from registry_project.api.filtering import FilterField, MetadataField, RowsField
 from registry_project.api.listing import ListSpec
 from registry_project.api.viewsets import RegistryViewSet
 from registry_project.items import services
-from registry_project.items.api.serializers import item_document, item_documents, with_related
-from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share
+from registry_project.items.api import downloads
+from registry_project.items.api.serializers import item_document, item_documents, version_document, with_related
+from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share, Version
 from registry_project.items.querysets import ItemQuerySet
+from registry_project.items.uploads import (
+    MULTIPART_OVERHEAD,
+    HashingUploadHandler,
+    ReceivedFile,
+    expected_digest,
+    receive_raw,
+    refuse_oversized_request,
+    safe_original,
+)
 from tenants_app.audit import Caller
+from tenants_app.context import require_tenant
 from tenants_app.models import User
 
 LIST_FIELDS = set(services.LIST_FIELDS)
@@ -37,6 +51,9 @@ def item_list_spec(kind: str, viewer: User) -> ListSpec:
         "users": RowsField(Share, "item", FilterField("user__username")),
         "tags": RowsField(ItemTag, "item", FilterField("tag__id")),
         "metadata": metadata,
+        "versions.original": RowsField(Version, "item", FilterField("original")),
+        "versions.sha256": RowsField(Version, "item", FilterField("blob__sha256")),
+        "versions.size": RowsField(Version, "item", FilterField("size", "number")),
     }
     if kind == Kind.MODEL:
         readable = Item.objects.of_kind(Kind.DATASET).visible_to(viewer).values("pk")
@@ -87,3 +104,103 @@ class ItemViewSet(RegistryViewSet):
         document = item_document(item)
         services.delete_item(Caller.of(request), item)
         return Response(document)
+
+    # ------------------------------------------------------------ versions
+
+    @action(detail=True, methods=["get", "post"], url_path="versions", parser_classes=[MultiPartParser])
+    def versions(self, request: Request, pk: str) -> Response:
+        """List the versions (readers), or upload a new one (owner and admins)."""
+        item = self.loaded(pk)
+        if request.method == "GET":
+            return Response([version_document(version) for version in item.versions.all()])
+        caller = Caller.of(request)
+        services.may_change_versions(caller, item, "POST")  # before a single byte of the body is read
+        expected = expected_digest(request._request)
+        received, description = receive_upload(request)
+        version = services.add_version(
+            caller, item, received, original=received.original, description=description, expected_sha256=expected
+        )
+        return Response(version_document(version), status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get", "delete"], url_path=r"versions/(?P<ref>[^/]+)")
+    def version(self, request: Request, pk: str, ref: str) -> Any:
+        """Download a version by ordinal or file name (readers), or delete it (owner and admins)."""
+        item = self.loaded(pk)
+        version = services.find_version(item, ref)
+        caller = Caller.of(request)
+        if request.method == "DELETE":
+            document = version_document(version)
+            services.delete_version(caller, item, version)
+            return Response(document)
+        response, served_range = downloads.download(request._request, require_tenant().id, version)
+        if response.status_code != 304:
+            services.record_download(caller, item, version, served_range)
+        return response
+
+
+def receive_upload(request: Request) -> tuple[ReceivedFile, str]:
+    """The uploaded file (streamed to disk, hashed) and its description, from either upload encoding."""
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    if content_type == "application/octet-stream":
+        received = receive_raw(request._request)
+        description = request.query_params.get("description", "")
+    elif content_type == "multipart/form-data":
+        received, description = _receive_multipart(request)
+    else:
+        raise ApiError(
+            "unsupported_media_type", "Content-Type: send multipart/form-data (part 'file') or application/octet-stream"
+        )
+    received.original = safe_original_or_discard(received)
+    return received, description
+
+
+def safe_original_or_discard(received: ReceivedFile) -> str:
+    try:
+        return safe_original(received.name)
+    except ApiError:
+        received.close()
+        raise
+
+
+def _receive_multipart(request: Request) -> tuple[ReceivedFile, str]:
+    refuse_oversized_request(request._request, overhead=MULTIPART_OVERHEAD)
+    handler = HashingUploadHandler(request._request)
+    request._request.upload_handlers = [handler]
+    try:
+        files, fields = request.FILES, request.data
+        if not _body_fully_read(request):
+            raise ApiError("generic_upload_error", "body: the upload was cut off before its end")
+        unknown = sorted((set(fields) - {"description", "file"}) | (set(files) - {"file"}))
+        if unknown:
+            raise ApiError(
+                "post_request_error", f"{', '.join(unknown)}: unknown field(s); send 'file' and 'description'"
+            )
+        received = files.get("file")
+        if received is None:
+            raise ApiError("post_request_error", "file: required (a multipart part named 'file')")
+        description = fields.get("description", "")
+        if len(description) > 20000:
+            raise ApiError("post_request_error", "description: at most 20000 characters")
+    except drf.ParseError as exc:
+        _discard(handler)
+        raise ApiError("generic_upload_error", f"body: {exc.detail}") from None
+    except BaseException:
+        _discard(handler)
+        raise
+    for other in handler.received:
+        if other is not received:
+            other.close()
+    return received, description
+
+
+def _discard(handler: HashingUploadHandler) -> None:
+    handler.upload_interrupted()
+    for received in handler.received:
+        received.close()
+
+
+def _body_fully_read(request: Request) -> bool:
+    """Whether the whole declared body arrived: a client that hangs up mid-file must not leave a version."""
+    stream = getattr(request._request, "_stream", None)
+    position, limit = getattr(stream, "_pos", None), getattr(stream, "limit", None)
+    return position is None or limit is None or position >= limit

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from registry_project.items import storage
 from tenants_app.services import ensure_default_tenant
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate_tenants", verbosity=0, stdout=self.stdout)
+        storage.ensure_ready()
         tenant, created = ensure_default_tenant()
         if not created:
             self.stdout.write(f"default tenant {tenant.id!r} ready (data in {settings.DATA_DIR})")

