@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from registry_project.items import storage
 from registry_project.testing.helpers import PASSWORD
 from tenants_app import databases, services, tenancy
 from tenants_app.audit import Caller
@@ -57,7 +58,7 @@ def _real_databases(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 
     Django's TestCase isolation (one rolled-back transaction per declared alias) cannot cover tenant
     databases, whose aliases appear at run time; so tests commit, and this fixture removes every tenant
-    (catalog row, database) and every cached counter afterwards.
+    (catalog row, database, stored files) and every cached counter afterwards.
     """
     with django_db_blocker.unblock():
         cache.clear()
@@ -65,6 +66,8 @@ def _real_databases(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         for tenant in Tenant.objects.all():
             tenant.delete()
             databases.drop(tenant.database)
+        for prefix in storage.tenant_prefixes():
+            storage.delete_tenant(prefix)
         cache.clear()
 
 
@@ -199,3 +202,5 @@ def storage_backend(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[s
         STORAGE="s3", STORAGES={**settings.STORAGES, "blobs": blobs}, FILE_UPLOAD_TEMP_DIR=str(incoming)
     ):
         yield "s3"
+        for prefix in storage.tenant_prefixes():  # the bucket outlives the test: leave it empty
+            storage.delete_tenant(prefix)

@@ -165,3 +165,22 @@ def ensure_ready() -> None:
         client.head_bucket(Bucket=storage.bucket_name)
     except Exception:
         client.create_bucket(Bucket=storage.bucket_name)
+
+
+def tenant_prefixes() -> list[str]:
+    """Every tenant id that has a folder (local) or a key prefix (S3) in blob storage."""
+    storage = blobs()
+    if isinstance(storage, FileSystemStorage):
+        root = Path(storage.location)
+        if not root.is_dir():
+            return []
+        return [entry.name for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith(".")]
+    client = storage.connection.meta.client
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=storage.bucket_name, Delimiter="/")
+    prefixes = [prefix["Prefix"] for page in pages for prefix in page.get("CommonPrefixes", [])]
+    # Some S3 servers keep listing a "folder" after its last object is gone: report non-empty ones only.
+    return [
+        prefix.rstrip("/")
+        for prefix in prefixes
+        if client.list_objects_v2(Bucket=storage.bucket_name, Prefix=prefix, MaxKeys=1).get("KeyCount", 0)
+    ]
