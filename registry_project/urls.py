@@ -2,6 +2,7 @@
 
 from django.urls import include, path, re_path
 
+from registry_project import health
 from registry_project.api import views as api
 from tenants_app.api.views import LoginView
 
@@ -20,6 +21,8 @@ urlpatterns = [
     path("v1/", include(v1)),
     re_path(r"^v1$", api.api_not_found),
     re_path(r"^login/?$", LoginView.as_view(), name="login-alias"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
 
 handler404 = "registry_project.api.views.handler404"

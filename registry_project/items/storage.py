@@ -184,3 +184,14 @@ def tenant_prefixes() -> list[str]:
         for prefix in prefixes
         if client.list_objects_v2(Bucket=storage.bucket_name, Prefix=prefix, MaxKeys=1).get("KeyCount", 0)
     ]
+
+
+def check_reachable() -> None:
+    """Raise unless blob storage answers: the upload folder is writable, or the bucket responds."""
+    storage = blobs()
+    if isinstance(storage, FileSystemStorage):
+        location = Path(storage.location)
+        if not (location.is_dir() and os.access(location, os.W_OK)):
+            raise OSError("the upload folder is missing or not writable")
+        return
+    storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)

@@ -76,6 +76,8 @@ def running_s3_server() -> Iterator[S3Server]:
         "-s3",
         f"-s3.port={ports['s3']}",
         f"-s3.config={config}",
+        "-s3.port.iceberg=0",  # extra listeners on fixed ports would collide between parallel test runs
+        "-s3.port.lance=0",
         "-master.volumeSizeLimitMB=1024",
     ]
     log = open(directory / "weed.log", "wb")  # noqa: SIM115 - closed below
