@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from tenants_app.context import activate, reset
+from tenants_app.context import activate, current_tenant, reset
 
 
 class TenantContextMiddleware:
@@ -20,4 +20,6 @@ class TenantContextMiddleware:
         try:
             return self.get_response(request)
         finally:
+            tenant = current_tenant()
+            request.registry_tenant = tenant.id if tenant is not None else None  # for the request log
             reset(token)
