@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import ProtectedError
 
 from folksonomy_app.models import MetadataName, Tag, Usage, VocabularyEntry, validate_vocabulary_name
 from registry_project.api.errors import ApiError, conflict, forbidden
+from registry_project.transactions import tenant_atomic
 from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.models import User
@@ -46,7 +47,7 @@ def create_default(caller: Caller, vocabulary: str, name: object) -> VocabularyE
     model = VOCABULARIES[vocabulary]
     entry = model(id=check_name("_id", name), usage=Usage.DEFAULT, owner=caller.user)
     try:
-        with transaction.atomic():
+        with tenant_atomic():
             entry.save(force_insert=True)
     except IntegrityError:
         raise conflict(f"_id: {entry.id!r} already exists") from None
@@ -60,7 +61,7 @@ def delete_entry(caller: Caller, vocabulary: str, entry: VocabularyEntry) -> Voc
         raise forbidden("DELETE", f"Only tenant admins can delete {vocabulary} entries.")
     entry_id = entry.id
     try:
-        with transaction.atomic():
+        with tenant_atomic():
             entry.delete()
     except ProtectedError as exc:
         users = sorted({str(getattr(row, "item", row)) for row in exc.protected_objects})

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -35,6 +35,7 @@ from registry_project.items.models import (
     Visibility,
 )
 from registry_project.items.uploads import ReceivedFile
+from registry_project.transactions import tenant_atomic
 from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
@@ -227,7 +228,7 @@ def create_item(
     tag_names = _tags(tags, error)
     entries = _metadata(metadata, error)
     try:
-        with transaction.atomic():
+        with tenant_atomic():
             item.save(force_insert=True)
             _add_shares(item, share_with)
             _add_lineage(item, uses)
@@ -252,7 +253,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
     # Resolve every reference before writing anything: a bad one changes nothing.
     plan = {name: _resolve(caller, item, name, change, error) for name, change in lists.items()}
     try:
-        with transaction.atomic():
+        with tenant_atomic():
             if scalars:
                 Item.objects.filter(pk=item.pk).update(**scalars)
             for name, (remove, add) in plan.items():
@@ -340,7 +341,7 @@ def delete_item(caller: Caller, item: Item) -> Item:
         raise conflict(f"_id: the dataset is used by {names}")
     item_id = item.pk
     blobs = set(Version.objects.filter(item=item).values_list("blob_id", flat=True))
-    with transaction.atomic():
+    with tenant_atomic():
         item.delete()
     item.pk = item_id
     for sha256 in blobs:
@@ -410,7 +411,7 @@ def _store_and_record(
         if not storage.exists(key):
             storage.store(key, received)
         try:
-            with transaction.atomic():
+            with tenant_atomic():
                 return _record(item, received, key, original, description, owner)
         except _BlobVanished:
             continue
@@ -439,7 +440,7 @@ def _record(
 
 def release_blob(tenant_id: str, sha256: str) -> None:
     """Remove a blob (file and row) unless a version still uses it."""
-    with transaction.atomic():
+    with tenant_atomic():
         blob = Blob.objects.select_for_update().filter(pk=sha256).first()
         if Version.objects.filter(blob_id=sha256).exists():
             return
@@ -461,7 +462,7 @@ def delete_version(caller: Caller, item: Item, version: Version) -> Version:
     _may_edit(caller, item, "DELETE")
     sha256 = version.blob_id
     version_id = version.pk
-    with transaction.atomic():
+    with tenant_atomic():
         version.delete()
         Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
     version.pk = version_id

@@ -33,7 +33,7 @@ class ReceivedFile(TemporaryUploadedFile):
     """An upload on disk with the digest and size computed while it arrived."""
 
     sha256: str
-    original: str  # the safe base name, once checked (``safe_original``)
+    original: str  # the safe base name (``safe_original``), checked before the first byte was written
 
 
 def too_large(size: int | None = None) -> ApiError:
@@ -55,9 +55,11 @@ def refuse_oversized_request(request: HttpRequest, overhead: int) -> None:
 class _Digesting:
     """Writes chunks to a fresh temporary upload file, hashing and counting them."""
 
-    def __init__(self, name: str, content_type: str) -> None:
+    def __init__(self, name: str | None, content_type: str) -> None:
+        original = safe_original(name)  # checked before anything is written
         Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
-        self.file = ReceivedFile(name, content_type or "application/octet-stream", 0, None)
+        self.file = ReceivedFile(original, content_type or "application/octet-stream", 0, None)
+        self.file.original = original
         self.hasher = hashlib.sha256()
         self.size = 0
 
@@ -131,7 +133,7 @@ def filename_from_disposition(header: str) -> str | None:
 def receive_raw(request: HttpRequest) -> ReceivedFile:
     """Stream a raw request body (``application/octet-stream``) to disk; its name from Content-Disposition."""
     name = filename_from_disposition(request.META.get("HTTP_CONTENT_DISPOSITION", ""))
-    if not name:
+    if name is None:
         raise ApiError("generic_upload_error", 'Content-Disposition: send attachment; filename="<name>"')
     if request.META.get("CONTENT_LENGTH") in (None, ""):
         raise ApiError("generic_upload_error", "Content-Length: required for a raw upload")

@@ -39,9 +39,7 @@ def test_a_sane_incoming_request_id_is_kept_and_a_strange_one_replaced(anonymous
 
 def test_json_lines_carry_the_request_fields_and_never_a_password_or_token(acme, anonymous, caplog):
     with caplog.at_level(logging.INFO, logger="registry.requests"):
-        login = anonymous.post(
-            "/v1/login", {"username": "ada", "password": PASSWORD, "tenant": "acme"}, format="json"
-        )
+        login = anonymous.post("/v1/login", {"username": "ada", "password": PASSWORD, "tenant": "acme"}, format="json")
     token = login.json()["token"].split()[1]
     formatter = JsonFormatter()
 

@@ -28,7 +28,6 @@ from registry_project.items.uploads import (
     expected_digest,
     receive_raw,
     refuse_oversized_request,
-    safe_original,
 )
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
@@ -150,16 +149,7 @@ def receive_upload(request: Request) -> tuple[ReceivedFile, str]:
         raise ApiError(
             "unsupported_media_type", "Content-Type: send multipart/form-data (part 'file') or application/octet-stream"
         )
-    received.original = safe_original_or_discard(received)
     return received, description
-
-
-def safe_original_or_discard(received: ReceivedFile) -> str:
-    try:
-        return safe_original(received.name)
-    except ApiError:
-        received.close()
-        raise
 
 
 def _receive_multipart(request: Request) -> tuple[ReceivedFile, str]:
@@ -184,6 +174,9 @@ def _receive_multipart(request: Request) -> tuple[ReceivedFile, str]:
     except drf.ParseError as exc:
         _discard(handler)
         raise ApiError("generic_upload_error", f"body: {exc.detail}") from None
+    except OSError:  # the client hung up mid-body (UnreadablePostError)
+        _discard(handler)
+        raise ApiError("generic_upload_error", "body: the upload was interrupted") from None
     except BaseException:
         _discard(handler)
         raise
