@@ -140,8 +140,11 @@ LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, m
 LOGIN_LOCKOUT = env_duration("LOGIN_LOCKOUT", "15m")
 
 INSTALLED_APPS = [
+    "registry_project.web.apps.RegistryAdminConfig",  # django.contrib.admin, scoped to the signed-in tenant
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
     "rest_framework",
     "tenants_app",
     "folksonomy_app",
@@ -153,9 +156,27 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "registry_project.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "tenants_app.middleware.TenantContextMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants_app.middleware.SessionTenantMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Pages and Django admin sign in with a signed session cookie that names the tenant (no session table).
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PROTOCOL == "https"
+SESSION_COOKIE_AGE = env_duration("SESSION_COOKIE_AGE", "12h")
+CSRF_COOKIE_SECURE = PROTOCOL == "https"
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+LOGIN_URL = "/signin/"
+LOGIN_REDIRECT_URL = "/"
 
 ROOT_URLCONF = "registry_project.urls"
 WSGI_APPLICATION = "registry_project.wsgi.application"
@@ -170,6 +191,8 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "registry_project.web.context.registry",
             ]
         },
     }
@@ -227,6 +250,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# whitenoise serves the project's own assets (no CDN); without collectstatic it reads the finders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", {"plain", "json"})

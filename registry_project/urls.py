@@ -1,5 +1,6 @@
 """URL map: the REST API under /v1/ (contract), plus /login as the seed's alias of /v1/login."""
 
+from django.contrib import admin
 from django.urls import include, path, re_path
 
 from registry_project import health
@@ -23,6 +24,8 @@ urlpatterns = [
     re_path(r"^login/?$", LoginView.as_view(), name="login-alias"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("", include("registry_project.web.urls")),
 ]
 
 handler404 = "registry_project.api.views.handler404"

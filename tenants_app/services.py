@@ -20,6 +20,7 @@ from rest_framework_simplejwt.settings import api_settings
 
 from registry_project.api.errors import ApiError, conflict, forbidden
 from registry_project.items import storage
+from registry_project.transactions import tenant_atomic
 from tenants_app import audit, databases, tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import AuditResult, Role, Tenant, User
@@ -173,7 +174,7 @@ def _admin_only(caller: Caller, method: str, what: str) -> None:
 
 def _save_user(user: User) -> User:
     try:
-        with transaction.atomic():
+        with tenant_atomic():
             user.save()
     except IntegrityError:
         taken = "username" if User.objects.filter(username=user.username).exclude(pk=user.pk).exists() else "email"
@@ -233,7 +234,7 @@ def delete_user(caller: Caller, user: User) -> User:
     if _last_admin(user):
         raise conflict("_id: the tenant's last admin cannot be deleted")
     try:
-        with transaction.atomic():
+        with tenant_atomic():
             user.delete()
     except ProtectedError as exc:
         owned = sorted(str(item) for item in exc.protected_objects)
@@ -257,6 +258,13 @@ def _authentication_failed() -> ApiError:
 
 
 def login(*, tenant_id: str, username: str, password: str, address: str | None) -> Session:
+    """API login: check the credentials, then issue a JWT for the tenant."""
+    tenant, user = authenticate(tenant_id=tenant_id, username=username, password=password, address=address)
+    return Session(user=user, token=RegistryToken.issue(tenant, user))
+
+
+def authenticate(*, tenant_id: str, username: str, password: str, address: str | None) -> tuple[Tenant, User]:
+    """Check credentials with throttling and auditing; leaves the tenant entered. API and pages share it."""
     account, client = counters_for(tenant_id, username, address)
     wait = account.retry_after() or client.retry_after()
     if wait is not None:
@@ -285,7 +293,7 @@ def login(*, tenant_id: str, username: str, password: str, address: str | None) 
     account.reset()
     assert tenant is not None
     audit.record(Caller(user=user, address=address), action="login", resource="session", target=username)
-    return Session(user=user, token=RegistryToken.issue(tenant, user))
+    return tenant, user
 
 
 def renew(raw_token: str, *, address: str | None) -> Session:
