@@ -204,3 +204,47 @@ def storage_backend(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[s
         yield "s3"
         for prefix in storage.tenant_prefixes():  # the bucket outlives the test: leave it empty
             storage.delete_tenant(prefix)
+
+
+@pytest.fixture(scope="session")
+def live_url() -> Iterator[str]:
+    """The registry served over HTTP on loopback for browser tests (same databases as the test)."""
+    from registry_project.testing.browser import live_server
+
+    with live_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    from registry_project.testing.browser import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser_page(chromium_browser: Any, live_url: str) -> Iterator[Any]:
+    """A fresh browser context (no cookies) with a page; its base URL is the live server."""
+    context = chromium_browser.new_context(base_url=live_url, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def sign_in(browser_page: Any) -> Callable[..., Any]:
+    """Sign ``username`` in to ``tenant`` through the sign-in page, as a person would."""
+    from registry_project.testing.helpers import PASSWORD
+
+    def sign_in_as(tenant: str, username: str, password: str = PASSWORD) -> Any:
+        browser_page.goto("/signin/")
+        browser_page.get_by_label("Tenant").fill(tenant)
+        browser_page.get_by_label("Username").fill(username)
+        browser_page.get_by_label("Password").fill(password)
+        browser_page.get_by_role("button", name="Sign in").click()
+        browser_page.wait_for_load_state("networkidle")
+        return browser_page
+
+    return sign_in_as

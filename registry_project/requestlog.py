@@ -41,7 +41,6 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
-        user = getattr(request, "user", None)
         logger.info(
             "%s %s %s",
             request.method,
@@ -54,7 +53,7 @@ class RequestLogMiddleware:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "tenant": getattr(request, "registry_tenant", None),
-                "user": getattr(user, "username", None) if getattr(user, "is_authenticated", False) else None,
+                "user": getattr(request, "registry_user", None),
                 "address": request.META.get("REMOTE_ADDR"),
             },
         )

@@ -146,6 +146,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
     "tenants_app",
     "folksonomy_app",
     "registry_project.items",
@@ -157,6 +160,7 @@ MIDDLEWARE = [
     "registry_project.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -165,7 +169,26 @@ MIDDLEWARE = [
     "tenants_app.middleware.SessionTenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "registry_project.security.ContentSecurityPolicyMiddleware",
 ]
+
+# --- Browser security: headers on every response, CORS closed unless origins are configured ---
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_HSTS_SECONDS = env_duration("HSTS_SECONDS", "365d") if PROTOCOL == "https" else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
+# Everything the pages load comes from the registry itself; inline scripts and styles are not used.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/(v1/|login).*$"
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "content-disposition", "digest", "x-checksum-sha256", "range"]
+CORS_EXPOSE_HEADERS = ["content-disposition", "content-range", "etag", "x-request-id", "retry-after"]
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Pages and Django admin sign in with a signed session cookie that names the tenant (no session table).
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
@@ -225,6 +248,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "registry_project.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -277,3 +301,15 @@ DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD = SECRETS.get("DEFAULT_TENANT_ADMIN_TEMP
 # The lifetimes as the operator wrote them, echoed by /v1/login and /v1/info.
 JWT_EXPIRATIONTIME_TEXT = env_str("JWT_EXPIRATIONTIME", "30m")
 JWT_RENEW_EXPIRATIONTIME_TEXT = env_str("JWT_RENEW_EXPIRATIONTIME", "50m")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Model Registry API",
+    "DESCRIPTION": "Multi-tenant registry of trained ML models and datasets (see the README).",
+    "VERSION": REGISTRY_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/v1",
+}

@@ -19,6 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+bash scripts/ensure-chromium.sh
+
 echo "== django checks"
 DATA_DIR="$work/check" $BIN/python manage.py check --fail-level WARNING
 DATA_DIR="$work/check" $BIN/python manage.py makemigrations --check --dry-run

@@ -26,9 +26,16 @@ class TenantContextMiddleware:
         try:
             return self.get_response(request)
         finally:
+            # For the request log, read while the tenant (and so the user's database) is still active.
             tenant = current_tenant()
-            request.registry_tenant = tenant.id if tenant is not None else None  # for the request log
+            request.registry_tenant = tenant.id if tenant is not None else None
+            request.registry_user = _username(request) if tenant is not None else None
             reset(token)
+
+
+def _username(request: HttpRequest) -> str | None:
+    user = getattr(request, "user", None)
+    return user.username if user is not None and user.is_authenticated else None
 
 
 class SessionTenantMiddleware:

@@ -17,9 +17,9 @@ from tenants_app.middleware import SESSION_TENANT, SESSION_TENANT_UID
 
 
 def _safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or "/"
+    target = request.POST.get("next") or request.GET.get("next") or "/models/"
     allowed = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
-    return target if allowed else "/"
+    return target if allowed else "/models/"
 
 
 @require_http_methods(["GET", "POST"])
@@ -53,3 +53,8 @@ def signout(request: HttpRequest) -> HttpResponse:
     end_session(request)
     messages.info(request, "Signed out.")
     return HttpResponseRedirect("/signin/")
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The front door: the models list when signed in, the sign-in page otherwise."""
+    return HttpResponseRedirect("/models/" if request.user.is_authenticated else "/signin/")
