@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format schema clean
 
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py bootstrap
@@ -30,6 +30,9 @@ $(VENV)/.runtime: requirements.txt | $(VENV)/bin/pip
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
+
+schema: $(VENV)/.dev  # regenerate docs/openapi.yaml after changing the API (a test checks it)
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

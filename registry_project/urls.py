@@ -2,15 +2,18 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from registry_project import health
 from registry_project.api import views as api
+from registry_project.api.schema import document_api
 from tenants_app.api.views import LoginView
 
 v1 = [
     re_path(r"^version/?$", api.VersionView.as_view(), name="version"),
     re_path(r"^info/?$", api.InfoView.as_view(), name="info"),
     re_path(r"^errors/?$", api.ErrorsView.as_view(), name="errors"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path("", include("tenants_app.api.urls")),
     path("", include("models_app.api.urls")),
     path("", include("datasets_app.api.urls")),
@@ -22,11 +25,15 @@ urlpatterns = [
     path("v1/", include(v1)),
     re_path(r"^v1$", api.api_not_found),
     re_path(r"^login/?$", LoginView.as_view(), name="login-alias"),
+    path("docs.html", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    path("redoc.html", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("", include("registry_project.web.urls")),
 ]
+
+document_api()  # attach the OpenAPI descriptions (registry_project/api/schema.py) to the views
 
 handler404 = "registry_project.api.views.handler404"
 handler500 = "registry_project.api.views.handler500"

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry_project.api.serializers import NonEmptyInputSerializer, StrictInputSerializer
@@ -27,6 +28,19 @@ from tenants_app.models import User
 # ------------------------------------------------------------------ input
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {}, "description": "the whole new list"},
+            {
+                "type": "object",
+                "properties": {"remove": {"type": "array", "items": {}}, "add": {"type": "array", "items": {}}},
+                "additionalProperties": False,
+                "description": "removes first, then adds",
+            },
+        ]
+    }
+)
 class ListChangeField(serializers.Field):
     """A list field of an update: a plain array (replaces the list) or ``{"remove": [...], "add": [...]}``."""
 
