@@ -38,7 +38,8 @@ def test_the_schema_and_the_interactive_docs_are_served_by_the_registry_itself(a
 
     assert schema.status_code == 200
     assert b"/v1/models/{id}/versions" in schema.content
-    assert docs.status_code == 200 and redoc.status_code == 200
+    assert docs.status_code == 200
+    assert redoc.status_code == 200
     for page in (docs.content.decode(), redoc.content.decode()):
         assert "/static/drf_spectacular_sidecar/" in page
         assert "cdn" not in page.lower()
