@@ -41,7 +41,15 @@ control_socket_disable = True
 forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 if _protocol == "https":
-    certfile = str(BASE_DIR / "resources" / "fullchain.pem")
-    keyfile = str(BASE_DIR / "resources" / "privkey.pem")
+    certfile = env_str("TLS_CERTFILE", str(BASE_DIR / "resources" / "fullchain.pem"))
+    keyfile = env_str("TLS_KEYFILE", str(BASE_DIR / "resources" / "privkey.pem"))
     if not (os.path.exists(certfile) and os.path.exists(keyfile)):
-        sys.exit("PROTOCOL=https needs resources/fullchain.pem and resources/privkey.pem")
+        sys.exit("PROTOCOL=https needs resources/fullchain.pem and resources/privkey.pem (manage.py selfsigned)")
+
+
+def when_ready(server: object) -> None:
+    """With PROTOCOL=https and HTTP_PORT set, plain HTTP on HTTP_PORT answers with a redirect to HTTPS."""
+    if _protocol == "https" and os.environ.get("HTTP_PORT"):
+        from registry_project.redirect import serve_redirects
+
+        serve_redirects(_host, env_int("HTTP_PORT", 8000), _port)

@@ -1,0 +1,116 @@
+"""PROTOCOL=https: gunicorn serves TLS with a pair made by `manage.py selfsigned`, plain HTTP redirects to it,
+and the security headers are on every answer."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(process.stdout.read().decode() if process.stdout else "gunicorn exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+@pytest.fixture
+def https_server(tmp_path: Path):
+    resources = tmp_path / "resources"
+    call_command("selfsigned", "--directory", str(resources), stdout=StringIO())
+    https_port, http_port = _free_port(), _free_port()
+    environment = {
+        **os.environ,
+        "PROTOCOL": "https",
+        "HTTPS_PORT": str(https_port),
+        "HTTP_PORT": str(http_port),
+        "TLS_CERTFILE": str(resources / "fullchain.pem"),
+        "TLS_KEYFILE": str(resources / "privkey.pem"),
+        "DATA_DIR": str(tmp_path / "data"),
+        "DATABASE": f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite3'}",
+        "WEB_CONCURRENCY": "1",
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
+        [str(gunicorn), "-c", "gunicorn.conf.py"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for(https_port, process)
+        _wait_for(http_port, process)
+        yield https_port, http_port, resources / "fullchain.pem"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_it_serves_tls_with_the_generated_pair_and_security_headers(https_server):
+    https_port, _, certificate = https_server
+    context = ssl.create_default_context(cafile=str(certificate))
+    connection = http.client.HTTPSConnection("127.0.0.1", https_port, context=context, timeout=10)
+
+    connection.request("GET", "/v1/version")
+    response = connection.getresponse()
+
+    assert response.status == 200
+    assert response.getheader("Strict-Transport-Security").startswith("max-age=")
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert response.getheader("X-Frame-Options") == "DENY"
+    assert "default-src 'self'" in response.getheader("Content-Security-Policy")
+
+
+def test_plain_http_is_redirected_to_https(https_server):
+    https_port, http_port, _ = https_server
+    connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+
+    connection.request("GET", "/v1/models?page=2", headers={"Host": f"localhost:{http_port}"})
+    response = connection.getresponse()
+
+    assert response.status == 301
+    assert response.getheader("Location") == f"https://localhost:{https_port}/v1/models?page=2"
+
+
+def test_a_strange_host_header_is_not_echoed_into_the_redirect(https_server):
+    https_port, http_port, _ = https_server
+    connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+
+    connection.request("POST", "/v1/login", headers={"Host": "evil.example/<x>"})
+    response = connection.getresponse()
+
+    assert response.status == 308
+    assert response.getheader("Location") == f"https://localhost:{https_port}/v1/login"
+
+
+def test_selfsigned_refuses_to_overwrite_an_existing_pair(tmp_path):
+    call_command("selfsigned", "--directory", str(tmp_path), stdout=StringIO())
+
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--force"):
+        call_command("selfsigned", "--directory", str(tmp_path), stdout=StringIO())
