@@ -25,12 +25,30 @@ echo "== django checks"
 DATA_DIR="$work/check" $BIN/python manage.py check --fail-level WARNING
 DATA_DIR="$work/check" $BIN/python manage.py makemigrations --check --dry-run
 
-echo "== tests on SQLite"
-DATA_DIR="$work/sqlite" DATABASE="sqlite:///$work/sqlite/registry-catalog.sqlite3" \
-  $BIN/pytest "$@"
-
-echo "== tests on PostgreSQL"
+# The two runs are independent (own data directory, own S3 server, own ports): run them side by side.
+echo "== tests on SQLite and on PostgreSQL (in parallel; each log is printed when both are done)"
 pg_port=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 bash scripts/postgres.sh start "$pg_dir" "$pg_port"
-DATA_DIR="$work/postgres-data" DATABASE="postgres://postgres@127.0.0.1:$pg_port/registry_catalog" \
-  $BIN/pytest "$@"
+(
+  DATA_DIR="$work/sqlite" DATABASE="sqlite:///$work/sqlite/registry-catalog.sqlite3" \
+    $BIN/pytest -p no:cacheprovider "$@" >"$work/sqlite.log" 2>&1
+) &
+sqlite_pid=$!
+(
+  DATA_DIR="$work/postgres-data" DATABASE="postgres://postgres@127.0.0.1:$pg_port/registry_catalog" \
+    $BIN/pytest -p no:cacheprovider "$@" >"$work/postgres.log" 2>&1
+) &
+postgres_pid=$!
+sqlite_status=0
+postgres_status=0
+wait "$sqlite_pid" || sqlite_status=$?
+wait "$postgres_pid" || postgres_status=$?
+
+echo "== tests on SQLite (exit $sqlite_status)"
+cat "$work/sqlite.log"
+echo "== tests on PostgreSQL (exit $postgres_status)"
+cat "$work/postgres.log"
+if [[ $sqlite_status -ne 0 || $postgres_status -ne 0 ]]; then
+  echo "FAILED: SQLite exit $sqlite_status, PostgreSQL exit $postgres_status"
+  exit 1
+fi
