@@ -2,10 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
 from registry_project import health
 from registry_project.api import views as api
+from registry_project.api.docs import RedocView, SwaggerView
 from registry_project.api.schema import document_api
 from tenants_app.api.views import LoginView
 
@@ -25,11 +26,13 @@ urlpatterns = [
     path("v1/", include(v1)),
     re_path(r"^v1$", api.api_not_found),
     re_path(r"^login/?$", LoginView.as_view(), name="login-alias"),
-    path("docs.html", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
-    path("redoc.html", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("docs.html", SwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc.html", RedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("", include("registry_project.items.urls")),
+    path("manage/", include("tenants_app.urls")),
     path("", include("registry_project.web.urls")),
 ]
 

@@ -43,6 +43,9 @@ def test_the_schema_and_the_interactive_docs_are_served_by_the_registry_itself(a
     for page in (docs.content.decode(), redoc.content.decode()):
         assert "/static/drf_spectacular_sidecar/" in page
         assert "cdn" not in page.lower()
+        assert "https://" not in page  # nothing (fonts, scripts) is loaded from elsewhere
+    for response in (docs, redoc):
+        assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_every_route_declares_the_jwt_security_scheme_or_none():

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
-from rest_framework import exceptions as drf
+from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -34,6 +35,7 @@ from tenants_app.context import require_tenant
 from tenants_app.models import User
 
 LIST_FIELDS = set(services.LIST_FIELDS)
+MAX_DESCRIPTION_LENGTH = 20000
 
 
 def item_list_spec(kind: str, viewer: User) -> ListSpec:
@@ -115,7 +117,7 @@ class ItemViewSet(RegistryViewSet):
         caller = Caller.of(request)
         services.may_change_versions(caller, item, "POST")  # before a single byte of the body is read
         expected = expected_digest(request._request)
-        received, description = receive_upload(request)
+        received, description = receive_upload(request._request)
         version = services.add_version(
             caller, item, received, original=received.original, description=description, expected_sha256=expected
         )
@@ -137,12 +139,17 @@ class ItemViewSet(RegistryViewSet):
         return response
 
 
-def receive_upload(request: Request) -> tuple[ReceivedFile, str]:
-    """The uploaded file (streamed to disk, hashed) and its description, from either upload encoding."""
-    content_type = (request.content_type or "").split(";")[0].strip().lower()
+def receive_upload(request: HttpRequest) -> tuple[ReceivedFile, str]:
+    """The uploaded file (streamed to disk, hashed) and its description, from either upload encoding.
+
+    One implementation for the API (``/v1/…/versions``) and the pages (``/models/<id>/versions/upload``):
+    it takes Django's ``HttpRequest`` (DRF views pass ``request._request``) and nothing must have read the
+    body before it, so the hashing upload handler sees every byte.
+    """
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if content_type == "application/octet-stream":
-        received = receive_raw(request._request)
-        description = request.query_params.get("description", "")
+        received = receive_raw(request)
+        description = request.GET.get("description", "")
     elif content_type == "multipart/form-data":
         received, description = _receive_multipart(request)
     else:
@@ -152,12 +159,12 @@ def receive_upload(request: Request) -> tuple[ReceivedFile, str]:
     return received, description
 
 
-def _receive_multipart(request: Request) -> tuple[ReceivedFile, str]:
-    refuse_oversized_request(request._request, overhead=MULTIPART_OVERHEAD)
-    handler = HashingUploadHandler(request._request)
-    request._request.upload_handlers = [handler]
+def _receive_multipart(request: HttpRequest) -> tuple[ReceivedFile, str]:
+    refuse_oversized_request(request, overhead=MULTIPART_OVERHEAD)
+    handler = HashingUploadHandler(request)
+    request.upload_handlers = [handler]
     try:
-        files, fields = request.FILES, request.data
+        files, fields = request.FILES, request.POST
         if not _body_fully_read(request):
             raise ApiError("generic_upload_error", "body: the upload was cut off before its end")
         unknown = sorted((set(fields) - {"description", "file"}) | (set(files) - {"file"}))
@@ -169,11 +176,11 @@ def _receive_multipart(request: Request) -> tuple[ReceivedFile, str]:
         if received is None:
             raise ApiError("post_request_error", "file: required (a multipart part named 'file')")
         description = fields.get("description", "")
-        if len(description) > 20000:
-            raise ApiError("post_request_error", "description: at most 20000 characters")
-    except drf.ParseError as exc:
+        if len(description) > MAX_DESCRIPTION_LENGTH:
+            raise ApiError("post_request_error", f"description: at most {MAX_DESCRIPTION_LENGTH} characters")
+    except MultiPartParserError as exc:
         _discard(handler)
-        raise ApiError("generic_upload_error", f"body: {exc.detail}") from None
+        raise ApiError("generic_upload_error", f"body: Multipart form parse error - {exc}") from None
     except OSError:  # the client hung up mid-body (UnreadablePostError)
         _discard(handler)
         raise ApiError("generic_upload_error", "body: the upload was interrupted") from None
@@ -192,8 +199,8 @@ def _discard(handler: HashingUploadHandler) -> None:
         received.close()
 
 
-def _body_fully_read(request: Request) -> bool:
+def _body_fully_read(request: HttpRequest) -> bool:
     """Whether the whole declared body arrived: a client that hangs up mid-file must not leave a version."""
-    stream = getattr(request._request, "_stream", None)
+    stream = getattr(request, "_stream", None)
     position, limit = getattr(stream, "_pos", None), getattr(stream, "limit", None)
     return position is None or limit is None or position >= limit

@@ -1,0 +1,53 @@
+"""Django admin for the tenant's users and audit log. The catalog (``Tenant``) is not here: it is not a tenant's.
+
+Users are browsed and deleted here (``delete_user``: the last admin stays, owners of items stay); they are
+created and changed on /manage/users/, where the password rules and the services' errors are shown next to
+the fields. Password hashes are never displayed.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.http import HttpRequest
+
+from registry_project.web.admin_site import BrowseAndDeleteAdmin
+from tenants_app import services
+from tenants_app.audit import Caller
+from tenants_app.models import AuditEntry, User
+
+# Tenant users have roles, not Django groups or permissions.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(BrowseAndDeleteAdmin):
+    list_display = ("username", "email", "role", "is_active", "timestamp", "lastmod")
+    list_filter = ("role", "is_active")
+    search_fields = ("username", "email")
+    ordering = ("username",)
+    fields = ("id", "username", "email", "role", "is_active", "timestamp", "lastmod")  # never the password
+
+    def delete_with_service(self, caller: Caller, obj: User) -> None:
+        services.delete_user(caller, obj)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log is written by the services only and never edited or deleted."""
+
+    list_display = ("timestamp", "actor", "action", "resource", "target", "result", "address")
+    list_filter = ("action", "resource", "result")
+    search_fields = ("actor", "target")
+    date_hierarchy = "timestamp"
+    fields = ("timestamp", "actor", "action", "resource", "target", "result", "address", "details")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
