@@ -74,7 +74,7 @@ elif _catalog["ENGINE"] == "django.db.backends.postgresql":
     _catalog["CONN_HEALTH_CHECKS"] = True
     # A backstop for any query that runs away (a pathological filter, a lock wait): it is cancelled.
     _timeout = env_duration("DATABASE_STATEMENT_TIMEOUT", "30s")
-    _catalog["OPTIONS"] = {"options": f"-c statement_timeout={_timeout * 1000}"}
+    _catalog["OPTIONS"] = {"options": f"-c statement_timeout={_timeout * 1000} -c jit=off"}
 else:
     raise ConfigurationError("DATABASE: expected a sqlite:/// or postgres:// URL")
 DATABASES = {"default": _catalog}

@@ -160,6 +160,7 @@ def migrate_all_tenants() -> list[str]:
     migrated = []
     for tenant in Tenant.objects.order_by("id"):
         databases.migrate(tenant.database)
+        databases.analyze(tenant.database)
         migrated.append(tenant.id)
     return migrated
 

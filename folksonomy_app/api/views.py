@@ -18,6 +18,7 @@ from registry_project.api.listing import ListSpec
 from registry_project.api.serializers import StrictInputSerializer
 from registry_project.api.viewsets import RegistryViewSet
 from registry_project.items.models import Item, ItemTag, MetadataEntry
+from registry_project.items.querysets import readable_by
 from tenants_app.api.serializers import iso
 from tenants_app.audit import Caller
 
@@ -72,7 +73,23 @@ class VocabularyViewSet(RegistryViewSet):
         return entry
 
     def list(self, request: Request) -> Response:
-        return self.list_response(request, self.counted(), lambda rows: [entry_document(e) for e in rows])
+        params = request.query_params
+        if "count" in (params.get("filter") or "") or "count" in (params.get("sort") or ""):
+            return self.list_response(request, self.counted(), lambda rows: [entry_document(e) for e in rows])
+
+        def with_counts(rows: list[Any]) -> list[dict[str, Any]]:
+            # One grouped query for the page's entries instead of a correlated count for every matching entry;
+            # visibility is tested on the joined item row (an IN over every readable item costs 4x more).
+            link = f"{self.use_link}_id"
+            uses = self.uses.objects.filter(
+                readable_by(self.request.user, "item__"), **{f"{link}__in": [row.pk for row in rows]}
+            )
+            counts = dict(uses.order_by().values(link).annotate(n=Count("pk")).values_list(link, "n"))
+            for row in rows:
+                row.count = counts.get(row.pk, 0)
+            return [entry_document(e) for e in rows]
+
+        return self.list_response(request, self.model.objects.select_related("owner"), with_counts)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(entry_document(self.entry(pk)))

@@ -7,7 +7,6 @@ her, ``oscar`` is an outsider of the same tenant, ``ada`` is acme's admin and ``
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +18,7 @@ from rest_framework.test import APIClient
 
 from folksonomy_app.models import MetadataName, Tag
 from registry_project.items.models import Item, ItemTag, Lineage, MetadataEntry, Share
-from registry_project.testing.helpers import error_of
+from registry_project.testing.helpers import error_of, run_together
 from tenants_app.databases import alias_for
 from tenants_app.models import AuditEntry, User
 
@@ -79,30 +78,6 @@ def log_of(admin: APIClient) -> list[dict[str, Any]]:
 
 def entries_about(entries: list[dict[str, Any]], **fields: Any) -> list[dict[str, Any]]:
     return [entry for entry in entries if all(entry.get(name) == value for name, value in fields.items())]
-
-
-def run_together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run every call in its own thread, all released at the same moment; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-    failures: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    return results
 
 
 def put_as(token: str, url: str, body: dict[str, Any]) -> Callable[[], Any]:

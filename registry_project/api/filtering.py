@@ -273,7 +273,8 @@ class RowsField:
     restrict: Q = field(default_factory=Q)
 
     def rows(self, condition: Q) -> Q:
-        return Q(Exists(self.model.objects.filter(self.restrict, condition, **{self.link: OuterRef("pk")})))
+        # ``pk IN (SELECT link FROM rows WHERE …)``: uncorrelated, so the matching rows' index can drive the query.
+        return Q(pk__in=self.model.objects.filter(self.restrict, condition).values(self.link))
 
     def condition(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
         if isinstance(condition, list):
@@ -396,7 +397,8 @@ class MetadataField:
     restrict: Q = field(default_factory=Q)
 
     def rows(self, condition: Q) -> Q:
-        return Q(Exists(self.model.objects.filter(self.restrict, condition, **{self.link: OuterRef("pk")})))
+        # ``pk IN (SELECT link FROM rows WHERE …)``: uncorrelated, so the matching rows' index can drive the query.
+        return Q(pk__in=self.model.objects.filter(self.restrict, condition).values(self.link))
 
     def named(self, metadata_name: str) -> MetadataField:
         return MetadataField(self.model, self.link, metadata_name, self.restrict)

@@ -74,6 +74,8 @@ class Item(models.Model):
             models.Index(fields=["kind", "visibility", "timestamp"], name="item_kind_visibility"),
             models.Index(fields=["kind", "owner", "timestamp"], name="item_kind_owner"),
             models.Index(fields=["kind", "name"], name="item_kind_name"),
+            # the default list order (-timestamp, id): a first page reads 10 index entries instead of sorting
+            models.Index(fields=["kind", "-timestamp", "id"], name="item_kind_recent"),
         ]
 
     def __str__(self) -> str:
@@ -144,7 +146,8 @@ class MetadataEntry(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["item", "name"], name="metadata_name_unique_per_item")]
         indexes = [
-            models.Index(fields=["name", "number"], name="metadata_name_number"),
+            # covering: a numeric comparison on one name reads only this index
+            models.Index(fields=["name", "value_type", "number", "item"], name="metadata_name_number"),
             models.Index(fields=["name", "text"], name="metadata_name_text"),
         ]
         verbose_name_plural = "metadata entries"

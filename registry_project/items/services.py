@@ -233,7 +233,13 @@ def create_item(
             _add_shares(item, share_with)
             _add_lineage(item, uses)
             _add_tags(item, tag_names, caller.user)
-            _put_metadata(item, entries, caller.user)
+            record_use(MetadataName, [value.name for value in entries], caller.user)
+            MetadataEntry.objects.bulk_create(
+                [
+                    MetadataEntry(item=item, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number)
+                    for v in entries
+                ]
+            )
     except IntegrityError:
         raise conflict(f"name: you already have a {kind} named {item.name!r}") from None
     audit.record(caller, action="create", resource=kind, target=item.pk, details={"name": item.name})

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections
 from rest_framework.test import APIClient
 
 from registry_project.items import storage
@@ -154,30 +151,6 @@ def assert_store_matches_rows(handle: Any) -> None:
 
 
 # ------------------------------------------------------------------ concurrency and the audit log
-
-
-def run_together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run every call in its own thread, all released at the same moment; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-    failures: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    return results
 
 
 def audit_entries(handle: Any, action: str) -> list[dict[str, Any]]:

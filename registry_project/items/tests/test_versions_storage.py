@@ -30,7 +30,6 @@ from registry_project.items.tests.files import (
     create_dataset,
     create_model,
     every_stored_name,
-    run_together,
     sha256_of,
     stored_bytes,
     stored_keys,
@@ -39,7 +38,7 @@ from registry_project.items.tests.files import (
     upload_raw,
     uploaded,
 )
-from registry_project.testing.helpers import error_of
+from registry_project.testing.helpers import error_of, run_together
 
 pytestmark = pytest.mark.usefixtures("storage_backend")
 
