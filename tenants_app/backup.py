@@ -25,14 +25,15 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from registry_project.api.errors import ApiError
 from registry_project.items import storage
 from registry_project.items.models import Blob
-from registry_project.items.uploads import ReceivedFile
-from tenants_app import audit, databases, tenancy
+from registry_project.items.uploads import DigestingFile, ReceivedFile
+from tenants_app import audit, databases, services, tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import TENANT_ID_VALIDATOR, Tenant
 
@@ -163,21 +164,15 @@ def import_tenant(source: Path, tenant_id: str | None = None) -> Tenant:
         target_id = tenant_id or manifest["tenant"]["_id"]
         _check_importable(manifest, target_id)
         tenant = Tenant(id=target_id, **{name: manifest["tenant"].get(name, "") for name in TENANT_FIELDS})
-        tenant.database = f"{tenant.id[:50]}-{tenant.uid[:8]}"
-        with transaction.atomic(using=DEFAULT_DB_ALIAS):
-            tenant.save(force_insert=True)
+        tenant.database = services.database_name_for(tenant)
         try:
-            databases.create_from_template(tenant.database)
-            with tenancy.using_tenant(tenant) as current:
+            with services.provisioned(tenant) as current:
                 _load_rows(archive, manifest, current.alias)
                 _store_blobs(archive, manifest, tenant.id)
                 details = {"from": manifest["tenant"]["_id"], "exported_at": manifest["exported_at"]}
                 audit.record(IMPORTER, action="import", resource="tenant", target=tenant.id, details=details)
-        except BaseException:
-            storage.delete_tenant(tenant.id)
-            databases.drop(tenant.database)
-            Tenant.objects.filter(pk=tenant.pk).delete()
-            raise
+        except ApiError as error:  # the id was taken meanwhile
+            raise BackupError(str(error.details)) from None
     logger.info("imported tenant %s from %s (%d blob(s))", tenant.id, source, len(manifest["blobs"]))
     return tenant
 
@@ -225,18 +220,11 @@ def _store_blobs(archive: tarfile.TarFile, manifest: dict[str, Any], tenant_id: 
 
 def _verified_copy(source: IO[bytes], sha256: str, size: int) -> ReceivedFile:
     """Copy one archived blob to a temporary file, refusing it unless its SHA-256 and size match."""
-    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
-    received = ReceivedFile(sha256, "application/octet-stream", 0, None)
-    digest, copied = hashlib.sha256(), 0
+    sink = DigestingFile(f"{sha256}.blob", "application/octet-stream", limit=None)
     while chunk := source.read(CHUNK):
-        digest.update(chunk)
-        copied += len(chunk)
-        received.write(chunk)
-    received.flush()
-    if digest.hexdigest() != sha256 or copied != size:
+        sink.write(chunk)
+    received = sink.finish()
+    if received.sha256 != sha256 or received.size != size:
         received.close()
         raise BackupError(f"blob {sha256} is corrupt: its content does not match its SHA-256")
-    received.seek(0)
-    received.size = copied
-    received.sha256 = sha256
     return received

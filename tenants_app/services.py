@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,7 @@ from registry_project.items import storage
 from registry_project.transactions import tenant_atomic
 from tenants_app import audit, databases, tenancy
 from tenants_app.audit import Caller
+from tenants_app.context import ActiveTenant
 from tenants_app.models import AuditResult, Role, Tenant, User
 from tenants_app.throttling import counters_for
 from tenants_app.tokens import RegistryToken, decode_for_renewal
@@ -69,9 +72,32 @@ def _full_clean(
 # ---------------------------------------------------------------- tenants
 
 
-def _database_name_for(tenant: Tenant) -> str:
+def database_name_for(tenant: Tenant) -> str:
     # The incarnation suffix keeps a re-created tenant from ever meeting the old tenant's database.
     return f"{tenant.id[:50]}-{tenant.uid[:8]}"
+
+
+@contextmanager
+def provisioned(tenant: Tenant) -> Iterator[ActiveTenant]:
+    """Claim ``tenant``'s id in the catalog, create its database from the template, and run the block in it.
+
+    All or nothing: if the block (first admin, restored rows, files…) fails, the files, the database and the
+    catalog row are removed again. Creating a tenant and importing one both go through here.
+    """
+    try:
+        with transaction.atomic(using=databases.DEFAULT_DB_ALIAS):
+            tenant.save(force_insert=True)
+    except IntegrityError:
+        raise conflict(f"_id: a tenant {tenant.id!r} already exists") from None
+    try:
+        databases.create_from_template(tenant.database)
+        with tenancy.using_tenant(tenant) as current:
+            yield current
+    except BaseException:
+        storage.delete_tenant(tenant.id)
+        databases.drop(tenant.database)
+        Tenant.objects.filter(pk=tenant.pk).delete()
+        raise
 
 
 def create_tenant(
@@ -90,25 +116,14 @@ def create_tenant(
     """
     started = time.perf_counter()
     tenant = Tenant(id=tenant_id, **{name: value for name, value in fields.items() if name in TENANT_FIELDS})
-    tenant.database = database or _database_name_for(tenant)
+    tenant.database = database or database_name_for(tenant)
     _full_clean(tenant, "post_request_error")
     admin = User(username=admin_username, role=Role.ADMIN)
     _full_clean(admin, "post_request_error", exclude=["password", "email"], constraints=False)
     _check_password(admin_password, admin, "admin_password")
-    try:
-        with transaction.atomic(using=databases.DEFAULT_DB_ALIAS):
-            tenant.save(force_insert=True)
-    except IntegrityError:
-        raise conflict(f"_id: a tenant {tenant_id!r} already exists") from None
-    try:
-        databases.create_from_template(tenant.database)
-        with tenancy.using_tenant(tenant):
-            User.objects.create_user(admin_username, admin_password, role=Role.ADMIN)
-            audit.record(caller, action="create", resource="tenant", target=tenant.id)
-    except BaseException:
-        databases.drop(tenant.database)
-        tenant.delete()
-        raise
+    with provisioned(tenant):
+        User.objects.create_user(admin_username, admin_password, role=Role.ADMIN)
+        audit.record(caller, action="create", resource="tenant", target=tenant.id)
     logger.info("tenant %s created in %.0f ms", tenant.id, (time.perf_counter() - started) * 1000)
     return tenant
 

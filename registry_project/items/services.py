@@ -157,7 +157,8 @@ def _check_scalars(item: Item, kind: str) -> None:
         raise ApiError(kind, f"status: one of {', '.join(Status.values)}")
 
 
-def _may_edit(caller: Caller, item: Item, method: str) -> None:
+def ensure_editable(caller: Caller, item: Item, method: str) -> None:
+    """403 unless the caller owns the item or is an admin (also checked before an upload body is read)."""
     if not (caller.is_admin or (caller.user is not None and item.owner_id == caller.user.pk)):
         raise forbidden(method, "Only the owner or an admin can change this item.")
 
@@ -249,7 +250,7 @@ def create_item(
 def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict[str, ListChange]) -> Item:
     """Set scalars and apply list changes (removes first, then adds; a plain list replaces)."""
     error = "put_request_error"
-    _may_edit(caller, item, "PUT")
+    ensure_editable(caller, item, "PUT")
     for name, value in scalars.items():
         setattr(item, name, value)
     _check_scalars(item, error)
@@ -338,7 +339,7 @@ _APPLY = {"users": _apply_users, "datasets": _apply_datasets, "tags": _apply_tag
 
 def delete_item(caller: Caller, item: Item) -> Item:
     """Delete an item and its rows; a dataset still used by a model is a 409 naming those models."""
-    _may_edit(caller, item, "DELETE")
+    ensure_editable(caller, item, "DELETE")
     users_of = Item.objects.filter(lineage__dataset=item).order_by("name")
     if users_of.exists():
         readable = list(users_of.visible_to(caller.user).values_list("name", flat=True)[:10])
@@ -367,10 +368,6 @@ class _BlobVanished(Exception):
     """A concurrent deletion removed the blob between storing it and locking it: store it again."""
 
 
-def may_change_versions(caller: Caller, item: Item, method: str) -> None:
-    """Checked before an upload body is read: outsiders never get to send gigabytes."""
-    _may_edit(caller, item, method)
-
 
 def add_version(
     caller: Caller,
@@ -387,7 +384,7 @@ def add_version(
     failure on the way releases the blob again unless another version uses it. No version row without its
     file, no file without its row.
     """
-    _may_edit(caller, item, "POST")
+    ensure_editable(caller, item, "POST")
     sha256 = received.sha256
     tenant_id = require_tenant().id
     try:
@@ -465,7 +462,7 @@ def find_version(item: Item, ref: str) -> Version:
 
 
 def delete_version(caller: Caller, item: Item, version: Version) -> Version:
-    _may_edit(caller, item, "DELETE")
+    ensure_editable(caller, item, "DELETE")
     sha256 = version.blob_id
     version_id = version.pk
     with tenant_atomic():

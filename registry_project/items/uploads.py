@@ -52,10 +52,15 @@ def refuse_oversized_request(request: HttpRequest, overhead: int) -> None:
         raise too_large(declared)
 
 
-class _Digesting:
-    """Writes chunks to a fresh temporary upload file, hashing and counting them."""
+class DigestingFile:
+    """Writes chunks to a fresh temporary upload file, hashing and counting them.
 
-    def __init__(self, name: str | None, content_type: str) -> None:
+    Past ``limit`` bytes it refuses the file with 413 while it streams (uploads pass MAX_UPLOAD_SIZE);
+    ``None`` means no limit (restoring a backup).
+    """
+
+    def __init__(self, name: str | None, content_type: str, limit: int | None) -> None:
+        self.limit = limit
         original = safe_original(name)  # checked before anything is written
         Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
         self.file = ReceivedFile(original, content_type or "application/octet-stream", 0, None)
@@ -65,7 +70,7 @@ class _Digesting:
 
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
-        if self.size > settings.MAX_UPLOAD_SIZE:
+        if self.limit is not None and self.size > self.limit:
             self.discard()
             raise too_large()
         self.hasher.update(chunk)
@@ -89,12 +94,12 @@ class HashingUploadHandler(FileUploadHandler):
 
     def __init__(self, request: HttpRequest | None = None) -> None:
         super().__init__(request)
-        self.current: _Digesting | None = None
+        self.current: DigestingFile | None = None
         self.received: list[ReceivedFile] = []
 
     def new_file(self, field_name: str, file_name: str, content_type: str, *args: Any, **kwargs: Any) -> None:
         super().new_file(field_name, file_name, content_type, *args, **kwargs)
-        self.current = _Digesting(file_name, content_type)
+        self.current = DigestingFile(file_name, content_type, settings.MAX_UPLOAD_SIZE)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         assert self.current is not None
@@ -138,7 +143,7 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
     if request.META.get("CONTENT_LENGTH") in (None, ""):
         raise ApiError("generic_upload_error", "Content-Length: required for a raw upload")
     refuse_oversized_request(request, overhead=0)
-    sink = _Digesting(name, request.META.get("CONTENT_TYPE", "application/octet-stream"))
+    sink = DigestingFile(name, request.META.get("CONTENT_TYPE", "application/octet-stream"), settings.MAX_UPLOAD_SIZE)
     expected = int(request.META["CONTENT_LENGTH"])
     try:
         while chunk := request.read(CHUNK):

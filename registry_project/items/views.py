@@ -480,7 +480,7 @@ def upload_version(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
     if item is None:
         raise not_found(f"_id: no {kind} {pk!r}")
     caller = Caller.of(request)
-    services.may_change_versions(caller, item, "POST")  # before a single byte of the body is read
+    services.ensure_editable(caller, item, "POST")  # before a single byte of the body is read
     expected = expected_digest(request)
     received, description = receive_upload(request)
     version = services.add_version(

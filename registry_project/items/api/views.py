@@ -115,7 +115,7 @@ class ItemViewSet(RegistryViewSet):
         if request.method == "GET":
             return Response([version_document(version) for version in item.versions.all()])
         caller = Caller.of(request)
-        services.may_change_versions(caller, item, "POST")  # before a single byte of the body is read
+        services.ensure_editable(caller, item, "POST")  # before a single byte of the body is read
         expected = expected_digest(request._request)
         received, description = receive_upload(request._request)
         version = services.add_version(
