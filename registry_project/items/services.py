@@ -368,7 +368,6 @@ class _BlobVanished(Exception):
     """A concurrent deletion removed the blob between storing it and locking it: store it again."""
 
 
-
 def add_version(
     caller: Caller,
     item: Item,
