@@ -74,10 +74,10 @@ def _rank(row: Row) -> None:
 
 
 def property_rows(items: Sequence[Item]) -> list[Row]:
-    """What every item has, before its metadata. Expects items loaded through ``with_related``."""
+    """What every item has, before its metadata. Expects items passed through ``load_related``."""
 
     def latest(item: Item) -> str | None:
-        versions = list(item.versions.all())
+        versions = item.related.versions
         return f"v{versions[-1].ordinal} · {versions[-1].original}" if versions else None
 
     rows = [
@@ -88,7 +88,7 @@ def property_rows(items: Sequence[Item]) -> list[Row]:
         rows.append(Row("Status", [_cell(item.status or None) for item in items]))
     rows += [
         Row("Visibility", [_cell(item.visibility) for item in items]),
-        Row("Tags", [_cell(", ".join(t.tag_id for t in item.taggings.all()) or None) for item in items]),
+        Row("Tags", [_cell(", ".join(item.related.tags) or None) for item in items]),
         Row("Latest version", [_cell(latest(item)) for item in items]),
     ]
     return rows
@@ -97,7 +97,7 @@ def property_rows(items: Sequence[Item]) -> list[Row]:
 def metadata_rows(items: Sequence[Item], flipped: Iterable[str] = ()) -> list[Row]:
     """One row per metadata name any of the items has (sorted by name), best numbers marked."""
     flipped = set(flipped)
-    values: list[dict[str, Any]] = [{entry.name_id: entry.value for entry in item.metadata.all()} for item in items]
+    values: list[dict[str, Any]] = [{entry.name_id: entry.value for entry in item.related.metadata} for item in items]
     names = sorted({name for entries in values for name in entries}, key=lambda name: (name.lower(), name))
     rows = []
     for name in names:

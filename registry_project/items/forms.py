@@ -13,13 +13,16 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
 from registry_project.api.errors import ApiError
-from registry_project.items.models import Item, Kind, MetadataEntry, Status, ValueType, Visibility
+from registry_project.items.models import Item, Kind, Status, ValueType, Visibility
 from registry_project.items.services import ListChange
+
+if TYPE_CHECKING:
+    from registry_project.items.api.serializers import MetadataValue
 
 # What a metadata row's "Type" select offers; "auto" reads true/false as booleans and numbers as numbers.
 METADATA_TYPES = [("auto", "Auto"), ("string", "Text"), ("number", "Number"), ("boolean", "Yes/No")]
@@ -64,7 +67,7 @@ def metadata_value(name: str, raw: str, value_type: str) -> Any:
     return raw
 
 
-def metadata_rows_of(entries: Iterable[MetadataEntry]) -> list[dict[str, str]]:
+def metadata_rows_of(entries: Iterable[MetadataValue]) -> list[dict[str, str]]:
     """Rows for the form from an item's entries: the exact stored text and its type."""
     return [{"name": entry.name_id, "value": entry.text, "type": entry.value_type} for entry in entries]
 

@@ -157,10 +157,14 @@ class MetadataEntry(models.Model):
 
     @property
     def value(self) -> str | float | int | bool:
-        """The value as the client sent it: numbers and booleans are kept as JSON text, exactly."""
-        if self.value_type == ValueType.STRING:
-            return self.text
-        return json.loads(self.text)
+        return stored_value(self.value_type, self.text)
+
+
+def stored_value(value_type: str, text: str) -> str | float | int | bool:
+    """A metadata value as the client sent it: numbers and booleans are kept as JSON text, exactly."""
+    if value_type == ValueType.STRING:
+        return text
+    return json.loads(text)
 
 
 class Blob(models.Model):

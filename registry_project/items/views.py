@@ -2,7 +2,7 @@
 
 The pages stay thin and share the API's pieces:
 - every read starts from ``readable()`` = ``Item.objects.of_kind(kind).visible_to(user)`` (the one scoping
-  mechanism), and an item is shown through ``with_related`` / ``item_document`` like ``GET /v1/models/<id>``;
+  mechanism), and an item is shown through ``load_related`` / ``item_document`` like ``GET /v1/models/<id>``;
 - lists go through the API's list machinery (``paginate`` + ``item_list_spec``), so the search box accepts
   the contract's filter language unchanged;
 - every write goes through ``registry_project.items.services`` with ``Caller.of(request)``; uploads through
@@ -39,7 +39,7 @@ from registry_project.api.listing import paginate
 from registry_project.items import compare as comparison
 from registry_project.items import services
 from registry_project.items.api import downloads
-from registry_project.items.api.serializers import item_document, version_document, with_related
+from registry_project.items.api.serializers import item_document, load_related, version_document
 from registry_project.items.api.views import item_list_spec, receive_upload
 from registry_project.items.forms import METADATA_TYPES, ItemForm, metadata_rows_of, original_lists
 from registry_project.items.models import Item, ItemTag, Kind
@@ -95,9 +95,10 @@ def readable(request: HttpRequest, kind: str) -> ItemQuerySet:
 
 def load_item(request: HttpRequest, kind: str, pk: str) -> Item:
     """A readable item with everything its page shows; an unreadable one is a 404, like a missing one."""
-    item = with_related(readable(request, kind).filter(pk=pk), request.user).first()
+    item = readable(request, kind).select_related("owner").filter(pk=pk).first()
     if item is None:
         raise not_found(f"_id: no {kind} {pk!r}")
+    load_related([item], request.user)
     return item
 
 
@@ -200,11 +201,11 @@ def search_filter(text: str, tags: list[str]) -> Any:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-def _rows(items: list[Item]) -> list[dict[str, Any]]:
+def _rows(items: list[Item], viewer: User) -> list[dict[str, Any]]:
     """Table rows: the API document (same read shape) beside the item (for dates and links)."""
     rows = []
-    for item in items:
-        versions = list(item.versions.all())
+    for item in load_related(items, viewer):
+        versions = item.related.versions
         rows.append({"doc": item_document(item), "item": item, "latest": versions[-1] if versions else None})
     return rows
 
@@ -231,8 +232,9 @@ def browse(request: HttpRequest, kind: str) -> HttpResponse:
     listing: dict[str, Any] = {"docs": [], "totalDocs": 0, "page": 1, "totalPages": 1}
     try:
         params["filter"] = json.dumps(search_filter(text, tags))
-        queryset = with_related(readable(request, kind), request.user)
-        listing = paginate(queryset, params, item_list_spec(kind, request.user), _rows)
+        queryset = readable(request, kind).select_related("owner")
+        viewer = request.user
+        listing = paginate(queryset, params, item_list_spec(kind, viewer), lambda items: _rows(items, viewer))
     except ApiError as exc:
         error = str(exc.details)
     searching = bool(text or tags)
@@ -305,7 +307,7 @@ def detail(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
     k = KINDS[kind]
     datasets = trained = None
     if k.is_model:
-        # with_related already dropped the links to datasets the viewer cannot read.
+        # load_related already dropped the links to datasets the viewer cannot read.
         datasets = readable(request, Kind.DATASET).filter(pk__in=document["datasets"]).order_by("name")
     else:
         trained = readable(request, Kind.MODEL).filter(lineage__dataset=item).select_related("owner").order_by("name")
@@ -317,7 +319,7 @@ def detail(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
         "datasets": datasets,
         "trained": trained,
         "can_edit": may_edit(request, item),
-        "versions": list(item.versions.all()),
+        "versions": item.related.versions,
         "max_upload_size": settings.MAX_UPLOAD_SIZE,
     }
     return render(request, "items/detail.html", context)
@@ -385,7 +387,7 @@ def edit(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
         "tags": ", ".join(document["tags"]),
         "users": ", ".join(document["users"]),
         "datasets": document.get("datasets", []),
-        "metadata_rows": metadata_rows_of(item.metadata.all()),
+        "metadata_rows": metadata_rows_of(item.related.metadata),
         "original": original_lists(document),
     }
     data = request.POST if request.method == "POST" else None
@@ -432,7 +434,7 @@ def delete(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
         "section": k.prefix,
         "item": item,
         "title": f"Delete the {k.lower} “{item.name}”?",
-        "consequence": f"Its {len(item.versions.all())} version file(s), metadata, tags and sharing are deleted "
+        "consequence": f"Its {len(item.related.versions)} version file(s), metadata, tags and sharing are deleted "
         "too. This cannot be undone.",
         "confirm": f"Delete {k.lower}",
         "cancel_url": item_path(item),
@@ -451,7 +453,7 @@ def versions_fragment(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
     context = {
         "k": KINDS[kind],
         "item": item,
-        "versions": list(item.versions.all()),
+        "versions": item.related.versions,
         "can_edit": may_edit(request, item),
     }
     return render(request, "items/_versions.html", context)
@@ -552,7 +554,8 @@ def compare(request: HttpRequest) -> HttpResponse:
         problem = f"Compare at most {MAX_COMPARE} items at a time; you picked {len(ids)}."
     elif ids:
         for kind in KINDS:
-            for item in with_related(readable(request, kind).filter(pk__in=ids), request.user):
+            chosen = list(readable(request, kind).select_related("owner").filter(pk__in=ids))
+            for item in load_related(chosen, request.user):
                 found[item.pk] = item
         context["missing"] = [pk for pk in ids if pk not in found]
     items = [found[pk] for pk in ids if pk in found]

@@ -19,7 +19,7 @@ from registry_project.api.listing import ListSpec
 from registry_project.api.viewsets import RegistryViewSet
 from registry_project.items import services
 from registry_project.items.api import downloads
-from registry_project.items.api.serializers import item_document, item_documents, version_document, with_related
+from registry_project.items.api.serializers import item_document, item_documents, load_related, version_document
 from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share, Version
 from registry_project.items.querysets import ItemQuerySet
 from registry_project.items.uploads import (
@@ -77,13 +77,17 @@ class ItemViewSet(RegistryViewSet):
         return Item.objects.of_kind(self.kind).visible_to(self.request.user)
 
     def loaded(self, pk: str) -> Item:
-        item = with_related(self.scoped().filter(pk=pk), self.request.user).first()
+        item = self.scoped().select_related("owner").filter(pk=pk).first()
         if item is None:
             raise not_found(f"_id: no {self.kind} {pk!r}")
+        load_related([item], self.request.user)
         return item
 
     def list(self, request: Request) -> Response:
-        return self.list_response(request, with_related(self.scoped(), request.user), item_documents)
+        viewer = request.user
+        return self.list_response(
+            request, self.scoped().select_related("owner"), lambda items: item_documents(items, viewer)
+        )
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(item_document(self.loaded(pk)))
