@@ -589,6 +589,7 @@ def explain(requests: int) -> dict[str, Any]:
 
                 def serialize(rows: list[Any]) -> list[Any]:
                     return item_documents(rows, user)
+
             timings = []
             for _ in range(max(5, requests // 10)):
                 started = time.perf_counter()

@@ -21,7 +21,7 @@ from django.db.models import ProtectedError
 from rest_framework_simplejwt.settings import api_settings
 
 from registry_project.api.errors import ApiError, conflict, forbidden
-from registry_project.items import storage
+from registry_project.items import generation, storage
 from registry_project.transactions import tenant_atomic
 from tenants_app import audit, databases, tenancy
 from tenants_app.audit import Caller
@@ -252,6 +252,7 @@ def delete_user(caller: Caller, user: User) -> User:
     try:
         with tenant_atomic():
             user.delete()
+            generation.bump()  # the user's shares went with them
     except ProtectedError as exc:
         owned = sorted(str(item) for item in exc.protected_objects)
         raise conflict(f"_id: {user.username} still owns {', '.join(owned)}") from None

@@ -17,6 +17,7 @@ from registry_project.api.filtering import FilterField
 from registry_project.api.listing import ListSpec
 from registry_project.api.serializers import StrictInputSerializer
 from registry_project.api.viewsets import RegistryViewSet
+from registry_project.items import generation
 from registry_project.items.models import Item, ItemTag, MetadataEntry
 from registry_project.items.querysets import readable_by
 from tenants_app.api.serializers import iso
@@ -81,10 +82,13 @@ class VocabularyViewSet(RegistryViewSet):
             # One grouped query for the page's entries instead of a correlated count for every matching entry;
             # visibility is tested on the joined item row (an IN over every readable item costs 4x more).
             link = f"{self.use_link}_id"
-            uses = self.uses.objects.filter(
-                readable_by(self.request.user, "item__"), **{f"{link}__in": [row.pk for row in rows]}
+            viewer = self.request.user
+            entries = tuple(row.pk for row in rows)
+            uses = self.uses.objects.filter(readable_by(viewer, "item__"), **{f"{link}__in": entries})
+            counts = generation.Counts().get(
+                ("uses", link, viewer.pk, viewer.role, entries),
+                lambda: dict(uses.order_by().values(link).annotate(n=Count("pk")).values_list(link, "n")),
             )
-            counts = dict(uses.order_by().values(link).annotate(n=Count("pk")).values_list(link, "n"))
             for row in rows:
                 row.count = counts.get(row.pk, 0)
             return [entry_document(e) for e in rows]

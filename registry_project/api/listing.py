@@ -30,6 +30,8 @@ class ListSpec:
     fields: Mapping[str, FieldHandler]
     default_sort: Sequence[str] = ("-timestamp",)
     prefixed: Mapping[str, Callable[[str], FieldHandler]] = field(default_factory=dict)
+    # ``totalDocs`` of a filtered queryset given the filter document; None counts with ``count()``.
+    counter: Callable[[QuerySet[Any], Any], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def paginate(
     """Apply the list parameters to ``queryset`` (already scoped to the caller) and build the envelope."""
     query = parse_list_query(params, spec)
     filtered = queryset.filter(FilterTranslator(spec.fields, spec.prefixed).translate(query.filter_document))
-    total = filtered.count()
+    total = spec.counter(filtered, query.filter_document) if spec.counter else filtered.count()
     total_pages = max(1, math.ceil(total / query.limit))
     offset = (query.page - 1) * query.limit
     rows = list(filtered.order_by(*query.ordering)[offset : offset + query.limit]) if offset < total else []

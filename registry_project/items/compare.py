@@ -97,7 +97,7 @@ def property_rows(items: Sequence[Item]) -> list[Row]:
 def metadata_rows(items: Sequence[Item], flipped: Iterable[str] = ()) -> list[Row]:
     """One row per metadata name any of the items has (sorted by name), best numbers marked."""
     flipped = set(flipped)
-    values: list[dict[str, Any]] = [{entry.name_id: entry.value for entry in item.related.metadata} for item in items]
+    values: list[dict[str, Any]] = [{entry.name: entry.value for entry in item.related.metadata} for item in items]
     names = sorted({name for entries in values for name in entries}, key=lambda name: (name.lower(), name))
     rows = []
     for name in names:

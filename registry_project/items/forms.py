@@ -22,7 +22,7 @@ from registry_project.items.models import Item, Kind, Status, ValueType, Visibil
 from registry_project.items.services import ListChange
 
 if TYPE_CHECKING:
-    from registry_project.items.api.serializers import MetadataValue
+    from registry_project.items.related import MetadataValue
 
 # What a metadata row's "Type" select offers; "auto" reads true/false as booleans and numbers as numbers.
 METADATA_TYPES = [("auto", "Auto"), ("string", "Text"), ("number", "Number"), ("boolean", "Yes/No")]
@@ -69,7 +69,7 @@ def metadata_value(name: str, raw: str, value_type: str) -> Any:
 
 def metadata_rows_of(entries: Iterable[MetadataValue]) -> list[dict[str, str]]:
     """Rows for the form from an item's entries: the exact stored text and its type."""
-    return [{"name": entry.name_id, "value": entry.text, "type": entry.value_type} for entry in entries]
+    return [{"name": entry.name, "value": entry.text, "type": entry.value_type} for entry in entries]
 
 
 class ItemForm(forms.Form):

@@ -226,3 +226,17 @@ class Version(models.Model):
     @property
     def sha256(self) -> str:
         return self.blob_id
+
+
+class Generation(models.Model):
+    """One row per tenant database: a number bumped by every transaction that changes what item lists show.
+
+    Counts over items (a list's ``totalDocs``, a tag's item count) are cached per process under the value
+    read at the start of a request (``registry_project.items.generation``); a write bumps it in the same
+    transaction as its rows, so a count cached before the write is never served after it.
+    """
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"generation {self.value}"

@@ -20,7 +20,7 @@ from folksonomy_app.models import MetadataName, Tag
 from folksonomy_app.services import check_name, record_use
 from registry_project.api.errors import ApiError, conflict, forbidden
 from registry_project.ids import looks_like_object_id
-from registry_project.items import storage
+from registry_project.items import generation, storage
 from registry_project.items.models import (
     Blob,
     Item,
@@ -34,6 +34,7 @@ from registry_project.items.models import (
     Version,
     Visibility,
 )
+from registry_project.items.related import MetadataValue, Related
 from registry_project.items.uploads import ReceivedFile
 from registry_project.transactions import tenant_atomic
 from tenants_app import audit
@@ -54,14 +55,6 @@ class ListChange:
     replace: Sequence[Any] | None = None
     remove: Sequence[Any] = field(default_factory=tuple)
     add: Sequence[Any] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class MetadataValue:
-    name: str
-    value_type: str
-    text: str
-    number: float | None
 
 
 # ---------------------------------------------------------------- checking references and values
@@ -87,6 +80,8 @@ def _readable_datasets(caller: Caller, ids: Iterable[Any], kind: str) -> list[It
         if not isinstance(ref, str):
             raise ApiError(kind, f"datasets: expected dataset ids, got {json.dumps(ref)[:60]}")
         wanted.append(ref)
+    if not wanted:
+        return []
     readable = Item.objects.of_kind(Kind.DATASET).visible_to(caller.user).filter(pk__in=wanted)
     found = {item.pk: item for item in readable}
     for ref in wanted:
@@ -241,9 +236,17 @@ def create_item(
                     for v in entries
                 ]
             )
+            generation.bump()
     except IntegrityError:
         raise conflict(f"name: you already have a {kind} named {item.name!r}") from None
     audit.record(caller, action="create", resource=kind, target=item.pk, details={"name": item.name})
+    # What a read would load, from the rows just written: the response needs no second round of queries.
+    item.related = Related(
+        users=[user.username for user in share_with],
+        tags=list(tag_names),
+        metadata=list(entries),
+        datasets=[dataset.pk for dataset in uses],
+    ).put_in_order()
     return item
 
 
@@ -266,6 +269,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
             for name, (remove, add) in plan.items():
                 _APPLY[name](item, remove, add, caller.user)
             Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
+            generation.bump()
     except IntegrityError:
         raise conflict(f"name: the owner already has a {item.kind} named {item.name!r}") from None
     action = "share" if set(lists) == {"users"} and not scalars else "update"
@@ -350,6 +354,7 @@ def delete_item(caller: Caller, item: Item) -> Item:
     blobs = set(Version.objects.filter(item=item).values_list("blob_id", flat=True))
     with tenant_atomic():
         item.delete()
+        generation.bump()
     item.pk = item_id
     for sha256 in blobs:
         release_blob(require_tenant().id, sha256)
@@ -428,6 +433,7 @@ def _record(
         raise _BlobVanished
     Item.objects.filter(pk=item.pk).update(last_ordinal=F("last_ordinal") + 1, lastmod=timezone.now())
     ordinal = Item.objects.filter(pk=item.pk).values_list("last_ordinal", flat=True).get()
+    generation.bump()
     return Version.objects.create(
         item=item,
         ordinal=ordinal,
@@ -467,6 +473,7 @@ def delete_version(caller: Caller, item: Item, version: Version) -> Version:
     with tenant_atomic():
         version.delete()
         Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
+        generation.bump()
     version.pk = version_id
     release_blob(require_tenant().id, sha256)
     details = {"ordinal": version.ordinal, "original": version.original, "size": version.size, "sha256": sha256}

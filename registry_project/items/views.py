@@ -39,11 +39,12 @@ from registry_project.api.listing import paginate
 from registry_project.items import compare as comparison
 from registry_project.items import services
 from registry_project.items.api import downloads
-from registry_project.items.api.serializers import item_document, load_related, version_document
+from registry_project.items.api.serializers import item_document, version_document
 from registry_project.items.api.views import item_list_spec, receive_upload
 from registry_project.items.forms import METADATA_TYPES, ItemForm, metadata_rows_of, original_lists
 from registry_project.items.models import Item, ItemTag, Kind
 from registry_project.items.querysets import ItemQuerySet
+from registry_project.items.related import load_related
 from registry_project.items.uploads import expected_digest
 from registry_project.items.urlstate import url_with
 from tenants_app.audit import Caller

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,17 +11,12 @@ from rest_framework import serializers
 from registry_project.api.serializers import NonEmptyInputSerializer, StrictInputSerializer
 from registry_project.items.models import (
     Item,
-    ItemTag,
     Kind,
-    Lineage,
-    MetadataEntry,
-    Share,
     Status,
     Version,
     Visibility,
-    stored_value,
 )
-from registry_project.items.querysets import readable_by
+from registry_project.items.related import Related, load_related
 from registry_project.items.services import ListChange
 from tenants_app.api.serializers import iso
 from tenants_app.models import User
@@ -101,64 +95,6 @@ class ModelUpdateInput(ItemUpdateInput):
 # ------------------------------------------------------------------ output
 
 
-class MetadataValue(NamedTuple):
-    """A metadata entry as documents and pages show it (the fields of ``MetadataEntry`` they read)."""
-
-    name_id: str
-    value_type: str
-    text: str
-
-    @property
-    def value(self) -> str | float | int | bool:
-        return stored_value(self.value_type, self.text)
-
-
-@dataclass
-class Related:
-    """What an item document shows beyond the item's own row."""
-
-    users: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    metadata: list[MetadataValue] = field(default_factory=list)
-    datasets: list[str] = field(default_factory=list)
-    versions: list[Version] = field(default_factory=list)
-
-
-def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
-    """Set ``item.related`` on each item (loaded with ``select_related("owner")``), whatever their number,
-    in at most five queries; none for versions when no item ever had one, none for lineage without models.
-
-    Plain ``values_list`` rows rather than ``prefetch_related``: building model instances and prefetch
-    querysets for a page's ~300 related rows cost more than the queries themselves.
-    Lineage is restricted to datasets the viewer can read: a hidden dataset never appears, not even by id.
-    """
-    related = {item.pk: Related() for item in items}
-    if not related:
-        return items
-    ids = list(related)
-    shares = Share.objects.filter(item_id__in=ids).order_by("user__username", "id")
-    for item_id, username in shares.values_list("item_id", "user__username"):
-        related[item_id].users.append(username)
-    for item_id, tag in ItemTag.objects.filter(item_id__in=ids).order_by("tag_id").values_list("item_id", "tag_id"):
-        related[item_id].tags.append(tag)
-    entries = MetadataEntry.objects.filter(item_id__in=ids).order_by("id")
-    for item_id, *entry in entries.values_list("item_id", "name_id", "value_type", "text"):
-        related[item_id].metadata.append(MetadataValue(*entry))
-    models = [item.pk for item in items if item.kind == Kind.MODEL]
-    if models:
-        readable = readable_by(viewer, "dataset__")
-        links = Lineage.objects.filter(readable, model_id__in=models).order_by("id")
-        for model_id, dataset_id in links.values_list("model_id", "dataset_id"):
-            related[model_id].datasets.append(dataset_id)
-    versioned = [item.pk for item in items if item.last_ordinal]
-    if versioned:
-        for version in Version.objects.filter(item_id__in=versioned).select_related("owner").order_by("ordinal"):
-            related[version.item_id].versions.append(version)
-    for item in items:
-        item.related = related[item.pk]
-    return items
-
-
 def version_document(version: Version) -> dict[str, Any]:
     return {
         "ordinal": version.ordinal,
@@ -192,7 +128,7 @@ def item_document(item: Item) -> dict[str, Any]:
         document["datasets"] = related.datasets
     document.update(
         {
-            "metadata": [{"name": entry.name_id, "value": entry.value} for entry in related.metadata],
+            "metadata": [{"name": entry.name, "value": entry.value} for entry in related.metadata],
             "tags": related.tags,
             "description": item.description,
             "versions": [version_document(version) for version in related.versions],

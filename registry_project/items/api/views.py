@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import serializers, status
@@ -17,11 +19,12 @@ from registry_project.api.errors import ApiError, not_found
 from registry_project.api.filtering import FilterField, MetadataField, RowsField
 from registry_project.api.listing import ListSpec
 from registry_project.api.viewsets import RegistryViewSet
-from registry_project.items import services
+from registry_project.items import generation, services
 from registry_project.items.api import downloads
-from registry_project.items.api.serializers import item_document, item_documents, load_related, version_document
+from registry_project.items.api.serializers import item_document, item_documents, version_document
 from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share, Version
 from registry_project.items.querysets import ItemQuerySet
+from registry_project.items.related import load_related
 from registry_project.items.uploads import (
     MULTIPART_OVERHEAD,
     HashingUploadHandler,
@@ -60,7 +63,18 @@ def item_list_spec(kind: str, viewer: User) -> ListSpec:
         readable = Item.objects.of_kind(Kind.DATASET).visible_to(viewer).values("pk")
         fields["status"] = FilterField("status")
         fields["datasets"] = RowsField(Lineage, "model", FilterField("dataset__id"), restrict=Q(dataset__in=readable))
-    return ListSpec(fields=fields, prefixed={"metadata.": metadata.named})
+    return ListSpec(fields=fields, prefixed={"metadata.": metadata.named}, counter=cached_total(kind, viewer))
+
+
+def cached_total(kind: str, viewer: User) -> Callable[[QuerySet[Item], Any], int]:
+    """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change."""
+    counts = generation.Counts()
+
+    def total(filtered: QuerySet[Item], filter_document: Any) -> int:
+        canonical = json.dumps(filter_document, sort_keys=True, separators=(",", ":"))
+        return counts.get(("items", kind, viewer.pk, viewer.role, canonical), filtered.count)
+
+    return total
 
 
 class ItemViewSet(RegistryViewSet):
@@ -95,7 +109,7 @@ class ItemViewSet(RegistryViewSet):
     def create(self, request: Request) -> Response:
         data = self.validated(self.create_input, request)
         item = services.create_item(Caller.of(request), self.kind, **data)
-        return Response(item_document(self.loaded(item.pk)), status=status.HTTP_201_CREATED)
+        return Response(item_document(item), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, pk: str) -> Response:
         item = self.loaded(pk)

@@ -1,0 +1,126 @@
+"""List totals and vocabulary counts are counted once per change, and stay exact after every change.
+
+``totalDocs`` and a tag's ``count`` come from a per-process cache keyed by the tenant's item generation
+(``registry_project.items.generation``). These tests warm that cache with a list, change something the list
+depends on, and list again in the same process: a write that forgot to bump the generation shows up as a
+stale total.
+
+Personas: ``reggie`` owns the items, ``olive`` is the shared reader, ``oscar`` an outsider of acme, ``ada``
+acme's admin and ``gus`` globex's admin.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from registry_project.items.tests.files import create_model, upload
+from tenants_app import tenancy
+
+
+def total(client: APIClient, document: Any = None, path: str = "/v1/models") -> int:
+    params = {} if document is None else {"filter": json.dumps(document)}
+    response = client.get(path, params)
+    assert response.status_code == 200, response.content
+    return response.json()["totalDocs"]
+
+
+def tag_count(client: APIClient, tag: str) -> int:
+    response = client.get("/v1/tags", {"filter": json.dumps({"_id": tag})})
+    assert response.status_code == 200, response.content
+    docs = response.json()["docs"]
+    return docs[0]["count"] if docs else 0
+
+
+def count_statements(acme: Any, client: APIClient, document: Any) -> list[str]:
+    """The COUNT statements one list request sends to acme's database."""
+    with tenancy.using_tenant(acme.tenant) as active, CaptureQueriesContext(connections[active.alias]) as queries:
+        total(client, document)
+    return [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
+
+
+def test_a_repeated_list_is_counted_once(acme, owner):
+    create_model(owner, "churn", tags=["tabular"])
+    assert count_statements(acme, owner, {"tags": "tabular"}) != []
+    assert count_statements(acme, owner, {"tags": "tabular"}) == []
+    assert count_statements(acme, owner, {"tags": "vision"}) != [], "another filter is another count"
+
+
+def test_a_new_item_counts_at_once(owner):
+    assert total(owner) == 0
+    create_model(owner, "churn")
+    assert total(owner) == 1
+
+
+def test_sharing_and_unsharing_change_what_the_shared_reader_counts(owner, shared_reader):
+    churn = create_model(owner, "churn")
+    assert total(shared_reader) == 0
+    assert owner.put(f"/v1/models/{churn['_id']}", {"users": {"add": ["olive"]}}, format="json").status_code == 200
+    assert total(shared_reader) == 1
+    assert owner.put(f"/v1/models/{churn['_id']}", {"users": {"remove": ["olive"]}}, format="json").status_code == 200
+    assert total(shared_reader) == 0
+
+
+def test_making_an_item_public_changes_what_an_outsider_counts(owner, stranger):
+    churn = create_model(owner, "churn")
+    assert total(stranger) == 0
+    assert owner.put(f"/v1/models/{churn['_id']}", {"visibility": "public"}, format="json").status_code == 200
+    assert total(stranger) == 1
+
+
+def test_tag_and_metadata_changes_change_filtered_totals_and_tag_counts(owner):
+    churn = create_model(owner, "churn", tags=["tabular"], metadata=[{"name": "accuracy", "value": 0.8}])
+    accurate = {"metadata.accuracy": {"$gte": 0.9}}
+    assert (total(owner, {"tags": "tabular"}), total(owner, accurate), tag_count(owner, "tabular")) == (1, 0, 1)
+    change = {"tags": {"remove": ["tabular"]}, "metadata": {"add": [{"name": "accuracy", "value": 0.95}]}}
+    assert owner.put(f"/v1/models/{churn['_id']}", change, format="json").status_code == 200
+    assert (total(owner, {"tags": "tabular"}), total(owner, accurate), tag_count(owner, "tabular")) == (0, 1, 0)
+
+
+def test_deleting_an_item_removes_it_from_totals_and_tag_counts(owner):
+    churn = create_model(owner, "churn", tags=["tabular"])
+    assert (total(owner), tag_count(owner, "tabular")) == (1, 1)
+    assert owner.delete(f"/v1/models/{churn['_id']}").status_code == 200
+    assert (total(owner), tag_count(owner, "tabular")) == (0, 0)
+
+
+def test_uploading_and_deleting_versions_change_version_filters(owner):
+    churn = create_model(owner, "churn")
+    has_files = {"versions.size": {"$gt": 0}}
+    assert total(owner, has_files) == 0
+    assert upload(owner, f"/v1/models/{churn['_id']}/versions").status_code == 201
+    assert total(owner, has_files) == 1
+    assert owner.delete(f"/v1/models/{churn['_id']}/versions/1").status_code == 200
+    assert total(owner, has_files) == 0
+
+
+def test_deleting_a_user_drops_the_items_shared_with_them_from_a_users_filter(acme, owner, admin):
+    create_model(owner, "churn", users=["olive"])
+    assert total(owner, {"users": "olive"}) == 1
+    olive = acme.user("olive")
+    assert admin.delete(f"/v1/users/{olive.pk}").status_code == 200
+    assert total(owner, {"users": "olive"}) == 0
+
+
+def test_viewers_never_share_a_cached_total(owner, shared_reader, stranger, admin):
+    create_model(owner, "churn", users=["olive"])
+    create_model(owner, "public", visibility="public")
+    assert [total(client) for client in (owner, shared_reader, stranger, admin)] == [2, 2, 1, 2]
+
+
+def test_a_promoted_user_counts_what_admins_see(acme, owner, stranger, admin):
+    create_model(owner, "churn")
+    assert total(stranger) == 0
+    oscar = acme.user("oscar")
+    assert admin.put(f"/v1/users/{oscar.pk}", {"role": "admin"}, format="json").status_code == 200
+    assert total(acme.client("oscar")) == 1
+
+
+def test_another_tenant_never_sees_a_total_cached_for_this_one(owner, other_tenant):
+    create_model(owner, "public", visibility="public")
+    assert total(owner) == 1
+    assert total(other_tenant) == 0
