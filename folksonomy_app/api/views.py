@@ -85,7 +85,7 @@ class VocabularyViewSet(RegistryViewSet):
             viewer = self.request.user
             entries = tuple(row.pk for row in rows)
             uses = self.uses.objects.filter(readable_by(viewer, "item__"), **{f"{link}__in": entries})
-            counts = generation.Counts().get(
+            counts = generation.Cached().get(
                 ("uses", link, viewer.pk, viewer.role, entries),
                 lambda: dict(uses.order_by().values(link).annotate(n=Count("pk")).values_list(link, "n")),
             )

@@ -30,7 +30,16 @@ class RegistryViewSet(viewsets.ViewSet):
         queryset: QuerySet[Any],
         serialize: Callable[[list[Any]], list[dict[str, Any]]],
     ) -> Response:
-        return Response(paginate(queryset, request.query_params, self.get_list_spec(), serialize))
+        return Response(self.list_page(request, queryset, serialize))
+
+    def list_page(
+        self,
+        request: Request,
+        queryset: QuerySet[Any],
+        serialize: Callable[[list[Any]], list[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """The list envelope of ``queryset`` (already scoped to the caller) for this request's parameters."""
+        return paginate(queryset, request.query_params, self.get_list_spec(), serialize)
 
     @staticmethod
     def validated(serializer_class: type[S], request: Request) -> dict[str, Any]:

@@ -1,16 +1,18 @@
-"""Exact item counts without recounting: a per-process cache keyed by the tenant's item generation.
+"""Exact reads without recomputing: a per-process cache keyed by the tenant's item generation.
 
 Counting the items a user may read is the costliest part of a list request at scale (a list of 35,000
-readable items out of 100,000 spends 20 to 30 ms in ``COUNT(*)`` on PostgreSQL, more than everything else in
-the request together). The counts only change when items change, so:
+readable items out of 100,000 spends 20 to 30 ms in ``COUNT(*)`` on PostgreSQL, more than everything else
+in the request together), and building a page of documents costs five more statements. What a list or an
+item document shows only changes when items change, so:
 
-- every write that can change what an item list or count shows calls ``bump()`` inside its transaction
-  (item create/update/delete, version add/delete, user deletion, which drops shares);
-- a count is cached under ``(tenant incarnation, generation, what was counted)``; reading the generation
-  is one primary-key lookup. A count computed after reading generation ``g`` reflects a state at least as
-  new as ``g``, and after a write commits every request reads ``g + 1``: totals stay exact.
+- every write that can change what an item list, count or document shows calls ``bump()`` inside its
+  transaction (item create/update/delete, version add/delete, user deletion, which drops shares);
+- a result is cached under ``(tenant incarnation, generation, what was asked, by whom)``; reading the
+  generation is one primary-key lookup. A result computed after reading generation ``g`` reflects a state
+  at least as new as ``g``, and once a write commits every request reads ``g + 1``: reads stay exact.
 
-The cache is per process (bounded LRU), so workers never need to agree on anything but the counter.
+The cache is per process (a least-recently-used map bounded by weight: a count or a document weighs 1, a
+list page 1 + its documents), so workers never need to agree on anything but the counter.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import F
 
@@ -26,38 +28,47 @@ from registry_project.items.models import Generation
 from tenants_app.context import require_tenant
 
 T = TypeVar("T")
-MAX_ENTRIES = 4096
+MAX_WEIGHT = 8192  # about 8,000 documents (~2 KB each) or counts per worker process
 ROW = 1  # the one row of each tenant's Generation table
 
 
 class LruCache:
-    """A small thread-safe least-recently-used mapping (gunicorn's gthread workers share it)."""
+    """A thread-safe least-recently-used map bounded by total weight (gunicorn's gthread workers share it)."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[Hashable, object] = OrderedDict()
+    def __init__(self, max_weight: int) -> None:
+        self.max_weight = max_weight
+        self.weight = 0
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> tuple[bool, object]:
+    def get(self, key: Hashable) -> tuple[bool, Any]:
         with self._lock:
-            if key not in self._entries:
+            entry = self._entries.get(key)
+            if entry is None:
                 return False, None
             self._entries.move_to_end(key)
-            return True, self._entries[key]
+            return True, entry[0]
 
-    def put(self, key: Hashable, value: object) -> None:
+    def put(self, key: Hashable, value: Any, weight: int = 1) -> None:
+        if weight > self.max_weight:
+            return
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self.weight -= previous[1]
+            self._entries[key] = (value, weight)
+            self.weight += weight
+            while self.weight > self.max_weight:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.weight -= dropped
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.weight = 0
 
 
-_counts = LruCache(MAX_ENTRIES)
+_cache = LruCache(MAX_WEIGHT)
 
 
 def bump() -> None:
@@ -71,19 +82,22 @@ def current() -> int:
     return value or 0
 
 
-class Counts:
-    """The counts of one request: reads the generation once, then serves and fills the process cache."""
+class Cached:
+    """The cached reads of one request: reads the generation once, then serves and fills the process cache.
+
+    Values are shared between requests and threads: callers never change what they get.
+    """
 
     def __init__(self) -> None:
         self._generation: int | None = None
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def get(self, key: Hashable, compute: Callable[[], T], weight: Callable[[T], int] = lambda value: 1) -> T:
         if self._generation is None:
             self._generation = current()
         full_key = (require_tenant().uid, self._generation, key)
-        found, value = _counts.get(full_key)
+        found, value = _cache.get(full_key)
         if found:
-            return value  # type: ignore[return-value]
+            return value  # type: ignore[no-any-return]
         value = compute()
-        _counts.put(full_key, value)
+        _cache.put(full_key, value, weight(value))
         return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -41,7 +42,7 @@ LIST_FIELDS = set(services.LIST_FIELDS)
 MAX_DESCRIPTION_LENGTH = 20000
 
 
-def item_list_spec(kind: str, viewer: User) -> ListSpec:
+def item_list_spec(kind: str, viewer: User, reads: generation.Cached | None = None) -> ListSpec:
     """Filterable and sortable fields of an item list, as the viewer may see them."""
     metadata = MetadataField(MetadataEntry, "item")
     fields: dict[str, Any] = {
@@ -63,16 +64,17 @@ def item_list_spec(kind: str, viewer: User) -> ListSpec:
         readable = Item.objects.of_kind(Kind.DATASET).visible_to(viewer).values("pk")
         fields["status"] = FilterField("status")
         fields["datasets"] = RowsField(Lineage, "model", FilterField("dataset__id"), restrict=Q(dataset__in=readable))
-    return ListSpec(fields=fields, prefixed={"metadata.": metadata.named}, counter=cached_total(kind, viewer))
+    counter = cached_total(kind, viewer, reads or generation.Cached())
+    return ListSpec(fields=fields, prefixed={"metadata.": metadata.named}, counter=counter)
 
 
-def cached_total(kind: str, viewer: User) -> Callable[[QuerySet[Item], Any], int]:
-    """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change."""
-    counts = generation.Counts()
+def cached_total(kind: str, viewer: User, reads: generation.Cached) -> Callable[[QuerySet[Item], Any], int]:
+    """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
+    (every page of a list shares it)."""
 
     def total(filtered: QuerySet[Item], filter_document: Any) -> int:
         canonical = json.dumps(filter_document, sort_keys=True, separators=(",", ":"))
-        return counts.get(("items", kind, viewer.pk, viewer.role, canonical), filtered.count)
+        return reads.get(("total", kind, viewer.pk, viewer.role, canonical), filtered.count)
 
     return total
 
@@ -84,8 +86,13 @@ class ItemViewSet(RegistryViewSet):
     create_input: type[serializers.Serializer]
     update_input: type[serializers.Serializer]
 
+    @cached_property
+    def reads(self) -> generation.Cached:
+        """This request's view of the generation cache (a viewset instance serves one request)."""
+        return generation.Cached()
+
     def get_list_spec(self) -> ListSpec:
-        return item_list_spec(self.kind, self.request.user)
+        return item_list_spec(self.kind, self.request.user, self.reads)
 
     def scoped(self) -> ItemQuerySet:
         return Item.objects.of_kind(self.kind).visible_to(self.request.user)
@@ -98,13 +105,20 @@ class ItemViewSet(RegistryViewSet):
         return item
 
     def list(self, request: Request) -> Response:
+        # A page asked again before anything changed is served from the generation cache.
         viewer = request.user
-        return self.list_response(
-            request, self.scoped().select_related("owner"), lambda items: item_documents(items, viewer)
+        params = tuple(sorted((name, tuple(values)) for name, values in request.query_params.lists()))
+        page = self.reads.get(
+            ("list", self.kind, viewer.pk, viewer.role, params),
+            lambda: self.list_page(request, self.scoped().select_related("owner"), lambda i: item_documents(i, viewer)),
+            weight=lambda envelope: 1 + len(envelope["docs"]),
         )
+        return Response(page)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(item_document(self.loaded(pk)))
+        viewer = request.user
+        key = ("item", self.kind, pk, viewer.pk, viewer.role)
+        return Response(self.reads.get(key, lambda: item_document(self.loaded(pk))))
 
     def create(self, request: Request) -> Response:
         data = self.validated(self.create_input, request)

@@ -1,9 +1,9 @@
-"""List totals and vocabulary counts are counted once per change, and stay exact after every change.
+"""Item reads are computed once per change, and stay exact after every change.
 
-``totalDocs`` and a tag's ``count`` come from a per-process cache keyed by the tenant's item generation
-(``registry_project.items.generation``). These tests warm that cache with a list, change something the list
-depends on, and list again in the same process: a write that forgot to bump the generation shows up as a
-stale total.
+List pages, ``totalDocs``, item documents and a tag's ``count`` come from a per-process cache keyed by the
+tenant's item generation (``registry_project.items.generation``). These tests warm that cache with a read,
+change something the read depends on, and read again in the same process: a write that forgot to bump the
+generation shows up as a stale answer.
 
 Personas: ``reggie`` owns the items, ``olive`` is the shared reader, ``oscar`` an outsider of acme, ``ada``
 acme's admin and ``gus`` globex's admin.
@@ -18,7 +18,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from registry_project.items.tests.files import create_model, upload
+from registry_project.items.tests.files import create_dataset, create_model, upload
 from tenants_app import tenancy
 
 
@@ -48,6 +48,66 @@ def test_a_repeated_list_is_counted_once(acme, owner):
     assert count_statements(acme, owner, {"tags": "tabular"}) != []
     assert count_statements(acme, owner, {"tags": "tabular"}) == []
     assert count_statements(acme, owner, {"tags": "vision"}) != [], "another filter is another count"
+
+
+def test_the_next_page_of_a_list_reuses_its_count(acme, owner):
+    for number in range(3):
+        create_model(owner, f"model-{number}", tags=["tabular"])
+    assert count_statements(acme, owner, {"tags": "tabular"}) != []
+    with tenancy.using_tenant(acme.tenant) as active, CaptureQueriesContext(connections[active.alias]) as queries:
+        response = owner.get("/v1/models", {"filter": json.dumps({"tags": "tabular"}), "limit": "2", "page": "2"})
+    assert response.json()["totalDocs"] == 3
+    assert not [query for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
+
+
+def item_statements(acme: Any, client: APIClient, path: str) -> list[str]:
+    """The statements about items one GET sends to acme's database."""
+    with tenancy.using_tenant(acme.tenant) as active, CaptureQueriesContext(connections[active.alias]) as queries:
+        assert client.get(path).status_code == 200
+    return [query["sql"] for query in queries.captured_queries if "items_item" in query["sql"]]
+
+
+def test_a_repeated_get_or_list_is_served_without_loading_items_again(acme, owner):
+    churn = create_model(owner, "churn", tags=["tabular"])
+    for path in (f"/v1/models/{churn['_id']}", "/v1/models?limit=5"):
+        assert item_statements(acme, owner, path) != []
+        assert item_statements(acme, owner, path) == []
+
+
+def test_a_cached_document_follows_every_change_of_its_item(owner, shared_reader):
+    churn = create_model(owner, "churn", tags=["tabular"], metadata=[{"name": "accuracy", "value": 0.8}])
+    url = f"/v1/models/{churn['_id']}"
+    assert owner.get(url).json()["tags"] == ["tabular"]
+    assert shared_reader.get(url).status_code == 404
+    change = {
+        "tags": ["vision"],
+        "metadata": {"add": [{"name": "accuracy", "value": 0.9}]},
+        "users": {"add": ["olive"]},
+        "status": "production",
+    }
+    assert owner.put(url, change, format="json").status_code == 200
+    document = owner.get(url).json()
+    assert (document["tags"], document["metadata"], document["users"], document["status"]) == (
+        ["vision"],
+        [{"name": "accuracy", "value": 0.9}],
+        ["olive"],
+        "production",
+    )
+    assert shared_reader.get(url).json()["tags"] == ["vision"]
+    assert upload(owner, f"{url}/versions").status_code == 201
+    assert [version["ordinal"] for version in shared_reader.get(url).json()["versions"]] == [1]
+    assert owner.delete(url).status_code == 200
+    assert shared_reader.get(url).status_code == 404
+
+
+def test_a_dataset_hidden_later_disappears_from_a_cached_model_document(acme, owner, shared_reader):
+    data = create_dataset(shared_reader, "olives-data", visibility="public")
+    churn = create_model(owner, "churn", datasets=[data["_id"]])
+    url = f"/v1/models/{churn['_id']}"
+    assert owner.get(url).json()["datasets"] == [data["_id"]]
+    hide = {"visibility": "private"}
+    assert shared_reader.put(f"/v1/datasets/{data['_id']}", hide, format="json").status_code == 200
+    assert owner.get(url).json()["datasets"] == []
 
 
 def test_a_new_item_counts_at_once(owner):
