@@ -221,8 +221,12 @@ def _store_blobs(archive: tarfile.TarFile, manifest: dict[str, Any], tenant_id: 
 def _verified_copy(source: IO[bytes], sha256: str, size: int) -> ReceivedFile:
     """Copy one archived blob to a temporary file, refusing it unless its SHA-256 and size match."""
     sink = DigestingFile(f"{sha256}.blob", "application/octet-stream", limit=None)
-    while chunk := source.read(CHUNK):
-        sink.write(chunk)
+    try:
+        while chunk := source.read(CHUNK):
+            sink.write(chunk)
+    except BaseException:
+        sink.discard()  # stops its writer thread and deletes the partial file
+        raise
     received = sink.finish()
     if received.sha256 != sha256 or received.size != size:
         received.close()

@@ -6,25 +6,42 @@ Nothing holds a whole file in memory. Two ways in, one result (``ReceivedFile``)
   ``receive_raw`` without multipart parsing — the fast path for scripts and multi-gigabyte files.
 Both refuse a file over ``MAX_UPLOAD_SIZE`` with 413 while it streams, and delete what they wrote when
 anything goes wrong.
+
+Speed (bench/file_transfer.py): a background thread hashes and writes each chunk while the request thread
+receives the next one (hashlib and ``os.write`` release the GIL), and under gunicorn the body is read from
+the socket with ``recv_into`` (``SocketBody``: a raw body into a few reused buffers, a multipart body
+for Django's parser) instead of through gunicorn's body reader, which copies every byte several times
+on its way. Per GiB uploaded, the server's CPU time went from ~2.5 s to ~1.1-1.6 s (raw) and from ~2.9-3.8 s
+to ~1.6-1.8 s (multipart).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import io
+import os
+import queue
 import re
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest
 
 from registry_project.api.errors import ApiError
 
 CHUNK = 1024 * 1024
+IN_FLIGHT = 4  # chunks received but not yet hashed and written: bounds the memory an upload holds
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file in a multipart body
 MAX_ORIGINAL_LENGTH = 255
 
@@ -52,11 +69,65 @@ def refuse_oversized_request(request: HttpRequest, overhead: int) -> None:
         raise too_large(declared)
 
 
+Chunk = bytes | bytearray | memoryview
+
+
+class _HashWriter:
+    """A thread that hashes chunks and writes them to a file descriptor, in order, beside the receiver.
+
+    At most ``IN_FLIGHT`` chunks wait, so a fast sender cannot make the upload hold more memory. A chunk
+    that is a reused buffer comes with ``release``, called once the buffer may be filled again. A failure
+    (a full disk) is kept and raised by the next ``put`` or by ``close``.
+    """
+
+    def __init__(self, fd: int, hasher: Any) -> None:
+        self.fd, self.hasher = fd, hasher
+        self.error: BaseException | None = None
+        self.jobs: queue.Queue[tuple[Chunk, Callable[[], None] | None] | None] = queue.Queue(IN_FLIGHT)
+        self.thread = threading.Thread(target=self._run, name="upload-hash-write", daemon=True)
+        self.thread.start()
+
+    def put(self, chunk: Chunk, release: Callable[[], None] | None = None) -> None:
+        if self.error is not None:
+            if release is not None:
+                release()
+            raise self.error
+        self.jobs.put((chunk, release))
+
+    def close(self) -> None:
+        """Wait for every chunk to be written; raise what went wrong, if anything."""
+        self.jobs.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            chunk, release = job
+            try:
+                if self.error is None:
+                    self.hasher.update(chunk)
+                    write_all(self.fd, chunk)
+            except BaseException as exc:  # handed to the receiving thread
+                self.error = exc
+            finally:
+                if release is not None:
+                    release()
+
+
+def write_all(fd: int, chunk: Chunk) -> None:
+    """``os.write`` until the whole chunk is on its way (it may write less than asked)."""
+    view = memoryview(chunk)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class DigestingFile:
     """Writes chunks to a fresh temporary upload file, hashing and counting them.
 
     Past ``limit`` bytes it refuses the file with 413 while it streams (uploads pass MAX_UPLOAD_SIZE);
-    ``None`` means no limit (restoring a backup).
+    ``None`` means no limit (restoring a backup). Hashing and writing happen in a ``_HashWriter`` thread,
+    started with the first chunk.
     """
 
     def __init__(self, name: str | None, content_type: str, limit: int | None) -> None:
@@ -67,24 +138,37 @@ class DigestingFile:
         self.file.original = original
         self.hasher = hashlib.sha256()
         self.size = 0
+        self.writer: _HashWriter | None = None
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk, release: Callable[[], None] | None = None) -> None:
+        """Take a chunk; a reused buffer comes with ``release``, called once it is hashed and written."""
         self.size += len(chunk)
         if self.limit is not None and self.size > self.limit:
+            if release is not None:
+                release()
             self.discard()
             raise too_large()
-        self.hasher.update(chunk)
-        self.file.write(chunk)
+        if self.writer is None:
+            # The file object's own buffer is bypassed: the thread writes to its descriptor directly.
+            self.writer = _HashWriter(self.file.fileno(), self.hasher)
+        self.writer.put(chunk, release)
 
     def finish(self) -> ReceivedFile:
-        self.file.flush()
+        self._stop_writer()
         self.file.seek(0)
         self.file.size = self.size
         self.file.sha256 = self.hasher.hexdigest()
         return self.file
 
     def discard(self) -> None:
+        with contextlib.suppress(BaseException):  # the file is being thrown away, whatever went wrong
+            self._stop_writer()
         self.file.close()  # a NamedTemporaryFile: closing deletes it
+
+    def _stop_writer(self) -> None:
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()
 
 
 class HashingUploadHandler(FileUploadHandler):
@@ -117,6 +201,16 @@ class HashingUploadHandler(FileUploadHandler):
             self.current.discard()
             self.current = None
 
+    def handle_raw_input(self, input_data: Any, *args: Any, **kwargs: Any) -> None:
+        """Before parsing starts: under gunicorn, the parser reads the socket directly (``SocketBody``).
+
+        The request's ``LimitedStream`` stays (it still counts what was read); only its source changes.
+        Returning None leaves the parsing itself to Django.
+        """
+        if isinstance(input_data, HttpRequest) and (source := gunicorn_socket_body(input_data)) is not None:
+            # LimitedStream reads its source through these two attributes (it keeps the bound methods).
+            source.stream._read, source.stream._readline = source.read, source.readline
+
 
 _FILENAME_STAR = re.compile(r"filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)")
 _FILENAME = re.compile(r'filename\s*=\s*"((?:[^"\\]|\\.)*)"|filename\s*=\s*([^;\s]+)')
@@ -146,8 +240,12 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
     sink = DigestingFile(name, request.META.get("CONTENT_TYPE", "application/octet-stream"), settings.MAX_UPLOAD_SIZE)
     expected = int(request.META["CONTENT_LENGTH"])
     try:
-        while chunk := request.read(CHUNK):
-            sink.write(chunk)
+        source = gunicorn_socket_body(request)
+        if source is not None:
+            source.copy_to(sink)
+        else:
+            while chunk := request.read(CHUNK):
+                sink.write(chunk)
         if sink.size != expected:
             raise ApiError("generic_upload_error", f"body: {sink.size} of {expected} bytes arrived")
     except ApiError:
@@ -157,6 +255,129 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
         sink.discard()
         raise ApiError("generic_upload_error", "body: the upload was interrupted") from None
     return sink.finish()
+
+
+@dataclass
+class SocketBody:
+    """The unread rest of a request body of known length: bytes gunicorn already held, then its socket.
+
+    ``reader`` is gunicorn's ``LengthReader``: its ``length`` is kept equal to what is still unread on the
+    socket, so after the response gunicorn skips exactly the rest of the body (a 413 or a short body) before
+    the next request on the connection, as if it had read the body itself. ``body`` is gunicorn's ``Body``:
+    a failed read marks it ``failed``, which makes gunicorn close the connection.
+    """
+
+    head: memoryview
+    sock: socket.socket
+    reader: Any
+    body: Any
+    stream: LimitedStream
+
+    def copy_to(self, sink: DigestingFile) -> None:
+        """Receive the whole body into ``IN_FLIGHT`` reused buffers, handing each full one to ``sink``."""
+        free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+        for _ in range(IN_FLIGHT):
+            free.put(memoryview(bytearray(CHUNK)))
+        while wanted := min(CHUNK, self.remaining()):
+            buffer = free.get()  # waits while every buffer is still being hashed or written
+            filled = self.fill(buffer[:wanted])
+            self.stream._pos += filled  # Django's stream follows: nothing reads these bytes again through it
+            if filled:
+                sink.write(buffer[:filled], release=lambda buffer=buffer: free.put(buffer))
+            else:
+                free.put(buffer)
+            if filled < wanted:
+                return  # the client hung up; the caller sees the missing bytes
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes, what one ``recv`` brings (Django's ``LimitedStream`` and parser take short reads).
+
+        One ``recv`` into a fresh ``bytes`` is the only copy: the parser keeps the chunks it is given.
+        """
+        wanted = self.remaining() if size is None or size < 0 else min(size, self.remaining())
+        if not wanted:
+            return b""
+        if self.head:
+            held, self.head = bytes(self.head[:wanted]), self.head[wanted:]
+            return held
+        try:
+            data = self.sock.recv(wanted)
+        except BaseException:
+            self.body.failed = True  # a reset or timeout: where the next request starts is unknown
+            raise
+        if not data:
+            self.body.failed = True  # nothing more comes on this connection: gunicorn closes it
+        self.reader.length -= len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        """One line, a byte at a time (the multipart parser never asks for lines; this is for completeness)."""
+        line = bytearray()
+        while (size is None or size < 0 or len(line) < size) and (byte := self.read(1)):
+            line += byte
+            if byte == b"\n":
+                break
+        return bytes(line)
+
+    def remaining(self) -> int:
+        return len(self.head) + self.reader.length
+
+    def fill(self, view: memoryview) -> int:
+        """Fill ``view`` from the held bytes, then with ``recv_into``; less only when the peer closes."""
+        filled = min(len(self.head), len(view))
+        view[:filled] = self.head[:filled]
+        self.head = self.head[filled:]
+        try:
+            while filled < len(view):
+                received = self.sock.recv_into(view[filled:])
+                if not received:
+                    self.body.failed = True  # nothing more comes on this connection: gunicorn closes it
+                    break
+                filled += received
+                self.reader.length -= received
+        except BaseException:
+            self.body.failed = True  # a reset or timeout: where the next request starts is unknown
+            raise
+        return filled
+
+
+def gunicorn_socket_body(request: HttpRequest) -> SocketBody | None:
+    """The body's socket when gunicorn serves this request over HTTP/1.1 with a Content-Length, else None.
+
+    Only an untouched body qualifies (nothing has read it through Django), and only gunicorn's exact reader
+    classes, whose buffers are drained here. Anything else — chunked bodies, HTTP/2, other servers, the
+    Django test client — reads through ``request.read`` as before.
+    """
+    stream = getattr(request, "_stream", None)
+    if type(stream) is not LimitedStream or stream._pos != 0 or hasattr(request, "_body"):
+        return None
+    try:
+        from gunicorn.http.body import Body, LengthReader
+        from gunicorn.http.unreader import SocketUnreader
+    except ImportError:
+        return None
+    body = request.environ.get("wsgi.input")
+    if type(body) is not Body or type(body.reader) is not LengthReader:
+        return None
+    reader = body.reader
+    unreader = reader.unreader
+    if type(unreader) is not SocketUnreader or not isinstance(unreader.sock, socket.socket):
+        return None
+    if not hasattr(unreader, "take_buffered") or body.buf.tell() + reader.length != stream.limit:
+        return None
+    return SocketBody(memoryview(_drain_buffers(body, reader, unreader)), unreader.sock, reader, body, stream)
+
+
+def _drain_buffers(body: Any, reader: Any, unreader: Any) -> bytes:
+    """What gunicorn read ahead of the body: its ``Body`` buffer, then the body's share of the socket's."""
+    held = body.buf.getvalue()
+    body.buf = io.BytesIO()
+    ahead = unreader.take_buffered()
+    share = ahead[: reader.length]
+    if len(ahead) > len(share):
+        unreader.unread(ahead[len(share) :])  # the start of a pipelined next request stays for gunicorn
+    reader.length -= len(share)
+    return held + share
 
 
 def expected_digest(request: HttpRequest) -> str | None:

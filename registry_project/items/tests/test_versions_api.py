@@ -8,22 +8,32 @@ Most tests run twice through ``storage_backend``: on local disk and on a real S3
 from __future__ import annotations
 
 import json
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import SocketUnreader
 
 from registry_project.items.models import Blob, Version
 from registry_project.items.tests.files import (
+    BOUNDARY,
     CONTENT,
     OTHER_CONTENT,
     VERSION_KEYS,
+    assert_nothing_kept,
     audit_entries,
     body_of,
     create_dataset,
     create_model,
+    multipart_body,
     sha256_of,
     stored_bytes,
     stored_keys,
@@ -691,3 +701,124 @@ def test_a_version_filter_never_finds_items_the_caller_cannot_read(owner, strang
 
     assert names_found(stranger, {"versions.original": "churn.onnx"}) == []
     assert names_found(stranger, {"versions.sha256": sha256_of(CONTENT)}) == []
+
+
+# ------------------------------------------------------------------ under gunicorn: the body read from its socket
+# registry_project/items/uploads.py reads a body straight from gunicorn's socket (``recv_into``), past gunicorn's
+# own reader. These tests hand the view gunicorn's real reader classes over a real loopback TCP connection, with
+# part of the body already in gunicorn's buffer (as after it parsed the headers) and a pipelined next request
+# behind the body, which gunicorn must still find where it belongs.
+
+PIPELINED = b"GET /v1/version HTTP/1.1\r\nHost: registry\r\n\r\n"
+SEVERAL_BUFFERS = bytes(range(256)) * 12_345  # ~3 MiB: several receive buffers, and a partly filled last one
+
+
+def encoded(encoding: str, content: bytes) -> tuple[bytes, dict[str, str]]:
+    """The request body and its headers (as WSGI environ keys) for an upload of ``content``."""
+    if encoding == "multipart":
+        return multipart_body("model.onnx", content), {"CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}"}
+    headers = {
+        "CONTENT_TYPE": "application/octet-stream",
+        "HTTP_CONTENT_DISPOSITION": 'attachment; filename="model.onnx"',
+    }
+    return content, headers
+
+
+@contextmanager
+def gunicorn_body(wire: bytes, declared: int, held: int = 5000, reset: bool = False) -> Iterator[Body]:
+    """gunicorn's ``Body`` for a ``declared``-byte body on a loopback TCP connection whose peer sends ``wire``.
+
+    The first ``held`` bytes of ``wire`` are already in gunicorn's buffer; the peer sends the rest, then closes
+    (with a reset when ``reset``).
+    """
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        peer = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    server.settimeout(20)
+    unreader = SocketUnreader(server)
+    unreader.unread(wire[:held])
+
+    def send() -> None:
+        with suppress(OSError):  # a reset by the test itself; what matters is what the server did
+            peer.sendall(wire[held:])
+        if reset:
+            peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.close()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        yield Body(LengthReader(unreader, declared))
+    finally:
+        sender.join(timeout=20)
+        server.close()
+
+
+def post_through(client: Any, url: str, body: Body, declared: int, headers: dict[str, str]) -> Any:
+    extra = {key: value for key, value in headers.items() if key != "CONTENT_TYPE"}
+    return client.generic(
+        "POST", url, content_type=headers["CONTENT_TYPE"], CONTENT_LENGTH=str(declared), **extra, **{"wsgi.input": body}
+    )
+
+
+def rest_of_connection(body: Body) -> bytes:
+    """What gunicorn reads on the connection after this request: it skips what is left of the body first."""
+    while body.read(64 * 1024):
+        pass
+    unreader, rest = body.reader.unreader, b""
+    while chunk := unreader.read():
+        rest += chunk
+    return rest
+
+
+def never_through_gunicorns_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: Any, size: int | None = None) -> bytes:
+        raise AssertionError("the body went through gunicorn's Body.read, not the socket")
+
+    monkeypatch.setattr(Body, "read", refuse)
+
+
+@pytest.mark.parametrize("encoding", ["raw", "multipart"])
+@pytest.mark.parametrize("content", [SEVERAL_BUFFERS, b"fits in what gunicorn already holds"], ids=["large", "small"])
+def test_under_gunicorn_an_upload_is_read_from_the_socket_byte_for_byte(owner, model, encoding, content, monkeypatch):
+    request_body, headers = encoded(encoding, content)
+    with gunicorn_body(request_body + PIPELINED, len(request_body)) as body:
+        never_through_gunicorns_reader(monkeypatch)
+        response = post_through(owner, versions_url(model), body, len(request_body), headers)
+        monkeypatch.undo()
+
+        version = uploaded(response)
+        assert (version["size"], version["sha256"]) == (len(content), sha256_of(content))
+        assert stored_bytes(f"acme/{sha256_of(content)}") == content
+        assert temporary_files() == []
+        assert (body.reader.length, body.failed) == (0, False)
+        assert rest_of_connection(body) == PIPELINED
+
+
+@pytest.mark.parametrize("encoding", ["raw", "multipart"])
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+def test_under_gunicorn_a_body_cut_off_is_400_keeps_nothing_and_closes_the_connection(
+    acme, owner, model, encoding, reset
+):
+    request_body, headers = encoded(encoding, SEVERAL_BUFFERS)
+    with gunicorn_body(request_body[: len(request_body) // 2], len(request_body), reset=reset) as body:
+        response = post_through(owner, versions_url(model), body, len(request_body), headers)
+
+        assert error_of(response) == (400, "generic_upload_error")
+        assert_nothing_kept(acme)
+        assert body.failed  # gunicorn closes the connection instead of looking for a next request on it
+
+
+def test_under_gunicorn_a_multipart_file_over_the_limit_is_413_and_gunicorn_skips_the_rest(acme, owner, model):
+    content = b"x" * (2 * 1024 * 1024 + 1)  # declared length within the limit plus multipart overhead
+    request_body, headers = encoded("multipart", content)
+    with (
+        override_settings(MAX_UPLOAD_SIZE=len(content) - 1),
+        gunicorn_body(request_body + PIPELINED, len(request_body)) as body,
+    ):
+        response = post_through(owner, versions_url(model), body, len(request_body), headers)
+
+        assert error_of(response) == (413, "payload_too_large")
+        assert_nothing_kept(acme)
+        assert not body.failed
+        assert rest_of_connection(body) == PIPELINED  # what was read is accounted for to the byte
