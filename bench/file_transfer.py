@@ -9,7 +9,8 @@ What it does, all in one run (the ceilings swing between runs, so only ratios wi
 3. ceilings: `cp` of the file on the same disk, and `curl` of the file from a minimal static server on
    loopback (a gunicorn app answering with wsgi.file_wrapper, i.e. sendfile);
 4. uploads with `curl` (raw body, and multipart), downloads with `curl` (whole file, and a Range request of
-   the second half), each timed, while sampling the server's process tree RSS every 20 ms;
+   the second half), each timed, while sampling the server's process tree RSS every 20 ms; the server's CPU
+   time per upload (steadier than throughput on a shared machine) and its idle RSS per process;
 5. prints a table and writes JSON.
 """
 
@@ -53,21 +54,46 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
-    total, pending = 0, [pid]
+def tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants, parents first."""
+    found, pending = [], [pid]
     while pending:
-        current = pending.pop()
+        current = pending.pop(0)
+        found.append(current)
         try:
-            with open(f"/proc/{current}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            pending.extend(int(child) for child in children)
+            pending.extend(int(child) for child in Path(f"/proc/{current}/task/{current}/children").read_text().split())
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total
+    return found
+
+
+def process_rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+    except (FileNotFoundError, ProcessLookupError, StopIteration):
+        return 0
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree so far (a process's figure includes its finished threads).
+
+    On a shared machine the throughput swings with the neighbours' load; the server's CPU time per upload
+    does much less, so it shows what a change in the code did.
+    """
+    ticks = 0
+    for current in tree_pids(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    return sum(process_rss(current) for current in tree_pids(pid))
 
 
 class PeakRss:
@@ -218,12 +244,18 @@ def measure(base: str, token: str, source: Path, size: int, static_port: int, se
     model = api(base, token, "POST", "/v1/models", {"name": f"bench-{size}-{time.time()}"})["_id"]
     url = f"{base}/v1/models/{model}/versions"
 
+    cpu_before = tree_cpu_seconds(server_pid)
     with PeakRss(server_pid) as rss:
         seconds = timed(
             ["curl", "-sS", "-f", "-o", "/dev/null", "-X", "POST", url, "-H", auth, *no_expect, "-H", "Content-Type: application/octet-stream",
              "-H", 'Content-Disposition: attachment; filename="raw.bin"', "-T", str(source)]
         )  # fmt: skip
-    row.update(upload_raw_MBps=mb / seconds, upload_raw_peak_rss_MB=rss.peak / 1e6)
+    cpu_after = tree_cpu_seconds(server_pid)
+    row.update(
+        upload_raw_MBps=mb / seconds,
+        upload_raw_peak_rss_MB=rss.peak / 1e6,
+        upload_raw_server_cpu_s=cpu_after - cpu_before,
+    )
 
     with PeakRss(server_pid) as rss:
         seconds = timed(
@@ -243,7 +275,11 @@ def measure(base: str, token: str, source: Path, size: int, static_port: int, se
                 f"file=@{source};filename=multipart.bin",
             ]
         )
-    row.update(upload_multipart_MBps=mb / seconds, upload_multipart_peak_rss_MB=rss.peak / 1e6)
+    row.update(
+        upload_multipart_MBps=mb / seconds,
+        upload_multipart_peak_rss_MB=rss.peak / 1e6,
+        upload_multipart_server_cpu_s=tree_cpu_seconds(server_pid) - cpu_after,
+    )
 
     with PeakRss(server_pid) as rss:
         seconds = timed(["curl", "-sS", "-f", "-o", "/dev/null", f"{url}/1", "-H", auth])
@@ -254,6 +290,7 @@ def measure(base: str, token: str, source: Path, size: int, static_port: int, se
         seconds = timed(["curl", "-sS", "-f", "-o", "/dev/null", f"{url}/1", "-H", auth, "-H", f"Range: bytes={half}-"])
     row.update(download_range_MBps=(size - half) / 1e6 / seconds, download_range_peak_rss_MB=rss.peak / 1e6)
     row["server_idle_rss_MB"] = tree_rss(server_pid) / 1e6
+    row["server_idle_rss_per_process_MB"] = [process_rss(pid) / 1e6 for pid in tree_pids(server_pid)]  # master first
     return row
 
 
@@ -263,18 +300,22 @@ def report(results: list[dict]) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (out / f"transfer-{stamp}.json").write_text(json.dumps(results, indent=2))
     print(
-        "| size | cp MB/s | static curl MB/s | upload raw MB/s | upload multipart MB/s | download MB/s (vs curl) | range MB/s | peak RSS MB (upload / download) |"
+        "| size | cp MB/s | static curl MB/s | upload raw MB/s | upload multipart MB/s | server CPU s/GiB (raw / multipart) "
+        "| download MB/s (vs curl) | range MB/s | peak RSS MB (upload / download) | idle RSS MB per process |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in results:
         size = f"{row['size_bytes'] / GiB:g} GiB"
         ratio = row["download_MBps"] / row["static_curl_MBps"]
         peak_up = max(row["upload_raw_peak_rss_MB"], row["upload_multipart_peak_rss_MB"])
         peak_down = max(row["download_peak_rss_MB"], row["download_range_peak_rss_MB"])
+        per_gib = GiB / row["size_bytes"]
+        cpu = f"{row['upload_raw_server_cpu_s'] * per_gib:.2f} / {row['upload_multipart_server_cpu_s'] * per_gib:.2f}"
+        idle = " + ".join(f"{value:.0f}" for value in row["server_idle_rss_per_process_MB"])
         print(
             f"| {size} | {row['copy_MBps']:.0f} | {row['static_curl_MBps']:.0f} | {row['upload_raw_MBps']:.0f} | "
-            f"{row['upload_multipart_MBps']:.0f} | {row['download_MBps']:.0f} ({ratio:.0%}) | {row['download_range_MBps']:.0f} | "
-            f"{peak_up:.0f} / {peak_down:.0f} |"
+            f"{row['upload_multipart_MBps']:.0f} | {cpu} | {row['download_MBps']:.0f} ({ratio:.0%}) | "
+            f"{row['download_range_MBps']:.0f} | {peak_up:.0f} / {peak_down:.0f} | {idle} |"
         )
 
 
