@@ -6,8 +6,9 @@ What it does, all in one run (the ceilings swing between runs, so only ratios wi
 1. starts the registry exactly as `make run` does (bootstrap + gunicorn -c gunicorn.conf.py, SQLite, local
    storage) in a fresh data directory, on a free loopback port;
 2. for each size, writes a test file (random 1 MiB blocks) in the data directory's file system;
-3. ceilings: `cp` of the file on the same disk, and `curl` of the file from a minimal static server on
-   loopback (a gunicorn app answering with wsgi.file_wrapper, i.e. sendfile);
+3. ceilings: `cp` of the file on the same disk before the uploads, and `curl` of the file from a minimal
+   static server on loopback (a gunicorn app answering with wsgi.file_wrapper, i.e. sendfile) after them,
+   right before the downloads and after a `sync`, so that both reads meet the same page cache;
 4. uploads with `curl` (raw body, and multipart), downloads with `curl` (whole file, and a Range request of
    the second half), each timed, while sampling the server's process tree RSS every 20 ms; the server's CPU
    time per upload (steadier than throughput on a shared machine) and its idle RSS per process;
@@ -235,12 +236,11 @@ def measure(base: str, token: str, source: Path, size: int, static_port: int, se
     subprocess.run(["sync"], check=True)
     copy_seconds = timed(["cp", str(source), str(copy_target)])
     copy_target.unlink()
-    static_seconds = timed(["curl", "-sS", "-o", "/dev/null", f"http://127.0.0.1:{static_port}/"])
 
     # "Expect:" stops curl from waiting up to a second for a "100 Continue" before sending a large body.
     auth = f"Authorization: {token}"
     no_expect = ["-H", "Expect:"]
-    row: dict = {"size_bytes": size, "copy_MBps": mb / copy_seconds, "static_curl_MBps": mb / static_seconds}
+    row: dict = {"size_bytes": size, "copy_MBps": mb / copy_seconds}
     model = api(base, token, "POST", "/v1/models", {"name": f"bench-{size}-{time.time()}"})["_id"]
     url = f"{base}/v1/models/{model}/versions"
 
@@ -281,6 +281,11 @@ def measure(base: str, token: str, source: Path, size: int, static_port: int, se
         upload_multipart_server_cpu_s=tree_cpu_seconds(server_pid) - cpu_after,
     )
 
+    # The download ceiling is taken right before the downloads, in the same state: the uploads leave
+    # gigabytes of dirty pages whose write-back competes with any read that follows.
+    subprocess.run(["sync"], check=True)
+    static_seconds = timed(["curl", "-sS", "-o", "/dev/null", f"http://127.0.0.1:{static_port}/"])
+    row["static_curl_MBps"] = mb / static_seconds
     with PeakRss(server_pid) as rss:
         seconds = timed(["curl", "-sS", "-f", "-o", "/dev/null", f"{url}/1", "-H", auth])
     row.update(download_MBps=mb / seconds, download_peak_rss_MB=rss.peak / 1e6)
