@@ -8,7 +8,7 @@ What it does, all in one run (the ceilings swing between runs, so only ratios wi
 2. for each size, writes a test file (random 1 MiB blocks) in the data directory's file system;
 3. ceilings: `cp` of the file on the same disk before the uploads, and `curl` of the file from a minimal
    static server on loopback (a gunicorn app answering with wsgi.file_wrapper, i.e. sendfile) after them,
-   right before the downloads and after a `sync`, so that both reads meet the same page cache;
+   alternating with the downloads after a `sync` (3 rounds each), so both meet the same page cache;
 4. uploads with `curl` (raw body, and multipart), downloads with `curl` (whole file, and a Range request of
    the second half), each timed, while sampling the server's process tree RSS every 20 ms; the server's CPU
    time per upload (steadier than throughput on a shared machine) and its idle RSS per process;
@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+DOWNLOAD_ROUNDS = 3  # alternating (static server, registry) download pairs per size
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -281,14 +282,19 @@ def measure(base: str, token: str, source: Path, size: int, static_port: int, se
         upload_multipart_server_cpu_s=tree_cpu_seconds(server_pid) - cpu_after,
     )
 
-    # The download ceiling is taken right before the downloads, in the same state: the uploads leave
-    # gigabytes of dirty pages whose write-back competes with any read that follows.
+    # The download ceiling is taken beside the downloads, in the same state (the uploads leave gigabytes of
+    # dirty pages whose write-back competes with any read that follows), and both are measured over
+    # DOWNLOAD_ROUNDS alternating rounds (total bytes / total time): one transfer of either swings up to
+    # 3x here, in both directions.
     subprocess.run(["sync"], check=True)
-    static_seconds = timed(["curl", "-sS", "-o", "/dev/null", f"http://127.0.0.1:{static_port}/"])
-    row["static_curl_MBps"] = mb / static_seconds
+    static_times, download_times = [], []
     with PeakRss(server_pid) as rss:
-        seconds = timed(["curl", "-sS", "-f", "-o", "/dev/null", f"{url}/1", "-H", auth])
-    row.update(download_MBps=mb / seconds, download_peak_rss_MB=rss.peak / 1e6)
+        for _ in range(DOWNLOAD_ROUNDS):
+            static_times.append(timed(["curl", "-sS", "-o", "/dev/null", f"http://127.0.0.1:{static_port}/"]))
+            download_times.append(timed(["curl", "-sS", "-f", "-o", "/dev/null", f"{url}/1", "-H", auth]))
+    row["static_curl_MBps"] = mb * DOWNLOAD_ROUNDS / sum(static_times)
+    row.update(download_MBps=mb * DOWNLOAD_ROUNDS / sum(download_times), download_peak_rss_MB=rss.peak / 1e6)
+    row["download_rounds_MBps"] = [[mb / a, mb / b] for a, b in zip(static_times, download_times, strict=True)]
 
     half = size // 2
     with PeakRss(server_pid) as rss:
