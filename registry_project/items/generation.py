@@ -62,11 +62,6 @@ class LruCache:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self.weight -= dropped
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.weight = 0
-
 
 _cache = LruCache(MAX_WEIGHT)
 

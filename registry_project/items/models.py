@@ -231,9 +231,9 @@ class Version(models.Model):
 class Generation(models.Model):
     """One row per tenant database: a number bumped by every transaction that changes what item lists show.
 
-    Counts over items (a list's ``totalDocs``, a tag's item count) are cached per process under the value
+    Item reads (documents, list pages, totals, a tag's item count) are cached per process under the value
     read at the start of a request (``registry_project.items.generation``); a write bumps it in the same
-    transaction as its rows, so a count cached before the write is never served after it.
+    transaction as its rows, so a read cached before the write is never served after it.
     """
 
     value = models.PositiveBigIntegerField(default=0)
