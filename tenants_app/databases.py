@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 ALIAS_PREFIX = "tenant:"
 TEMPLATE_SUFFIX = "-template"
+# SQLite tables whose statistics are gathered from every row rather than a sample (see ``analyze``); the
+# apps that own such tables add them when they load.
+FULLY_ANALYSED_TABLES: set[str] = set()
 _registration_lock = threading.Lock()
 
 
@@ -91,13 +94,21 @@ def analyze(database: str) -> None:
     """Refresh the query planner's statistics of a SQLite tenant database (PostgreSQL's autovacuum does it there).
 
     Without ``sqlite_stat1`` SQLite takes ``kind = 'model'`` for a selective index and walks every item instead
-    of starting from the few rows a tag or metadata filter matches. ``analysis_limit`` keeps it to milliseconds.
+    of starting from the few rows a tag or metadata filter matches. ``analysis_limit`` keeps the large row
+    tables (tags, metadata: ten rows per item and more) to milliseconds, but a sampled index whose leading
+    column has two values (an item's ``kind``) is recorded as matching ~1,000 rows. So the tables in
+    ``FULLY_ANALYSED_TABLES`` (the items table: 70 ms at 100,000 items) are analysed in full, which made
+    counting 35,000 readable items out of 100,000 take 8 ms instead of 38 (a ``MULTI-INDEX OR`` over the
+    visibility, owner and share indexes instead of a walk over every item).
     """
     if not _is_sqlite():
         return
     with connections[register(database)].cursor() as cursor:
         cursor.execute("PRAGMA analysis_limit=1000")
         cursor.execute("ANALYZE")
+        cursor.execute("PRAGMA analysis_limit=0")
+        for table in sorted(FULLY_ANALYSED_TABLES):
+            cursor.execute(f'ANALYZE "{table}"')  # a table name from the code, never from input
 
 
 def is_up_to_date(database: str) -> bool:
