@@ -84,6 +84,19 @@ def env_int(name: str, default: int, *, minimum: int = 0, maximum: int = 2**31) 
     return number
 
 
+def env_float(name: str, default: float, *, minimum: float = 0.0, maximum: float = 1e9) -> float:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(f"{name}: expected a number such as 1.1, got {value!r}") from None
+    if not minimum <= number <= maximum:  # also refuses nan
+        raise ConfigurationError(f"{name}: {number} is outside {minimum:g}..{maximum:g}")
+    return number
+
+
 def parse_duration(text: str) -> int:
     """Seconds in ``30m``, ``1h``, ``45s``, ``2d`` or a plain number of seconds."""
     match = _DURATION.match(text)

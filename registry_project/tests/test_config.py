@@ -17,6 +17,7 @@ from registry_project.config import (
     env_bool,
     env_choice,
     env_duration,
+    env_float,
     env_int,
     env_optional,
     env_size,
@@ -97,6 +98,7 @@ def test_env_bool_reads_false(monkeypatch, text, value):
 def test_an_unset_variable_takes_the_default():
     assert env_bool(VARIABLE, True) is True
     assert env_int(VARIABLE, 7) == 7
+    assert env_float(VARIABLE, 1.1) == 1.1
     assert env_choice(VARIABLE, "local", {"local", "s3"}) == "local"
     assert env_duration(VARIABLE, "30m") == 1800
     assert env_size(VARIABLE, "10G") == 10 * GiB
@@ -119,6 +121,9 @@ def test_an_empty_variable_takes_the_default(monkeypatch):
         (lambda: env_int(VARIABLE, 1), "1.5"),
         (lambda: env_int(VARIABLE, 1, minimum=1, maximum=65535), "70000"),
         (lambda: env_int(VARIABLE, 1, minimum=1), "0"),
+        (lambda: env_float(VARIABLE, 1.1), "cheap"),
+        (lambda: env_float(VARIABLE, 1.1), "nan"),
+        (lambda: env_float(VARIABLE, 1.1, minimum=0.01, maximum=100), "0"),
         (lambda: env_choice(VARIABLE, "local", {"local", "s3"}), "ftp"),
         (lambda: env_duration(VARIABLE, "30m"), "soon"),
         (lambda: env_duration(VARIABLE, "30m"), "-5m"),
@@ -136,6 +141,9 @@ def test_a_nonsense_value_is_a_configuration_error_naming_the_variable(monkeypat
 def test_the_readers_return_typed_values(monkeypatch):
     monkeypatch.setenv(VARIABLE, "42")
     assert env_int(VARIABLE, 1) == 42
+
+    monkeypatch.setenv(VARIABLE, "1.5")
+    assert env_float(VARIABLE, 1.1) == 1.5
 
     monkeypatch.setenv(VARIABLE, "s3")
     assert env_choice(VARIABLE, "local", {"local", "s3"}) == "s3"

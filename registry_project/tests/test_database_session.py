@@ -1,0 +1,28 @@
+"""What every PostgreSQL connection of the registry sets for its session (settings.py, DATABASE_* variables)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+from tenants_app import tenancy
+
+
+def session_setting(acme, name: str) -> str:
+    with tenancy.using_tenant(acme.tenant) as active, connections[active.alias].cursor() as cursor:
+        if connections[active.alias].vendor != "postgresql":
+            pytest.skip("a PostgreSQL session setting")
+        cursor.execute(f"SHOW {name}")  # a name from this file
+        return str(cursor.fetchone()[0])
+
+
+def test_tenant_connections_price_random_reads_for_ssd_so_lookups_beat_scans(acme):
+    assert session_setting(acme, "random_page_cost") == "1.1"
+
+
+def test_tenant_connections_never_spend_time_compiling_queries(acme):
+    assert session_setting(acme, "jit") == "off"
+
+
+def test_tenant_connections_cancel_runaway_statements(acme):
+    assert session_setting(acme, "statement_timeout") == "30s"
