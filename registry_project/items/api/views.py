@@ -24,7 +24,7 @@ from registry_project.items import generation, services
 from registry_project.items.api import downloads
 from registry_project.items.api.serializers import item_document, item_documents, version_document
 from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share, Version
-from registry_project.items.querysets import ItemQuerySet
+from registry_project.items.querysets import ItemQuerySet, count_readable
 from registry_project.items.related import load_related
 from registry_project.items.uploads import (
     MULTIPART_OVERHEAD,
@@ -70,11 +70,16 @@ def item_list_spec(kind: str, viewer: User, reads: generation.Cached | None = No
 
 def cached_total(kind: str, viewer: User, reads: generation.Cached) -> Callable[[QuerySet[Item], Any], int]:
     """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
-    (every page of a list shares it)."""
+    (every page of a list shares it). An unfiltered list is counted in parts (``count_readable``)."""
 
     def total(filtered: QuerySet[Item], filter_document: Any) -> int:
         canonical = json.dumps(filter_document, sort_keys=True, separators=(",", ":"))
+        if filter_document == {}:  # no filter
+            return reads.get(("total", kind, viewer.pk, viewer.role, canonical), unfiltered_total)
         return reads.get(("total", kind, viewer.pk, viewer.role, canonical), filtered.count)
+
+    def unfiltered_total() -> int:
+        return count_readable(Item.objects.of_kind(kind), viewer)
 
     return total
 
