@@ -49,9 +49,9 @@ def create_default(caller: Caller, vocabulary: str, name: object) -> VocabularyE
     try:
         with tenant_atomic():
             entry.save(force_insert=True)
+            audit.record(caller, action="create", resource=vocabulary, target=entry.id)
     except IntegrityError:
         raise conflict(f"_id: {entry.id!r} already exists") from None
-    audit.record(caller, action="create", resource=vocabulary, target=entry.id)
     return entry
 
 
@@ -63,10 +63,10 @@ def delete_entry(caller: Caller, vocabulary: str, entry: VocabularyEntry) -> Voc
     try:
         with tenant_atomic():
             entry.delete()
+            audit.record(caller, action="delete", resource=vocabulary, target=entry_id)
     except ProtectedError as exc:
         users = sorted({str(getattr(row, "item", row)) for row in exc.protected_objects})
         shown = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10 else "")
         raise conflict(f"_id: {entry_id!r} is still used by {shown}") from None
     entry.id = entry_id
-    audit.record(caller, action="delete", resource=vocabulary, target=entry_id)
     return entry

@@ -1003,6 +1003,27 @@ def test_refused_changes_are_not_logged_as_successes(acme):
     assert acme.count(AuditEntry, action="delete", resource="model", result="success") == 0
 
 
+def test_each_change_is_logged_in_its_own_transaction_with_one_commit(acme):
+    """The entry exists exactly when the change does: written before the change commits, not after it."""
+    owner = acme.client("reggie")
+    model = create_model(owner)
+    url = f"/v1/models/{model['_id']}"
+    changes = [
+        lambda: create_model(owner, "second"),
+        lambda: owner.put(url, {"description": "changed"}, format="json"),
+        lambda: owner.delete(url),
+    ]
+    for change in changes:
+        with CaptureQueriesContext(connections[alias_for(acme.tenant.database)]) as captured:
+            change()
+        sent = [query["sql"].upper() for query in captured.captured_queries]
+        commits = [index for index, sql in enumerate(sent) if sql.startswith("COMMIT")]
+        audit = [index for index, sql in enumerate(sent) if 'INTO "TENANTS_APP_AUDITENTRY"' in sql]
+        assert len(commits) == 1, sent
+        assert len(audit) == 1, sent
+        assert audit[0] < commits[0]
+
+
 # ------------------------------------------------------------------ concurrency
 
 

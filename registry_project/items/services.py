@@ -237,9 +237,9 @@ def create_item(
                 ]
             )
             generation.bump()
+            audit.record(caller, action="create", resource=kind, target=item.pk, details={"name": item.name})
     except IntegrityError:
         raise conflict(f"name: you already have a {kind} named {item.name!r}") from None
-    audit.record(caller, action="create", resource=kind, target=item.pk, details={"name": item.name})
     # What a read would load, from the rows just written: the response needs no second round of queries.
     item.related = Related(
         users=[user.username for user in share_with],
@@ -270,12 +270,11 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
                 _APPLY[name](item, remove, add, caller.user)
             Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
             generation.bump()
+            action = "share" if set(lists) == {"users"} and not scalars else "update"
+            details = {"fields": sorted({*scalars, *lists})}
+            audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
     except IntegrityError:
         raise conflict(f"name: the owner already has a {item.kind} named {item.name!r}") from None
-    action = "share" if set(lists) == {"users"} and not scalars else "update"
-    audit.record(
-        caller, action=action, resource=item.kind, target=item.pk, details={"fields": sorted({*scalars, *lists})}
-    )
     return Item.objects.get(pk=item.pk)
 
 
@@ -355,10 +354,10 @@ def delete_item(caller: Caller, item: Item) -> Item:
     with tenant_atomic():
         item.delete()
         generation.bump()
+        audit.record(caller, action="delete", resource=item.kind, target=item_id, details={"name": item.name})
     item.pk = item_id
     for sha256 in blobs:
         release_blob(require_tenant().id, sha256)
-    audit.record(caller, action="delete", resource=item.kind, target=item_id, details={"name": item.name})
     return item
 
 
