@@ -67,7 +67,9 @@ _cache = LruCache(MAX_WEIGHT)
 
 
 def bump() -> None:
-    """Call inside the transaction of a write that changes items, shares, tags, metadata or versions."""
+    """Call inside the transaction of a write that changes items, shares, tags, metadata or versions, as its
+    last statement: every write updates this one row, and its lock is held until the commit, so concurrent
+    writers queue on it for as short a time as possible."""
     if not Generation.objects.filter(pk=ROW).update(value=F("value") + 1):
         Generation.objects.get_or_create(pk=ROW)  # a database restored from before the table existed
 

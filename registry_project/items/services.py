@@ -236,8 +236,8 @@ def create_item(
                     for v in entries
                 ]
             )
-            generation.bump()
             audit.record(caller, action="create", resource=kind, target=item.pk, details={"name": item.name})
+            generation.bump()
     except IntegrityError:
         raise conflict(f"name: you already have a {kind} named {item.name!r}") from None
     # What a read would load, from the rows just written: the response needs no second round of queries.
@@ -269,10 +269,10 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
             for name, (remove, add) in plan.items():
                 _APPLY[name](item, remove, add, caller.user)
             Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
-            generation.bump()
             action = "share" if set(lists) == {"users"} and not scalars else "update"
             details = {"fields": sorted({*scalars, *lists})}
             audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
+            generation.bump()
     except IntegrityError:
         raise conflict(f"name: the owner already has a {item.kind} named {item.name!r}") from None
     return Item.objects.get(pk=item.pk)
@@ -353,8 +353,8 @@ def delete_item(caller: Caller, item: Item) -> Item:
     blobs = set(Version.objects.filter(item=item).values_list("blob_id", flat=True))
     with tenant_atomic():
         item.delete()
-        generation.bump()
         audit.record(caller, action="delete", resource=item.kind, target=item_id, details={"name": item.name})
+        generation.bump()
     item.pk = item_id
     for sha256 in blobs:
         release_blob(require_tenant().id, sha256)
@@ -432,8 +432,7 @@ def _record(
         raise _BlobVanished
     Item.objects.filter(pk=item.pk).update(last_ordinal=F("last_ordinal") + 1, lastmod=timezone.now())
     ordinal = Item.objects.filter(pk=item.pk).values_list("last_ordinal", flat=True).get()
-    generation.bump()
-    return Version.objects.create(
+    version = Version.objects.create(
         item=item,
         ordinal=ordinal,
         original=original,
@@ -443,6 +442,8 @@ def _record(
         description=description,
         owner=owner,
     )
+    generation.bump()
+    return version
 
 
 def release_blob(tenant_id: str, sha256: str) -> None:
