@@ -76,6 +76,11 @@ class Item(models.Model):
             models.Index(fields=["kind", "name"], name="item_kind_name"),
             # the default list order (-timestamp, id): a first page reads 10 index entries instead of sorting
             models.Index(fields=["kind", "-timestamp", "id"], name="item_kind_recent"),
+            # Everything the visibility rule reads, by id: a filter's tag or metadata rows (or a vocabulary
+            # entry's uses) are checked against it without reading the item rows. On SQLite, whose text
+            # primary key is a separate index, that halved counting a filter's readable matches after a
+            # change (tag 33 -> 19 ms, accuracy >= 0.9 81 -> 46, tag autocomplete counts 74 -> 39).
+            models.Index(fields=["id", "kind", "visibility", "owner"], name="item_readable"),
         ]
 
     def __str__(self) -> str:
