@@ -290,7 +290,6 @@ def manage_check(tmp_path, **variables):
         ("LOG", "sometimes"),
         ("HTTP_PORT", "eighty"),
         ("STORAGE", "floppy"),
-        ("DATABASE_MMAP_SIZE", "lots"),
     ],
 )
 def test_start_up_stops_with_a_message_naming_a_malformed_variable(tmp_path, variable, value):
