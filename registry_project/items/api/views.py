@@ -74,9 +74,8 @@ def cached_total(kind: str, viewer: User, reads: generation.Cached) -> Callable[
 
     def total(filtered: QuerySet[Item], filter_document: Any) -> int:
         canonical = json.dumps(filter_document, sort_keys=True, separators=(",", ":"))
-        if filter_document == {}:  # no filter
-            return reads.get(("total", kind, viewer.pk, viewer.role, canonical), unfiltered_total)
-        return reads.get(("total", kind, viewer.pk, viewer.role, canonical), filtered.count)
+        count = unfiltered_total if filter_document == {} else filtered.count
+        return reads.get(("total", kind, viewer.pk, viewer.role, canonical), count)
 
     def unfiltered_total() -> int:
         return count_readable(Item.objects.of_kind(kind), viewer)
