@@ -11,8 +11,11 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
+
+N = TypeVar("N", int, float)  # the type of a numeric variable
 
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
@@ -72,28 +75,23 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int = 0, maximum: int = 2**31) -> int:
-    value = _raw(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigurationError(f"{name}: expected a whole number, got {value!r}") from None
-    if not minimum <= number <= maximum:
-        raise ConfigurationError(f"{name}: {number} is outside {minimum}..{maximum}")
-    return number
+    return _env_number(name, default, int, "a whole number", minimum, maximum)
 
 
 def env_float(name: str, default: float, *, minimum: float = 0.0, maximum: float = 1e9) -> float:
+    return _env_number(name, default, float, "a number such as 1.1", minimum, maximum)
+
+
+def _env_number(name: str, default: N, convert: Callable[[str], N], expected: str, minimum: N, maximum: N) -> N:
     value = _raw(name)
     if value is None:
         return default
     try:
-        number = float(value)
+        number = convert(value)
     except ValueError:
-        raise ConfigurationError(f"{name}: expected a number such as 1.1, got {value!r}") from None
-    if not minimum <= number <= maximum:  # also refuses nan
-        raise ConfigurationError(f"{name}: {number} is outside {minimum:g}..{maximum:g}")
+        raise ConfigurationError(f"{name}: expected {expected}, got {value!r}") from None
+    if not minimum <= number <= maximum:  # also refuses a float nan
+        raise ConfigurationError(f"{name}: {number} is outside {minimum}..{maximum}")
     return number
 
 
