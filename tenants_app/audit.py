@@ -1,6 +1,6 @@
 """Writing the tenant's audit log (``GET /v1/log``). One function, called by every service that changes data.
 
-A service that changes tenant data in a transaction records the change inside that transaction: the entry
+The item, version and vocabulary services record a change inside the change's own transaction: the entry
 exists exactly when the change does, and the write costs one commit (one flush to disk), not two.
 """
 

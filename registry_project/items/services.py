@@ -395,7 +395,7 @@ def add_version(
             raise ApiError("digest_mismatch", f"file: its SHA-256 is {sha256}, the client expected {expected_sha256}")
         if Version.objects.filter(item=item, original=original).exists():
             raise conflict(f"original: this {item.kind} already has a version named {original!r}")
-        version = _store_and_record(item, received, tenant_id, original, description, caller.user)
+        version = _store_and_record(caller, item, received, tenant_id, original, description)
     except IntegrityError:
         release_blob(tenant_id, sha256)
         raise conflict(f"original: this {item.kind} already has a version named {original!r}") from None
@@ -404,13 +404,11 @@ def add_version(
         raise
     finally:
         received.close()
-    details = {"ordinal": version.ordinal, "original": original, "size": version.size, "sha256": sha256}
-    audit.record(caller, action="upload", resource=item.kind, target=item.pk, details=details)
     return version
 
 
 def _store_and_record(
-    item: Item, received: ReceivedFile, tenant_id: str, original: str, description: str, owner: User | None
+    caller: Caller, item: Item, received: ReceivedFile, tenant_id: str, original: str, description: str
 ) -> Version:
     key = storage.blob_key(tenant_id, received.sha256)
     for _attempt in range(3):
@@ -418,15 +416,13 @@ def _store_and_record(
             storage.store(key, received)
         try:
             with tenant_atomic():
-                return _record(item, received, key, original, description, owner)
+                return _record(caller, item, received, key, original, description)
         except _BlobVanished:
             continue
     raise ApiError("generic_upload_error", "file: storage lost the file while it was recorded; try again")
 
 
-def _record(
-    item: Item, received: ReceivedFile, key: str, original: str, description: str, owner: User | None
-) -> Version:
+def _record(caller: Caller, item: Item, received: ReceivedFile, key: str, original: str, description: str) -> Version:
     blob, _ = Blob.objects.select_for_update().get_or_create(sha256=received.sha256, defaults={"size": received.size})
     if not storage.exists(key):
         raise _BlobVanished
@@ -440,8 +436,10 @@ def _record(
         blob=blob,
         content_type=(received.content_type or "application/octet-stream")[:255],
         description=description,
-        owner=owner,
+        owner=caller.user,
     )
+    details = {"ordinal": ordinal, "original": original, "size": received.size, "sha256": received.sha256}
+    audit.record(caller, action="upload", resource=item.kind, target=item.pk, details=details)
     generation.bump()
     return version
 
@@ -473,11 +471,11 @@ def delete_version(caller: Caller, item: Item, version: Version) -> Version:
     with tenant_atomic():
         version.delete()
         Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
+        details = {"ordinal": version.ordinal, "original": version.original, "size": version.size, "sha256": sha256}
+        audit.record(caller, action="delete_version", resource=item.kind, target=item.pk, details=details)
         generation.bump()
     version.pk = version_id
     release_blob(require_tenant().id, sha256)
-    details = {"ordinal": version.ordinal, "original": version.original, "size": version.size, "sha256": sha256}
-    audit.record(caller, action="delete_version", resource=item.kind, target=item.pk, details=details)
     return version
 
 

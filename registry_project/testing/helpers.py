@@ -44,3 +44,21 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
         thread.join()
     assert not failures, failures
     return results
+
+
+def assert_logged_inside_its_transaction(tenant: Any, change: Callable[[], Any]) -> None:
+    """Run ``change`` (one write through the API) and check that its audit entry is written inside the
+    change's transaction, before it commits: the entry exists exactly when the change does. (Later clean-up,
+    such as releasing a file nobody uses any more, may commit on its own.)"""
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants_app.databases import alias_for
+
+    with CaptureQueriesContext(connections[alias_for(tenant.database)]) as captured:
+        change()
+    sent = [query["sql"].upper() for query in captured.captured_queries]
+    begin = next(index for index, sql in enumerate(sent) if sql.startswith("BEGIN"))
+    commit = next(index for index, sql in enumerate(sent) if sql.startswith("COMMIT"))
+    audit = [index for index, sql in enumerate(sent) if 'INTO "TENANTS_APP_AUDITENTRY"' in sql]
+    assert len(audit) == 1, sent
+    assert begin < audit[0] < commit, sent

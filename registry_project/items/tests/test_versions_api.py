@@ -43,7 +43,7 @@ from registry_project.items.tests.files import (
     upload_raw,
     uploaded,
 )
-from registry_project.testing.helpers import error_of
+from registry_project.testing.helpers import assert_logged_inside_its_transaction, error_of
 
 
 def versions_url(item: dict[str, Any], kind: str = "models") -> str:
@@ -660,6 +660,11 @@ def test_uploads_downloads_and_deletes_are_in_the_audit_log(acme, owner, shared_
     assert (download_entry["actor"], download_entry["details"]) == ("olive", details)
     assert (delete_entry["actor"], delete_entry["details"]) == ("reggie", details)
     assert {upload_entry["resource"], download_entry["resource"], delete_entry["resource"]} == {"model"}
+
+
+def test_an_upload_and_a_version_deletion_are_logged_inside_their_transactions(acme, owner, model, storage_backend):
+    assert_logged_inside_its_transaction(acme.tenant, lambda: uploaded(upload(owner, versions_url(model), "m.onnx")))
+    assert_logged_inside_its_transaction(acme.tenant, lambda: owner.delete(f"{versions_url(model)}/1"))
 
 
 def test_the_audit_log_shows_version_actions_to_admins(acme, owner, model):
