@@ -1,4 +1,4 @@
-"""SQLite plans item lists from statistics that count every item.
+"""SQLite plans item lists from statistics that count every item, and that follow the items as they grow.
 
 ``tenants_app.databases.analyze`` samples large tables (``analysis_limit``), but a sampled index whose leading
 column has two values (``kind``) would be recorded as matching ~1,000 rows, and SQLite would then walk every
@@ -7,6 +7,7 @@ item by kind to count a list instead of combining the visibility, owner and shar
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.db import connections
 
 from registry_project.ids import new_object_id
 from registry_project.items.models import Item, Kind, Visibility
+from registry_project.items.tests.files import create_model
 from tenants_app import databases, tenancy
 
 ITEMS = 1500  # more than the sample of 1,000 rows per index
@@ -38,3 +40,17 @@ def test_the_items_table_is_analysed_in_full_so_kind_is_not_taken_for_selective(
     databases.analyze(acme.tenant.database)
     rows, rows_per_kind, *_ = index_statistics(acme, "item_kind_visibility")
     assert (rows, rows_per_kind) == (ITEMS, ITEMS)
+
+
+def test_statistics_are_refreshed_as_items_are_written_without_a_restart(acme, monkeypatch):
+    if not databases._is_sqlite():
+        pytest.skip("PostgreSQL's autovacuum gathers the statistics there")
+    monkeypatch.setattr(databases, "WRITES_PER_ANALYSIS", 3)
+    monkeypatch.setattr(databases, "_write_counts", Counter())
+    owner = acme.client("reggie")
+    for number in range(3):
+        create_model(owner, f"model-{number}")
+
+    rows, rows_per_kind, *_ = index_statistics(acme, "item_kind_visibility")
+
+    assert (rows, rows_per_kind) == (3, 3)
