@@ -43,7 +43,7 @@ def count_readable(items: models.QuerySet[Any], user: User) -> int:
     """
     if user.is_admin:
         return items.count()
-    from registry_project.items.models import Item, Share, Visibility
+    from registry_project.items.models import Share, Visibility
 
     hidden = items.exclude(visibility=Visibility.PUBLIC)
     parts = {
@@ -53,7 +53,7 @@ def count_readable(items: models.QuerySet[Any], user: User) -> int:
     }
     counts = {name: Subquery(_count_of(part), output_field=IntegerField()) for name, part in parts.items()}
     # Any one row to hang the three scalar subqueries on; no row at all means there are no items to count.
-    row = Item.objects.order_by().annotate(**counts).values_list(*counts)[:1]
+    row = items.model.objects.order_by().annotate(**counts).values_list(*counts)[:1]
     return sum(next(iter(row), (0, 0, 0)))
 
 

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from registry_project.api.errors import CATALOGUE
+from tenants_app.databases import alias_for
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the personas' test password
 _NAMES = {kind.value: name for name, kind in CATALOGUE.items()}
@@ -50,10 +52,6 @@ def assert_logged_inside_its_transaction(tenant: Any, change: Callable[[], Any])
     """Run ``change`` (one write through the API) and check that its audit entry is written inside the
     change's transaction, before it commits: the entry exists exactly when the change does. (Later clean-up,
     such as releasing a file nobody uses any more, may commit on its own.)"""
-    from django.test.utils import CaptureQueriesContext
-
-    from tenants_app.databases import alias_for
-
     with CaptureQueriesContext(connections[alias_for(tenant.database)]) as captured:
         change()
     sent = [query["sql"].upper() for query in captured.captured_queries]

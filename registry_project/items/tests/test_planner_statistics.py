@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from registry_project.ids import new_object_id
 from registry_project.items.models import Item, Kind, Visibility
@@ -19,6 +19,12 @@ from registry_project.items.tests.files import create_model
 from tenants_app import databases, tenancy
 
 ITEMS = 1500  # more than the sample of 1,000 rows per index
+
+
+@pytest.fixture(autouse=True)
+def sqlite_only() -> None:
+    if connections[DEFAULT_DB_ALIAS].vendor != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum gathers the statistics there")
 
 
 def index_statistics(acme: Any, index: str) -> list[int]:
@@ -29,8 +35,6 @@ def index_statistics(acme: Any, index: str) -> list[int]:
 
 
 def test_the_items_table_is_analysed_in_full_so_kind_is_not_taken_for_selective(acme):
-    if not databases._is_sqlite():
-        pytest.skip("PostgreSQL's autovacuum gathers the statistics there")
     with tenancy.using_tenant(acme.tenant):
         owner = acme.user("reggie")
         Item.objects.bulk_create(
@@ -43,8 +47,6 @@ def test_the_items_table_is_analysed_in_full_so_kind_is_not_taken_for_selective(
 
 
 def test_statistics_are_refreshed_as_items_are_written_without_a_restart(acme, monkeypatch):
-    if not databases._is_sqlite():
-        pytest.skip("PostgreSQL's autovacuum gathers the statistics there")
     monkeypatch.setattr(databases, "WRITES_PER_ANALYSIS", 3)
     monkeypatch.setattr(databases, "_write_counts", Counter())
     owner = acme.client("reggie")
