@@ -7,6 +7,11 @@ metadata, tags, versions, filters — is written once. ``MLModel`` (models_app) 
 Tags, shares, lineage and metadata entries are rows of their own rather than JSON on the item: each list
 change is an insert or delete of one row, so two clients changing different entries of one item never
 overwrite each other, and filters on them use indexes.
+
+Foreign keys of these rows get no index of their own (``db_index=False``): each one leads a unique
+constraint or a composite index of its table, which serves the joins, the cascades and the PROTECT checks
+just as well. A separate index (two on PostgreSQL, which adds a ``varchar_pattern_ops`` copy) would only make
+every create write more: 15 tag and metadata rows per item, each updating every index of its table.
 """
 
 from __future__ import annotations
@@ -90,8 +95,8 @@ class Item(models.Model):
 class Share(models.Model):
     """``user`` may read ``item`` although it is private."""
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="shares")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shares")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="shares", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shares", db_index=False)
 
     class Meta:
         ordering = ["id"]
@@ -105,8 +110,8 @@ class Share(models.Model):
 class Lineage(models.Model):
     """``model`` was trained or tested on ``dataset``; a dataset in use cannot be deleted."""
 
-    model = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="lineage")
-    dataset = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="trained_models")
+    model = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="lineage", db_index=False)
+    dataset = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="trained_models", db_index=False)
 
     class Meta:
         ordering = ["id"]
@@ -120,8 +125,8 @@ class Lineage(models.Model):
 class ItemTag(models.Model):
     """``item`` carries ``tag``; a tag in use cannot be deleted from the vocabulary."""
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="taggings")
-    tag = models.ForeignKey(Tag, on_delete=models.PROTECT, related_name="taggings")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="taggings", db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.PROTECT, related_name="taggings", db_index=False)
 
     class Meta:
         ordering = ["id"]
@@ -141,8 +146,8 @@ class ValueType(models.TextChoices):
 class MetadataEntry(models.Model):
     """One name/value pair of an item. Numbers are also kept in ``number`` so filters compare them as numbers."""
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="metadata")
-    name = models.ForeignKey(MetadataName, on_delete=models.PROTECT, related_name="entries")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="metadata", db_index=False)
+    name = models.ForeignKey(MetadataName, on_delete=models.PROTECT, related_name="entries", db_index=False)
     value_type = models.CharField(max_length=8, choices=ValueType.choices)
     text = models.CharField(max_length=1024)
     number = models.FloatField(null=True, blank=True)
@@ -194,15 +199,17 @@ class Version(models.Model):
     """One uploaded file of an item. ``ordinal`` counts 1, 2, 3… per item; ``original`` is its file name."""
 
     id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions", db_index=False)
     ordinal = models.PositiveIntegerField()
     original = models.CharField(max_length=255)
     size = models.BigIntegerField()
-    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="versions", db_column="sha256")
+    blob = models.ForeignKey(
+        Blob, on_delete=models.PROTECT, related_name="versions", db_column="sha256", db_index=False
+    )
     content_type = models.CharField(max_length=255, default="application/octet-stream")
     description = models.TextField(blank=True, default="")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -223,6 +230,7 @@ class Version(models.Model):
         indexes = [
             models.Index(fields=["blob"], name="version_blob"),
             models.Index(fields=["original"], name="version_original"),
+            models.Index(fields=["owner"], name="version_owner"),  # explicit: no pattern-ops copy on PostgreSQL
         ]
 
     def __str__(self) -> str:
