@@ -43,6 +43,7 @@ class VocabularyViewSet(RegistryViewSet):
     model: type[VocabularyEntry]
     uses: Any  # the row model linking items to entries (ItemTag, MetadataEntry)
     use_link: str  # its foreign key to the entry
+    aspect: str  # the generation counter bumped when those rows change
     list_spec = ListSpec(
         fields={
             "_id": FilterField("id"),
@@ -88,6 +89,7 @@ class VocabularyViewSet(RegistryViewSet):
             counts = generation.Cached().get(
                 ("uses", link, viewer.pk, viewer.role, entries),
                 lambda: dict(uses.order_by().values(link).annotate(n=Count("pk")).values_list(link, "n")),
+                depends_on=[self.aspect],
             )
             for row in rows:
                 row.count = counts.get(row.pk, 0)
@@ -118,6 +120,7 @@ class TagViewSet(VocabularyViewSet):
     model = Tag
     uses = ItemTag
     use_link = "tag"
+    aspect = "tags"
 
 
 class MetadataNameViewSet(VocabularyViewSet):
@@ -125,3 +128,4 @@ class MetadataNameViewSet(VocabularyViewSet):
     model = MetadataName
     uses = MetadataEntry
     use_link = "name"
+    aspect = "metadata"

@@ -32,6 +32,8 @@ class ListSpec:
     prefixed: Mapping[str, Callable[[str], FieldHandler]] = field(default_factory=dict)
     # ``totalDocs`` of a filtered queryset given the filter document; None counts with ``count()``.
     counter: Callable[[QuerySet[Any], Any], int] | None = None
+    # The rows of one page given the filtered queryset, the query and the offset; None slices the queryset.
+    page_rows: Callable[[QuerySet[Any], ListQuery, int], list[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,12 @@ def paginate(
     total = spec.counter(filtered, query.filter_document) if spec.counter else filtered.count()
     total_pages = max(1, math.ceil(total / query.limit))
     offset = (query.page - 1) * query.limit
-    rows = list(filtered.order_by(*query.ordering)[offset : offset + query.limit]) if offset < total else []
+    if offset >= total:
+        rows = []
+    elif spec.page_rows is not None:
+        rows = spec.page_rows(filtered, query, offset)
+    else:
+        rows = list(filtered.order_by(*query.ordering)[offset : offset + query.limit])
     return {
         "docs": [project(document, query.select) for document in serialize(rows)],
         "totalDocs": total,

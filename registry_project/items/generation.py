@@ -11,15 +11,21 @@ item document shows only changes when items change, so:
   generation is one primary-key lookup. A result computed after reading generation ``g`` reflects a state
   at least as new as ``g``, and once a write commits every request reads ``g + 1``: reads stay exact.
 
+Totals are kept longer: a write also bumps the counters of the aspects of items it changes (``ASPECTS``),
+and a total is cached under ``scope`` (which items exist and who may read them) and the counters of the
+aspects its filter reads. A description edit therefore leaves a tag filter's total and the tags' counts
+cached, while a create, a deletion, a visibility or share change recounts everything. The same argument
+keeps them exact: every write that changes what a total counts bumps one of the counters in its key.
+
 The cache is per process (a least-recently-used map bounded by weight: a count or a document weighs 1, a
-list page 1 + its documents), so workers never need to agree on anything but the counter.
+list page 1 + its documents), so workers never need to agree on anything but the counters.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from django.db.models import F
@@ -67,33 +73,62 @@ class LruCache:
 _cache = LruCache(MAX_WEIGHT)
 
 
-def bump() -> None:
+# What a write can change, each with its own counter on the Generation row (see its docstring).
+SCOPE = "scope"
+ASPECTS = (SCOPE, "name", "description", "status", "lastmod", "tags", "metadata", "versions", "datasets")
+
+
+def bump(*aspects: str) -> None:
     """Call inside the transaction of a write that changes items, shares, tags, metadata or versions, as its
     last statement: every write updates this one row, and its lock is held until the commit, so concurrent
-    writers queue on it for as short a time as possible."""
-    if not Generation.objects.filter(pk=ROW).update(value=F("value") + 1):
+    writers queue on it for as short a time as possible.
+
+    ``aspects`` names what the write changed (``ASPECTS``); without any, everything (``SCOPE`` included)
+    counts as changed: a write that is not sure says nothing.
+    """
+    unknown = set(aspects) - set(ASPECTS)
+    if unknown:
+        raise ValueError(f"unknown aspects of items: {sorted(unknown)}")
+    counters = {name: F(name) + 1 for name in ("value", *(aspects or ASPECTS))}
+    if not Generation.objects.filter(pk=ROW).update(**counters):
         Generation.objects.get_or_create(pk=ROW)  # a database restored from before the table existed
     databases.count_write(require_tenant().alias)  # keeps SQLite's planner statistics in step with growth
 
 
-def current() -> int:
-    value = Generation.objects.filter(pk=ROW).values_list("value", flat=True).first()
-    return value or 0
+def current() -> dict[str, int]:
+    """Every counter of the tenant's Generation row (zeros before the first write)."""
+    row = Generation.objects.filter(pk=ROW).values("value", *ASPECTS).first()
+    return row or dict.fromkeys(("value", *ASPECTS), 0)
 
 
 class Cached:
-    """The cached reads of one request: reads the generation once, then serves and fills the process cache.
+    """The cached reads of one request: reads the counters once, then serves and fills the process cache.
 
     Values are shared between requests and threads: callers never change what they get.
     """
 
     def __init__(self) -> None:
-        self._generation: int | None = None
+        self._counters: dict[str, int] | None = None
 
-    def get(self, key: Hashable, compute: Callable[[], T], weight: Callable[[T], int] = lambda value: 1) -> T:
-        if self._generation is None:
-            self._generation = current()
-        full_key = (require_tenant().uid, self._generation, key)
+    def get(
+        self,
+        key: Hashable,
+        compute: Callable[[], T],
+        weight: Callable[[T], int] = lambda value: 1,
+        depends_on: Iterable[str] | None = None,
+    ) -> T:
+        """``compute()``, or what it returned for ``key`` since nothing it depends on changed.
+
+        ``depends_on``: the aspects of items the value reads, besides ``SCOPE``; None (documents, pages) means
+        everything, so any write computes it again.
+        """
+        if self._counters is None:
+            self._counters = current()
+        if depends_on is None:
+            stamp: Hashable = self._counters["value"]
+        else:
+            stamp = tuple((name, self._counters[name]) for name in sorted({SCOPE, *depends_on}))
+        full_key = (require_tenant().uid, stamp, key)
         found, value = _cache.get(full_key)
         if found:
             return value  # type: ignore[no-any-return]

@@ -242,14 +242,28 @@ class Version(models.Model):
 
 
 class Generation(models.Model):
-    """One row per tenant database: a number bumped by every transaction that changes what item lists show.
+    """One row per tenant database: counters bumped by the transactions that change items.
 
-    Item reads (documents, list pages, totals, a tag's item count) are cached per process under the value
-    read at the start of a request (``registry_project.items.generation``); a write bumps it in the same
-    transaction as its rows, so a read cached before the write is never served after it.
+    ``value`` is bumped by every such transaction. Item reads (documents, list pages) are cached per process
+    under the value read at the start of a request (``registry_project.items.generation``); a write bumps it
+    in the same transaction as its rows, so a read cached before the write is never served after it.
+
+    The other counters are bumped only by the changes of one aspect of items, so that a total which depends
+    on a few aspects (a tag filter's: which items exist and who may read them, and their tags) is kept
+    across writes that change other ones (a description). ``scope`` is part of every total: which items
+    exist, their owners and visibility, and whom they are shared with.
     """
 
     value = models.PositiveBigIntegerField(default=0)
+    scope = models.PositiveBigIntegerField(default=0)
+    name = models.PositiveBigIntegerField(default=0)
+    description = models.PositiveBigIntegerField(default=0)
+    status = models.PositiveBigIntegerField(default=0)
+    lastmod = models.PositiveBigIntegerField(default=0)
+    tags = models.PositiveBigIntegerField(default=0)
+    metadata = models.PositiveBigIntegerField(default=0)
+    versions = models.PositiveBigIntegerField(default=0)
+    datasets = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"generation {self.value}"

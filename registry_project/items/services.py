@@ -46,6 +46,17 @@ MAX_LIST_LENGTH = 1000
 MAX_VALUE_LENGTH = 1024
 LIST_FIELDS = ("users", "datasets", "tags", "metadata")
 SCALAR_FIELDS = ("name", "status", "visibility", "description")
+# The generation counter each field's change bumps: visibility and shares change who may read the item.
+ASPECT_OF_FIELD = {
+    "name": "name",
+    "status": "status",
+    "visibility": generation.SCOPE,
+    "description": "description",
+    "users": generation.SCOPE,
+    "datasets": "datasets",
+    "tags": "tags",
+    "metadata": "metadata",
+}
 
 
 @dataclass(frozen=True)
@@ -272,7 +283,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
             action = "share" if set(lists) == {"users"} and not scalars else "update"
             details = {"fields": sorted({*scalars, *lists})}
             audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
-            generation.bump()
+            generation.bump("lastmod", *{ASPECT_OF_FIELD[name] for name in (*scalars, *lists)})
     except IntegrityError:
         raise conflict(f"name: the owner already has a {item.kind} named {item.name!r}") from None
     return Item.objects.get(pk=item.pk)
@@ -440,7 +451,7 @@ def _record(caller: Caller, item: Item, received: ReceivedFile, key: str, origin
     )
     details = {"ordinal": ordinal, "original": original, "size": received.size, "sha256": received.sha256}
     audit.record(caller, action="upload", resource=item.kind, target=item.pk, details=details)
-    generation.bump()
+    generation.bump("versions", "lastmod")
     return version
 
 
@@ -473,7 +484,7 @@ def delete_version(caller: Caller, item: Item, version: Version) -> Version:
         Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
         details = {"ordinal": version.ordinal, "original": version.original, "size": version.size, "sha256": sha256}
         audit.record(caller, action="delete_version", resource=item.kind, target=item.pk, details=details)
-        generation.bump()
+        generation.bump("versions", "lastmod")
     version.pk = version_id
     release_blob(require_tenant().id, sha256)
     return version

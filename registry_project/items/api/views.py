@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from registry_project.api.errors import ApiError, not_found
 from registry_project.api.filtering import FilterField, MetadataField, RowsField
-from registry_project.api.listing import ListSpec
+from registry_project.api.listing import ListQuery, ListSpec
 from registry_project.api.viewsets import RegistryViewSet
 from registry_project.items import generation, services
 from registry_project.items.api import downloads
@@ -40,6 +40,46 @@ from tenants_app.models import User
 
 LIST_FIELDS = set(services.LIST_FIELDS)
 MAX_DESCRIPTION_LENGTH = 20000
+# The aspects of items (``generation.ASPECTS``) each filterable field reads, besides the scope. Ids, owners
+# and creation times never change, and visibility and shares are the scope itself.
+FILTER_ASPECTS: dict[str, tuple[str, ...]] = {
+    "_id": (),
+    "owner": (),
+    "timestamp": (),
+    "visibility": (),
+    "users": (),
+    "name": ("name",),
+    "description": ("description",),
+    "status": ("status",),
+    "lastmod": ("lastmod",),
+    "tags": ("tags",),
+    "metadata": ("metadata",),
+    "datasets": ("datasets",),
+    "versions.original": ("versions",),
+    "versions.sha256": ("versions",),
+    "versions.size": ("versions",),
+}
+LOGIC = ("$and", "$or", "$nor")
+
+
+def filter_aspects(document: Any) -> set[str] | None:
+    """What a (valid) item filter reads; None when it names a field ``FILTER_ASPECTS`` does not know, so that
+    its total is counted again after any write."""
+    aspects: set[str] = set()
+    for part in document if isinstance(document, list) else [document]:
+        if not isinstance(part, dict):
+            return None
+        for key, condition in part.items():
+            if key in LOGIC:
+                read = filter_aspects(condition)
+            elif key.startswith("metadata."):
+                read = {"metadata"}
+            else:
+                read = set(FILTER_ASPECTS[key]) if key in FILTER_ASPECTS else None
+            if read is None:
+                return None
+            aspects |= read
+    return aspects
 
 
 def item_list_spec(kind: str, viewer: User, reads: generation.Cached | None = None) -> ListSpec:
@@ -64,23 +104,62 @@ def item_list_spec(kind: str, viewer: User, reads: generation.Cached | None = No
         readable = Item.objects.of_kind(Kind.DATASET).visible_to(viewer).values("pk")
         fields["status"] = FilterField("status")
         fields["datasets"] = RowsField(Lineage, "model", FilterField("dataset__id"), restrict=Q(dataset__in=readable))
-    counter = cached_total(kind, viewer, reads or generation.Cached())
-    return ListSpec(fields=fields, prefixed={"metadata.": metadata.named}, counter=counter)
+    reads = reads or generation.Cached()
+    return ListSpec(
+        fields=fields,
+        prefixed={"metadata.": metadata.named},
+        counter=cached_total(kind, viewer, reads),
+        page_rows=cached_page_rows(kind, viewer, reads, fields),
+    )
 
 
 def cached_total(kind: str, viewer: User, reads: generation.Cached) -> Callable[[QuerySet[Item], Any], int]:
     """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
-    (every page of a list shares it). An unfiltered list is counted in parts (``count_readable``)."""
+    of what it reads (every page of a list shares it). An unfiltered list is counted in parts
+    (``count_readable``)."""
 
     def total(filtered: QuerySet[Item], filter_document: Any) -> int:
         canonical = json.dumps(filter_document, sort_keys=True, separators=(",", ":"))
         count = unfiltered_total if filter_document == {} else filtered.count
-        return reads.get(("total", kind, viewer.pk, viewer.role, canonical), count)
+        key = ("total", kind, viewer.pk, viewer.role, canonical)
+        return reads.get(key, count, depends_on=filter_aspects(filter_document))
 
     def unfiltered_total() -> int:
         return count_readable(Item.objects.of_kind(kind), viewer)
 
     return total
+
+
+def cached_page_rows(
+    kind: str, viewer: User, reads: generation.Cached, fields: dict[str, Any]
+) -> Callable[[QuerySet[Item], ListQuery, int], list[Item]]:
+    """The items of one list page: which ones, in which order, from the generation cache like totals (kept
+    while nothing the filter or the order reads changes); the items themselves are loaded fresh by id."""
+    sort_aspects = {
+        handler.lookup: FILTER_ASPECTS.get(name) for name, handler in fields.items() if isinstance(handler, FilterField)
+    }
+    sort_aspects["pk"] = ()
+
+    def rows(filtered: QuerySet[Item], query: ListQuery, offset: int) -> list[Item]:
+        read = filter_aspects(query.filter_document)
+        for lookup in query.ordering:
+            by = sort_aspects.get(lookup.lstrip("-"))
+            read = None if read is None or by is None else read | set(by)
+        canonical = json.dumps(query.filter_document, sort_keys=True, separators=(",", ":"))
+        key = ("page", kind, viewer.pk, viewer.role, canonical, tuple(query.ordering), offset, query.limit)
+        loaded: list[Item] = []
+
+        def page_ids() -> list[str]:
+            loaded.extend(filtered.order_by(*query.ordering)[offset : offset + query.limit])
+            return [item.pk for item in loaded]
+
+        ids = reads.get(key, page_ids, depends_on=read)
+        if loaded:  # just computed: the page query loaded the items too
+            return loaded
+        found = Item.objects.of_kind(kind).visible_to(viewer).select_related("owner").in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
+
+    return rows
 
 
 class ItemViewSet(RegistryViewSet):
