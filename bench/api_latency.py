@@ -76,8 +76,11 @@ METADATA = {
 }  # fmt: skip
 WORDS = ("pytorch", "tensorflow", "jax", "sklearn", "xgboost", "mit", "apache-2.0", "adam", "sgd", "resnet", "bert")
 
-# Scenarios also measured right after a write by another user (their key gets this suffix).
-AFTER_WRITE = "_after_write"
+# Scenarios also measured right after a write by another user: an edit of one of their models' description,
+# or the create of a new private model (the key gets the suffix; the write is not timed).
+AFTER_EDIT = "_after_edit"
+AFTER_CREATE = "_after_create"
+AFTER_WRITES = {AFTER_EDIT: "after an edit", AFTER_CREATE: "after a create"}
 AFTER_WRITE_OF = ("get_cached", "first_page", "tag", "metadata_gte", "or", "tags_regex")
 
 # Targets (p95, ms) from the issue, and MLflow 3.17's p95 at 100,000 models for scale.
@@ -85,7 +88,7 @@ TARGETS = {
     "get": 10, "get_cached": 10, "first_page": 20, "tag": 20, "metadata_gte": 30, "or": 30, "tags_regex": 30,
     "first_page_uncached": 20, "tag_uncached": 20, "metadata_gte_uncached": 30,
 }  # fmt: skip
-TARGETS.update({f"{key}{AFTER_WRITE}": TARGETS[key] for key in AFTER_WRITE_OF})
+TARGETS.update({f"{key}{suffix}": TARGETS[key] for key in AFTER_WRITE_OF for suffix in AFTER_WRITES})
 MLFLOW = {"get": "11.2", "first_page": "28.0", "tag": "66.7", "tag_and_metadata": "1,959"}
 CREATE_TARGET = 200  # items/s with 4 clients
 
@@ -139,10 +142,11 @@ def scenarios() -> list[tuple[str, str, str | None]]:
             "`metadata.accuracy >= 0.9 + n·1e-9`, uncached",
             "/v1/models?filter=" + quote('{"metadata.accuracy":{"$gte":0.9{n:09d}}}'),
         ),
-        # After a write: before each request another user edits one of their items (not timed), so the
-        # reader's usual request is answered from the database, as the first read after any change is.
+        # After a write: before each request another user edits one of their items, or creates one (not
+        # timed), so the reader's usual request is the first read after a change.
         *[
-            (f"{key}{AFTER_WRITE}", f"{description.replace(' (cached)', '')}, after a write", path)
+            (f"{key}{suffix}", f"{description.replace(' (cached)', '')}, {label}", path)
+            for suffix, label in AFTER_WRITES.items()
             for key, description, path in base
             if key in AFTER_WRITE_OF
         ],
@@ -504,7 +508,7 @@ def measure_reads(
     ids = rng.sample(visible_ids, min(len(visible_ids), requests + warmup))
     try:
         for key, description, path in scenarios():
-            after_write = key.endswith(AFTER_WRITE)
+            write_before = next((suffix for suffix in AFTER_WRITES if key.endswith(suffix)), None)
             latencies: list[float] = []
             total = None
             deadline = math.inf
@@ -515,8 +519,12 @@ def measure_reads(
                     break
                 url = path.replace(quote("{n}"), str(n)).replace(quote("{n:09d}"), f"{n:09d}") if path else None
                 url = url or f"/v1/models/{ids[n % (20 if key.startswith('get_cached') else len(ids))]}"
-                if after_write:
+                if write_before == AFTER_EDIT:
                     writer.json("PUT", f"/v1/models/{writer_item}", {"description": f"edited before read {n}"})
+                elif write_before == AFTER_CREATE:
+                    writer.json(
+                        "POST", "/v1/models", new_model(f"created before {key} {n}", "private", rng), expect=201
+                    )
                 document, elapsed = client.json("GET", url)
                 if n >= warmup:
                     latencies.append(elapsed)
@@ -531,6 +539,20 @@ def measure_reads(
     return results
 
 
+def new_model(name: str, visibility: str, rng: random.Random) -> dict[str, Any]:
+    """The body of a create through the API: 5 tags and 10 metadata entries, as seeded items have."""
+    return {
+        "name": name,
+        "visibility": visibility,
+        "description": "created through the API by the benchmark",
+        "tags": rng.sample(TAGS, 5),
+        "metadata": [
+            {"name": entry, "value": client_value(METADATA[entry], rng)}
+            for entry in ["accuracy", *rng.sample([m for m in METADATA if m != "accuracy"], 9)]
+        ],
+    }
+
+
 def measure_creates(port: int, total: int, rng: random.Random) -> dict[str, Any]:
     clients = [login(port, name) for name in WRITERS]
     per_client = total // len(clients)
@@ -542,16 +564,7 @@ def measure_creates(port: int, total: int, rng: random.Random) -> dict[str, Any]
         local = random.Random(rng.random())
         bodies.append(
             [
-                {
-                    "name": f"bench-create-{index}-{n}",
-                    "visibility": "public" if local.random() < 1 / 3 else "private",
-                    "description": "created through the API by the benchmark",
-                    "tags": local.sample(TAGS, 5),
-                    "metadata": [
-                        {"name": name, "value": client_value(METADATA[name], local)}
-                        for name in ["accuracy", *local.sample([m for m in METADATA if m != "accuracy"], 9)]
-                    ],
-                }
+                new_model(f"bench-create-{index}-{n}", "public" if local.random() < 1 / 3 else "private", local)
                 for n in range(per_client)
             ]
         )
@@ -613,7 +626,7 @@ def explain(requests: int) -> dict[str, Any]:
         connection = connections[active.alias]
         user = User.objects.get(username=READER)
         for key, _description, path in scenarios():
-            if path is None or not path.startswith(("/v1/models", "/v1/tags")) or key.endswith(AFTER_WRITE):
+            if path is None or not path.startswith(("/v1/models", "/v1/tags")) or key.endswith(tuple(AFTER_WRITES)):
                 continue
             route, _, query = path.partition("?")
             params = QueryDict(query)
