@@ -90,6 +90,9 @@ class User(AbstractBaseUser):
     is_active = models.BooleanField(default=True)
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
     lastmod = models.DateTimeField(auto_now=True)
+    # Bumped when a non-public item this user may read appears or disappears, or they gain or lose access to
+    # one (``registry_project.items.generation``): their cached item totals are keyed by it.
+    item_scope = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = UserManager()
 

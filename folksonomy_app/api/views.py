@@ -86,7 +86,7 @@ class VocabularyViewSet(RegistryViewSet):
             viewer = self.request.user
             entries = tuple(row.pk for row in rows)
             uses = self.uses.objects.filter(readable_by(viewer, "item__"), **{f"{link}__in": entries})
-            counts = generation.Cached().get(
+            counts = generation.Cached(viewer).get(
                 ("uses", link, viewer.pk, viewer.role, entries),
                 lambda: dict(uses.order_by().values(link).annotate(n=Count("pk")).values_list(link, "n")),
                 depends_on=[self.aspect],

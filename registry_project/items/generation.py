@@ -11,11 +11,14 @@ item document shows only changes when items change, so:
   generation is one primary-key lookup. A result computed after reading generation ``g`` reflects a state
   at least as new as ``g``, and once a write commits every request reads ``g + 1``: reads stay exact.
 
-Totals are kept longer: a write also bumps the counters of the aspects of items it changes (``ASPECTS``),
-and a total is cached under ``scope`` (which items exist and who may read them) and the counters of the
-aspects its filter reads. A description edit therefore leaves a tag filter's total and the tags' counts
-cached, while a create, a deletion, a visibility or share change recounts everything. The same argument
-keeps them exact: every write that changes what a total counts bumps one of the counters in its key.
+Totals are kept longer. A write also bumps the counters of the aspects of items it changes (``ASPECTS``),
+and of the readers whose readable items it changes (``Readers``: everyone for a public item, else its
+owner and the users it is shared with, admins always). A total is cached under the viewer's reader
+counters (``public`` and their own ``item_scope``, or ``scope`` for admins) and the counters of the aspects
+its filter and sort read. A description edit therefore leaves a tag filter's total and the tags' counts
+cached, and so does another user's private new item for everyone it is not shared with. The same
+argument keeps them exact: every write that changes what a total counts bumps one of the counters in its
+key, and the viewer's own counter is read (when the request authenticates) before anything is computed.
 
 The cache is per process (a least-recently-used map bounded by weight: a count or a document weighs 1, a
 list page 1 + its documents), so workers never need to agree on anything but the counters.
@@ -26,13 +29,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db.models import F
 
-from registry_project.items.models import Generation
+from registry_project.items.models import Generation, Visibility
 from tenants_app import databases
 from tenants_app.context import require_tenant
+from tenants_app.models import User
 
 T = TypeVar("T")
 MAX_WEIGHT = 8192  # about 8,000 documents (~2 KB each) or counts per worker process
@@ -73,41 +78,63 @@ class LruCache:
 _cache = LruCache(MAX_WEIGHT)
 
 
-# What a write can change, each with its own counter on the Generation row (see its docstring).
-SCOPE = "scope"
-ASPECTS = (SCOPE, "name", "description", "status", "lastmod", "tags", "metadata", "versions", "datasets")
+# What a write can change besides who may read what, each with its own counter on the Generation row.
+ASPECTS = ("name", "description", "status", "lastmod", "tags", "metadata", "versions", "datasets", "users")
+SCOPE, PUBLIC = "scope", "public"  # who may read what: for admins, and for everyone (public items)
+COUNTERS = ("value", SCOPE, PUBLIC, *ASPECTS)
 
 
-def bump(*aspects: str) -> None:
+@dataclass(frozen=True)
+class Readers:
+    """The users (besides admins) who start or stop being able to read an item: everyone for a public one."""
+
+    everyone: bool = False
+    users: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, visibility: str, owner_id: str, shared_with: Iterable[str]) -> Readers:
+        if visibility == Visibility.PUBLIC:
+            return cls(everyone=True)
+        return cls(users=frozenset({owner_id, *shared_with}))
+
+
+def bump(*aspects: str, readers: Readers | None = None) -> None:
     """Call inside the transaction of a write that changes items, shares, tags, metadata or versions, as its
-    last statement: every write updates this one row, and its lock is held until the commit, so concurrent
-    writers queue on it for as short a time as possible.
+    last statements: every write updates the one Generation row, and its lock is held until the commit, so
+    concurrent writers queue on it for as short a time as possible.
 
-    ``aspects`` names what the write changed (``ASPECTS``); without any, everything (``SCOPE`` included)
-    counts as changed: a write that is not sure says nothing.
+    ``aspects`` names what the write changed (``ASPECTS``) and ``readers`` whose readable items it changed;
+    without either, everything counts as changed: a write that is not sure says nothing.
     """
     unknown = set(aspects) - set(ASPECTS)
     if unknown:
         raise ValueError(f"unknown aspects of items: {sorted(unknown)}")
-    counters = {name: F(name) + 1 for name in ("value", *(aspects or ASPECTS))}
-    if not Generation.objects.filter(pk=ROW).update(**counters):
+    if not aspects and readers is None:
+        names: tuple[str, ...] = COUNTERS
+    else:
+        names = ("value", *aspects)
+    if readers is not None:
+        names += (SCOPE, PUBLIC) if readers.everyone else (SCOPE,)
+        for user_id in sorted(readers.users if not readers.everyone else ()):  # one order: no deadlocks
+            User.objects.filter(pk=user_id).update(item_scope=F("item_scope") + 1)
+    if not Generation.objects.filter(pk=ROW).update(**{name: F(name) + 1 for name in names}):
         Generation.objects.get_or_create(pk=ROW)  # a database restored from before the table existed
     databases.count_write(require_tenant().alias)  # keeps SQLite's planner statistics in step with growth
 
 
 def current() -> dict[str, int]:
     """Every counter of the tenant's Generation row (zeros before the first write)."""
-    row = Generation.objects.filter(pk=ROW).values("value", *ASPECTS).first()
-    return row or dict.fromkeys(("value", *ASPECTS), 0)
+    row = Generation.objects.filter(pk=ROW).values(*COUNTERS).first()
+    return row or dict.fromkeys(COUNTERS, 0)
 
 
 class Cached:
-    """The cached reads of one request: reads the counters once, then serves and fills the process cache.
-
-    Values are shared between requests and threads: callers never change what they get.
+    """The cached reads of one request by ``viewer``: reads the counters once, then serves and fills the
+    process cache. Values are shared between requests and threads: callers never change what they get.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, viewer: Any) -> None:
+        self.viewer = viewer
         self._counters: dict[str, int] | None = None
 
     def get(
@@ -119,15 +146,15 @@ class Cached:
     ) -> T:
         """``compute()``, or what it returned for ``key`` since nothing it depends on changed.
 
-        ``depends_on``: the aspects of items the value reads, besides ``SCOPE``; None (documents, pages) means
-        everything, so any write computes it again.
+        ``depends_on``: the aspects of items the value reads besides which items the viewer may read; None
+        (documents, pages) means everything, so any write computes it again. ``key`` names the viewer.
         """
         if self._counters is None:
             self._counters = current()
         if depends_on is None:
             stamp: Hashable = self._counters["value"]
         else:
-            stamp = tuple((name, self._counters[name]) for name in sorted({SCOPE, *depends_on}))
+            stamp = (*self._reader_counters(), *((name, self._counters[name]) for name in sorted(set(depends_on))))
         full_key = (require_tenant().uid, stamp, key)
         found, value = _cache.get(full_key)
         if found:
@@ -135,3 +162,9 @@ class Cached:
         value = compute()
         _cache.put(full_key, value, weight(value))
         return value
+
+    def _reader_counters(self) -> tuple[tuple[str, int], ...]:
+        assert self._counters is not None
+        if getattr(self.viewer, "is_admin", False) or getattr(self.viewer, "pk", None) is None:
+            return ((SCOPE, self._counters[SCOPE]),)
+        return ((PUBLIC, self._counters[PUBLIC]), ("mine", self.viewer.item_scope))

@@ -249,13 +249,16 @@ class Generation(models.Model):
     in the same transaction as its rows, so a read cached before the write is never served after it.
 
     The other counters are bumped only by the changes of one aspect of items, so that a total which depends
-    on a few aspects (a tag filter's: which items exist and who may read them, and their tags) is kept
-    across writes that change other ones (a description). ``scope`` is part of every total: which items
-    exist, their owners and visibility, and whom they are shared with.
+    on a few aspects (a tag filter's: which items the viewer may read, and their tags) is kept across
+    writes that change other ones (a description). Which items a viewer may read changes with creates,
+    deletions, visibility and share changes: ``scope`` counts all of them (admins read every item),
+    ``public`` those that involve a public item (everyone reads those), and each user's ``item_scope``
+    those that involve a non-public item they may read.
     """
 
     value = models.PositiveBigIntegerField(default=0)
     scope = models.PositiveBigIntegerField(default=0)
+    public = models.PositiveBigIntegerField(default=0)
     name = models.PositiveBigIntegerField(default=0)
     description = models.PositiveBigIntegerField(default=0)
     status = models.PositiveBigIntegerField(default=0)
@@ -264,6 +267,7 @@ class Generation(models.Model):
     metadata = models.PositiveBigIntegerField(default=0)
     versions = models.PositiveBigIntegerField(default=0)
     datasets = models.PositiveBigIntegerField(default=0)
+    users = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"generation {self.value}"

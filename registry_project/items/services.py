@@ -21,6 +21,7 @@ from folksonomy_app.services import check_name, record_use
 from registry_project.api.errors import ApiError, conflict, forbidden
 from registry_project.ids import looks_like_object_id
 from registry_project.items import generation, storage
+from registry_project.items.generation import Readers
 from registry_project.items.models import (
     Blob,
     Item,
@@ -46,13 +47,13 @@ MAX_LIST_LENGTH = 1000
 MAX_VALUE_LENGTH = 1024
 LIST_FIELDS = ("users", "datasets", "tags", "metadata")
 SCALAR_FIELDS = ("name", "status", "visibility", "description")
-# The generation counter each field's change bumps: visibility and shares change who may read the item.
+# The generation counter each field's change bumps (who may read the item is ``generation.Readers``'s part).
 ASPECT_OF_FIELD = {
     "name": "name",
     "status": "status",
-    "visibility": generation.SCOPE,
+    "visibility": None,
     "description": "description",
-    "users": generation.SCOPE,
+    "users": "users",
     "datasets": "datasets",
     "tags": "tags",
     "metadata": "metadata",
@@ -248,7 +249,7 @@ def create_item(
                 ]
             )
             audit.record(caller, action="create", resource=kind, target=item.pk, details={"name": item.name})
-            generation.bump()
+            generation.bump(readers=Readers.of(item.visibility, item.owner_id, [user.pk for user in share_with]))
     except IntegrityError:
         raise conflict(f"name: you already have a {kind} named {item.name!r}") from None
     # What a read would load, from the rows just written: the response needs no second round of queries.
@@ -265,6 +266,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
     """Set scalars and apply list changes (removes first, then adds; a plain list replaces)."""
     error = "put_request_error"
     ensure_editable(caller, item, "PUT")
+    was_public = item.visibility == Visibility.PUBLIC
     for name, value in scalars.items():
         setattr(item, name, value)
     _check_scalars(item, error)
@@ -275,6 +277,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
     plan = {name: _resolve(caller, item, name, change, error) for name, change in lists.items()}
     try:
         with tenant_atomic():
+            shared_before = _shared_with(item) if "users" in lists else None
             if scalars:
                 Item.objects.filter(pk=item.pk).update(**scalars)
             for name, (remove, add) in plan.items():
@@ -283,10 +286,25 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
             action = "share" if set(lists) == {"users"} and not scalars else "update"
             details = {"fields": sorted({*scalars, *lists})}
             audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
-            generation.bump("lastmod", *{ASPECT_OF_FIELD[name] for name in (*scalars, *lists)})
+            aspects = {ASPECT_OF_FIELD[name] for name in (*scalars, *lists)} - {None}
+            generation.bump("lastmod", *aspects, readers=_new_readers(item, was_public, shared_before))
     except IntegrityError:
         raise conflict(f"name: the owner already has a {item.kind} named {item.name!r}") from None
     return Item.objects.get(pk=item.pk)
+
+
+def _shared_with(item: Item) -> set[str]:
+    return set(Share.objects.filter(item=item).values_list("user_id", flat=True))
+
+
+def _new_readers(item: Item, was_public: bool, shared_before: set[str] | None) -> Readers | None:
+    """Who starts or stops being able to read ``item`` by this update (None: nobody)."""
+    if was_public != (item.visibility == Visibility.PUBLIC):
+        return Readers(everyone=True)
+    if was_public or shared_before is None:
+        return None
+    changed = shared_before ^ _shared_with(item)
+    return Readers(users=frozenset(changed)) if changed else None
 
 
 def _resolve(caller: Caller, item: Item, name: str, change: ListChange, error: str) -> tuple[Any, Any]:
@@ -363,9 +381,10 @@ def delete_item(caller: Caller, item: Item) -> Item:
     item_id = item.pk
     blobs = set(Version.objects.filter(item=item).values_list("blob_id", flat=True))
     with tenant_atomic():
+        readers = Readers.of(item.visibility, item.owner_id, _shared_with(item))
         item.delete()
         audit.record(caller, action="delete", resource=item.kind, target=item_id, details={"name": item.name})
-        generation.bump()
+        generation.bump(readers=readers)
     item.pk = item_id
     for sha256 in blobs:
         release_blob(require_tenant().id, sha256)

@@ -40,14 +40,13 @@ from tenants_app.models import User
 
 LIST_FIELDS = set(services.LIST_FIELDS)
 MAX_DESCRIPTION_LENGTH = 20000
-# The aspects of items (``generation.ASPECTS``) each filterable field reads, besides the scope. Ids, owners
-# and creation times never change, and visibility and shares are the scope itself.
+# The aspects of items (``generation.ASPECTS``) each filterable field reads, besides which items the viewer
+# may read. Ids, owners and creation times never change; visibility changes are changes of who may read.
 FILTER_ASPECTS: dict[str, tuple[str, ...]] = {
     "_id": (),
     "owner": (),
     "timestamp": (),
     "visibility": (),
-    "users": (),
     "name": ("name",),
     "description": ("description",),
     "status": ("status",),
@@ -55,6 +54,7 @@ FILTER_ASPECTS: dict[str, tuple[str, ...]] = {
     "tags": ("tags",),
     "metadata": ("metadata",),
     "datasets": ("datasets",),
+    "users": ("users",),
     "versions.original": ("versions",),
     "versions.sha256": ("versions",),
     "versions.size": ("versions",),
@@ -104,7 +104,7 @@ def item_list_spec(kind: str, viewer: User, reads: generation.Cached | None = No
         readable = Item.objects.of_kind(Kind.DATASET).visible_to(viewer).values("pk")
         fields["status"] = FilterField("status")
         fields["datasets"] = RowsField(Lineage, "model", FilterField("dataset__id"), restrict=Q(dataset__in=readable))
-    reads = reads or generation.Cached()
+    reads = reads or generation.Cached(viewer)
     return ListSpec(
         fields=fields,
         prefixed={"metadata.": metadata.named},
@@ -172,7 +172,7 @@ class ItemViewSet(RegistryViewSet):
     @cached_property
     def reads(self) -> generation.Cached:
         """This request's view of the generation cache (a viewset instance serves one request)."""
-        return generation.Cached()
+        return generation.Cached(self.request.user)
 
     def get_list_spec(self) -> ListSpec:
         return item_list_spec(self.kind, self.request.user, self.reads)
