@@ -149,19 +149,27 @@ class Cached:
         ``depends_on``: the aspects of items the value reads besides which items the viewer may read; None
         (documents, pages) means everything, so any write computes it again. ``key`` names the viewer.
         """
+        found, value = self.lookup(key, depends_on)
+        if found:
+            return value  # type: ignore[no-any-return]
+        value = compute()
+        self.store(key, value, weight(value), depends_on)
+        return value
+
+    def lookup(self, key: Hashable, depends_on: Iterable[str] | None = None) -> tuple[bool, Any]:
+        return _cache.get(self._full_key(key, depends_on))
+
+    def store(self, key: Hashable, value: Any, weight: int = 1, depends_on: Iterable[str] | None = None) -> None:
+        _cache.put(self._full_key(key, depends_on), value, weight)
+
+    def _full_key(self, key: Hashable, depends_on: Iterable[str] | None) -> Hashable:
         if self._counters is None:
             self._counters = current()
         if depends_on is None:
             stamp: Hashable = self._counters["value"]
         else:
             stamp = (*self._reader_counters(), *((name, self._counters[name]) for name in sorted(set(depends_on))))
-        full_key = (require_tenant().uid, stamp, key)
-        found, value = _cache.get(full_key)
-        if found:
-            return value  # type: ignore[no-any-return]
-        value = compute()
-        _cache.put(full_key, value, weight(value))
-        return value
+        return (require_tenant().uid, stamp, key)
 
     def _reader_counters(self) -> tuple[tuple[str, int], ...]:
         assert self._counters is not None

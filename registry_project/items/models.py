@@ -63,6 +63,9 @@ class Item(models.Model):
     lastmod = models.DateTimeField(default=timezone.now)
     # The last version ordinal handed out; ordinals are never reused, even after a version is deleted.
     last_ordinal = models.PositiveIntegerField(default=0, editable=False)
+    # Bumped with ``lastmod`` by every change of the item, its rows or its versions (``services.touch``):
+    # cached documents are keyed by it, as a timestamp could repeat.
+    revision = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = ItemQuerySet.as_manager()
 

@@ -164,6 +164,11 @@ def _check_scalars(item: Item, kind: str) -> None:
         raise ApiError(kind, f"status: one of {', '.join(Status.values)}")
 
 
+def touch(item: Item, **changes: Any) -> None:
+    """Record, inside a write's transaction, that ``item`` (a row, a list entry or a version) changed."""
+    Item.objects.filter(pk=item.pk).update(lastmod=timezone.now(), revision=F("revision") + 1, **changes)
+
+
 def ensure_editable(caller: Caller, item: Item, method: str) -> None:
     """403 unless the caller owns the item or is an admin (also checked before an upload body is read)."""
     if not (caller.is_admin or (caller.user is not None and item.owner_id == caller.user.pk)):
@@ -282,7 +287,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
                 Item.objects.filter(pk=item.pk).update(**scalars)
             for name, (remove, add) in plan.items():
                 _APPLY[name](item, remove, add, caller.user)
-            Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
+            touch(item)
             action = "share" if set(lists) == {"users"} and not scalars else "update"
             details = {"fields": sorted({*scalars, *lists})}
             audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
@@ -456,7 +461,7 @@ def _record(caller: Caller, item: Item, received: ReceivedFile, key: str, origin
     blob, _ = Blob.objects.select_for_update().get_or_create(sha256=received.sha256, defaults={"size": received.size})
     if not storage.exists(key):
         raise _BlobVanished
-    Item.objects.filter(pk=item.pk).update(last_ordinal=F("last_ordinal") + 1, lastmod=timezone.now())
+    touch(item, last_ordinal=F("last_ordinal") + 1)
     ordinal = Item.objects.filter(pk=item.pk).values_list("last_ordinal", flat=True).get()
     version = Version.objects.create(
         item=item,
@@ -500,7 +505,7 @@ def delete_version(caller: Caller, item: Item, version: Version) -> Version:
     version_id = version.pk
     with tenant_atomic():
         version.delete()
-        Item.objects.filter(pk=item.pk).update(lastmod=timezone.now())
+        touch(item)
         details = {"ordinal": version.ordinal, "original": version.original, "size": version.size, "sha256": sha256}
         audit.record(caller, action="delete_version", resource=item.kind, target=item.pk, details=details)
         generation.bump("versions", "lastmod")

@@ -180,10 +180,14 @@ class ItemViewSet(RegistryViewSet):
     def scoped(self) -> ItemQuerySet:
         return Item.objects.of_kind(self.kind).visible_to(self.request.user)
 
-    def loaded(self, pk: str) -> Item:
+    def readable(self, pk: str) -> Item:
         item = self.scoped().select_related("owner").filter(pk=pk).first()
         if item is None:
             raise not_found(f"_id: no {self.kind} {pk!r}")
+        return item
+
+    def loaded(self, pk: str) -> Item:
+        item = self.readable(pk)
         load_related([item], self.request.user)
         return item
 
@@ -193,7 +197,7 @@ class ItemViewSet(RegistryViewSet):
         params = tuple(sorted((name, tuple(values)) for name, values in request.query_params.lists()))
         page = self.reads.get(
             ("list", self.kind, viewer.pk, viewer.role, params),
-            lambda: self.list_page(request, self.scoped().select_related("owner"), lambda i: item_documents(i, viewer)),
+            lambda: self.list_page(request, self.scoped().select_related("owner"), self.documents),
             weight=lambda envelope: 1 + len(envelope["docs"]),
         )
         return Response(page)
@@ -201,7 +205,24 @@ class ItemViewSet(RegistryViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         viewer = request.user
         key = ("item", self.kind, pk, viewer.pk, viewer.role)
-        return Response(self.reads.get(key, lambda: item_document(self.loaded(pk))))
+        return Response(self.reads.get(key, lambda: self.documents([self.readable(pk)])[0]))
+
+    def documents(self, items: list[Item]) -> list[dict[str, Any]]:
+        """The items' documents, each cached under its revision: an item nobody changed keeps its document
+        across other writes. Besides the item's own rows, a document shows the datasets the viewer may read
+        (their reader counters) and its shares' usernames (a user's deletion bumps every counter)."""
+        viewer = self.request.user
+        keys = [("document", item.pk, item.revision, viewer.pk, viewer.role) for item in items]
+        cached = [self.reads.lookup(key, depends_on=()) for key in keys]
+        missing = [item for item, (found, _) in zip(items, cached, strict=True) if not found]
+        built = iter(item_documents(missing, viewer)) if missing else iter(())
+        documents = []
+        for key, (found, document) in zip(keys, cached, strict=True):
+            if not found:
+                document = next(built)
+                self.reads.store(key, document, depends_on=())
+            documents.append(document)
+        return documents
 
     def create(self, request: Request) -> Response:
         data = self.validated(self.create_input, request)

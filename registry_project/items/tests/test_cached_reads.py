@@ -361,3 +361,32 @@ def test_replacing_the_share_list_changes_what_both_readers_count(acme, owner, s
     assert owner.put(f"/v1/models/{churn['_id']}", {"users": ["paula"]}, format="json").status_code == 200
     assert (total(shared_reader), total(paula)) == (0, 1)
     assert total(owner, {"users": "paula"}) == 1
+
+
+# ---------------------------------------------------------------- documents follow their item's revision
+
+
+def related_statements(sent: list[str]) -> list[str]:
+    return [sql for sql in sent if "ITEMS_ITEMTAG" in sql or "ITEMS_METADATAENTRY" in sql]
+
+
+def test_an_edit_of_one_item_keeps_the_documents_of_the_others(acme, owner):
+    churn = create_model(owner, "churn", tags=["tabular"])
+    fraud = create_model(owner, "fraud", tags=["tabular"])
+    get_with_statements(acme, owner, "/v1/models")
+    get_with_statements(acme, owner, f"/v1/models/{fraud['_id']}")
+    assert owner.put(f"/v1/models/{churn['_id']}", {"description": "calibrated"}, format="json").status_code == 200
+    body, sent = get_with_statements(acme, owner, "/v1/models")
+    assert [doc["description"] for doc in body["docs"]] == ["", "calibrated"]
+    assert related_statements(sent), "the edited item's rows are loaded again"
+    assert all(fraud["_id"].upper() not in sql for sql in related_statements(sent)), "the other's are not"
+    document, sent = get_with_statements(acme, owner, f"/v1/models/{fraud['_id']}")
+    assert related_statements(sent) == []
+    assert document["name"] == "fraud"
+
+
+def test_a_deleted_user_leaves_the_cached_documents_shared_with_them(acme, owner, admin):
+    churn = create_model(owner, "churn", users=["olive"])
+    assert owner.get(f"/v1/models/{churn['_id']}").json()["users"] == ["olive"]
+    assert admin.delete(f"/v1/users/{acme.user('olive').pk}").status_code == 200
+    assert owner.get(f"/v1/models/{churn['_id']}").json()["users"] == []
