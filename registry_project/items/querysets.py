@@ -70,6 +70,18 @@ class ItemQuerySet(models.QuerySet[Any]):
     def of_kind(self, kind: str) -> ItemQuerySet:
         return self.filter(kind=kind)
 
+    def readable_one(self, pk: str, user: User) -> Any:
+        """``self.visible_to(user).filter(pk=pk).first()``, with the rule tested on the one row: a public
+        item, the user's own or any item for an admin costs one primary-key read, one shared with them a
+        second. PostgreSQL would otherwise hash every share of the user for one row (1.0 to 1.3 ms, not 0.4).
+        """
+        from registry_project.items.models import Share, Visibility
+
+        item = self.filter(pk=pk).first()
+        if item is None or user.is_admin or item.visibility == Visibility.PUBLIC or item.owner_id == user.pk:
+            return item
+        return item if Share.objects.filter(item_id=pk, user=user).exists() else None
+
     def visible_to(self, user: User) -> ItemQuerySet:
         """Items ``user`` may read: public ones, their own, those shared with them; admins read all."""
         return self.filter(readable_by(user))

@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from registry_project.items.models import ItemTag, Kind, Lineage, MetadataEntry, Share, Version, stored_value
-from registry_project.items.querysets import readable_by
+from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share, Version, stored_value
 
 if TYPE_CHECKING:
-    from registry_project.items.models import Item
     from tenants_app.models import User
 
 
@@ -52,11 +50,12 @@ class Related:
 
 def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     """Set ``item.related`` on each item (loaded with ``select_related("owner")``), whatever their number,
-    in at most five queries; none for versions when no item ever had one, none for lineage without models.
+    in at most six queries; none for versions when no item ever had one, none for lineage without models.
 
     Plain ``values_list`` rows rather than ``prefetch_related``: building model instances and prefetch
     querysets for a page's ~300 related rows cost more than the queries themselves.
     Lineage is restricted to datasets the viewer can read: a hidden dataset never appears, not even by id.
+    That test is a second query, made only when there are links at all.
     """
     related = {item.pk: Related() for item in items}
     if not related:
@@ -70,10 +69,14 @@ def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     for item_id, *entry in entries.values_list("item_id", "name_id", "value_type", "text"):
         related[item_id].metadata.append(MetadataValue(*entry))
     models = [item.pk for item in items if item.kind == Kind.MODEL]
-    if models:
-        links = Lineage.objects.filter(readable_by(viewer, "dataset__"), model_id__in=models).order_by("id")
-        for model_id, dataset_id in links.values_list("model_id", "dataset_id"):
-            related[model_id].datasets.append(dataset_id)
+    links = Lineage.objects.filter(model_id__in=models).order_by("id").values_list("model_id", "dataset_id")
+    links = list(links) if models else []
+    if links:  # the visibility test only when there is something to test
+        datasets = {dataset_id for _, dataset_id in links}
+        readable = set(Item.objects.visible_to(viewer).filter(pk__in=datasets).values_list("pk", flat=True))
+        for model_id, dataset_id in links:
+            if dataset_id in readable:
+                related[model_id].datasets.append(dataset_id)
     versioned = [item.pk for item in items if item.last_ordinal]
     if versioned:
         for version in Version.objects.filter(item_id__in=versioned).select_related("owner").order_by("ordinal"):

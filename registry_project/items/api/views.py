@@ -163,7 +163,8 @@ def cached_page_rows(
 
 
 class ItemViewSet(RegistryViewSet):
-    """Every route starts from ``scoped()``: an item the caller cannot read is a 404 everywhere."""
+    """Every route starts from the visibility rule (``scoped()``, or ``readable_one`` for one item): an item
+    the caller cannot read is a 404 everywhere."""
 
     kind: str
     create_input: type[serializers.Serializer]
@@ -181,7 +182,7 @@ class ItemViewSet(RegistryViewSet):
         return Item.objects.of_kind(self.kind).visible_to(self.request.user)
 
     def readable(self, pk: str) -> Item:
-        item = self.scoped().select_related("owner").filter(pk=pk).first()
+        item = Item.objects.of_kind(self.kind).select_related("owner").readable_one(pk, self.request.user)
         if item is None:
             raise not_found(f"_id: no {self.kind} {pk!r}")
         return item

@@ -1,5 +1,6 @@
-"""An unfiltered list's ``totalDocs`` is counted in three parts (``count_readable``): it must agree with the
-one visibility rule for every persona, whatever mix of public, private, shared and owned items there is.
+"""An unfiltered list's ``totalDocs`` is counted in three parts (``count_readable``), and one item is read by
+testing the rule on its row (``readable_one``): both must agree with the one visibility rule for every
+persona, whatever mix of public, private, shared and owned items there is.
 
 Personas: ``reggie`` and ``olive`` own items and share some with each other, ``oscar`` an outsider of acme,
 ``ada`` acme's admin, and globex, another tenant with no items.
@@ -63,3 +64,13 @@ def test_a_tenant_without_items_counts_none(globex):
     assert both_counts(globex, "gus", Kind.MODEL) == (0, 0)
     globex.add_user("gina")
     assert both_counts(globex, "gina", Kind.MODEL) == (0, 0)
+
+
+@pytest.mark.parametrize("username", ["reggie", "olive", "oscar", "ada"])
+def test_reading_one_item_agrees_with_the_visibility_rule_for_every_persona(mixed, username):
+    with tenancy.using_tenant(mixed.tenant):
+        user = mixed.user(username)
+        for item in Item.objects.all():
+            readable = Item.objects.visible_to(user).filter(pk=item.pk).first()
+            assert Item.objects.readable_one(item.pk, user) == readable, f"{username} reading {item.name}"
+        assert Item.objects.readable_one("0" * 24, user) is None
