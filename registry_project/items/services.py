@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from folksonomy_app.models import MetadataName, Tag
 from folksonomy_app.services import check_name, record_use
-from registry_project.api.errors import ApiError, conflict, forbidden
+from registry_project.api.errors import ApiError, conflict, forbidden, not_found
 from registry_project.ids import looks_like_object_id
 from registry_project.items import generation, storage
 from registry_project.items.generation import Readers
@@ -271,7 +271,6 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
     """Set scalars and apply list changes (removes first, then adds; a plain list replaces)."""
     error = "put_request_error"
     ensure_editable(caller, item, "PUT")
-    was_public = item.visibility == Visibility.PUBLIC
     for name, value in scalars.items():
         setattr(item, name, value)
     _check_scalars(item, error)
@@ -282,6 +281,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
     plan = {name: _resolve(caller, item, name, change, error) for name, change in lists.items()}
     try:
         with tenant_atomic():
+            was_public = _locked_visibility(item) == Visibility.PUBLIC
             shared_before = _shared_with(item) if "users" in lists else None
             if scalars:
                 Item.objects.filter(pk=item.pk).update(**scalars)
@@ -296,6 +296,16 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
     except IntegrityError:
         raise conflict(f"name: the owner already has a {item.kind} named {item.name!r}") from None
     return Item.objects.get(pk=item.pk)
+
+
+def _locked_visibility(item: Item) -> str:
+    """Lock the item's row for the rest of the transaction and read its visibility as committed: another
+    change of who may read the item then happens wholly before this one or after it, so each bumps the
+    right readers' counters (``generation.Readers``)."""
+    visibility = Item.objects.select_for_update().filter(pk=item.pk).values_list("visibility", flat=True).first()
+    if visibility is None:  # deleted by someone else meanwhile
+        raise not_found(f"_id: no {item.kind} {item.pk!r}")
+    return visibility  # type: ignore[no-any-return]
 
 
 def _shared_with(item: Item) -> set[str]:
@@ -386,7 +396,7 @@ def delete_item(caller: Caller, item: Item) -> Item:
     item_id = item.pk
     blobs = set(Version.objects.filter(item=item).values_list("blob_id", flat=True))
     with tenant_atomic():
-        readers = Readers.of(item.visibility, item.owner_id, _shared_with(item))
+        readers = Readers.of(_locked_visibility(item), item.owner_id, _shared_with(item))
         item.delete()
         audit.record(caller, action="delete", resource=item.kind, target=item_id, details={"name": item.name})
         generation.bump(readers=readers)

@@ -82,6 +82,11 @@ def filter_aspects(document: Any) -> set[str] | None:
     return aspects
 
 
+def canonical(filter_document: Any) -> str:
+    """One text per filter, whatever the key order: part of the cache keys of totals and pages."""
+    return json.dumps(filter_document, sort_keys=True, separators=(",", ":"))
+
+
 def item_list_spec(kind: str, viewer: User, reads: generation.Cached | None = None) -> ListSpec:
     """Filterable and sortable fields of an item list, as the viewer may see them."""
     metadata = MetadataField(MetadataEntry, "item")
@@ -119,9 +124,8 @@ def cached_total(kind: str, viewer: User, reads: generation.Cached) -> Callable[
     (``count_readable``)."""
 
     def total(filtered: QuerySet[Item], filter_document: Any) -> int:
-        canonical = json.dumps(filter_document, sort_keys=True, separators=(",", ":"))
         count = unfiltered_total if filter_document == {} else filtered.count
-        key = ("total", kind, viewer.pk, viewer.role, canonical)
+        key = ("total", kind, viewer.pk, viewer.role, canonical(filter_document))
         return reads.get(key, count, depends_on=filter_aspects(filter_document))
 
     def unfiltered_total() -> int:
@@ -145,8 +149,8 @@ def cached_page_rows(
         for lookup in query.ordering:
             by = sort_aspects.get(lookup.lstrip("-"))
             read = None if read is None or by is None else read | set(by)
-        canonical = json.dumps(query.filter_document, sort_keys=True, separators=(",", ":"))
-        key = ("page", kind, viewer.pk, viewer.role, canonical, tuple(query.ordering), offset, query.limit)
+        filter_key = canonical(query.filter_document)
+        key = ("page", kind, viewer.pk, viewer.role, filter_key, tuple(query.ordering), offset, query.limit)
         loaded: list[Item] = []
 
         def page_ids() -> list[str]:

@@ -21,9 +21,10 @@ from rest_framework.test import APIClient
 
 from registry_project.items import generation, services
 from registry_project.items.api import views
-from registry_project.items.models import Kind
+from registry_project.items.models import Item, Kind
 from registry_project.items.tests.files import create_dataset, create_model, upload
 from tenants_app import tenancy
+from tenants_app.audit import Caller
 from tenants_app.models import User
 
 
@@ -390,3 +391,13 @@ def test_a_deleted_user_leaves_the_cached_documents_shared_with_them(acme, owner
     assert owner.get(f"/v1/models/{churn['_id']}").json()["users"] == ["olive"]
     assert admin.delete(f"/v1/users/{acme.user('olive').pk}").status_code == 200
     assert owner.get(f"/v1/models/{churn['_id']}").json()["users"] == []
+
+
+def test_a_change_of_visibility_counts_from_the_committed_row_not_from_a_stale_read(acme, owner, stranger):
+    churn = create_model(owner, "churn")
+    assert total(stranger) == 0
+    with tenancy.using_tenant(acme.tenant):
+        item = Item.objects.get(pk=churn["_id"])
+        item.visibility = "public"  # as read before someone else made it private again
+        services.update_item(Caller(user=acme.user("reggie")), item, {"visibility": "public"}, {})
+    assert total(stranger) == 1
