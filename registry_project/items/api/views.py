@@ -167,8 +167,10 @@ def cached_page_rows(
 
 
 class ItemViewSet(RegistryViewSet):
-    """Every route starts from the visibility rule (``scoped()``, or ``readable_one`` for one item): an item
-    the caller cannot read is a 404 everywhere."""
+    """Every route starts from ``scoped()``: an item the caller cannot read is a 404 everywhere."""
+
+    # (One item is read with ``readable_one``, the same rule tested on its row. This docstring is the
+    # routes' description in docs/openapi.yaml.)
 
     kind: str
     create_input: type[serializers.Serializer]
