@@ -115,7 +115,7 @@ def bump(*aspects: str, readers: Readers | None = None) -> None:
         names = ("value", *aspects)
     if readers is not None:
         names += (SCOPE, PUBLIC) if readers.everyone else (SCOPE,)
-        for user_id in sorted(readers.users if not readers.everyone else ()):  # one order: no deadlocks
+        for user_id in sorted(readers.users):  # one order: no deadlocks (empty for everyone: ``public``)
             User.objects.filter(pk=user_id).update(item_scope=F("item_scope") + 1)
     if not Generation.objects.filter(pk=ROW).update(**{name: F(name) + 1 for name in names}):
         Generation.objects.get_or_create(pk=ROW)  # a database restored from before the table existed
@@ -149,11 +149,12 @@ class Cached:
         ``depends_on``: the aspects of items the value reads besides which items the viewer may read; None
         (documents, pages) means everything, so any write computes it again. ``key`` names the viewer.
         """
-        found, value = self.lookup(key, depends_on)
+        full_key = self._full_key(key, depends_on)
+        found, value = _cache.get(full_key)
         if found:
             return value  # type: ignore[no-any-return]
         value = compute()
-        self.store(key, value, weight(value), depends_on)
+        _cache.put(full_key, value, weight(value))
         return value
 
     def lookup(self, key: Hashable, depends_on: Iterable[str] | None = None) -> tuple[bool, Any]:

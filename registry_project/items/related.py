@@ -69,8 +69,7 @@ def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     for item_id, *entry in entries.values_list("item_id", "name_id", "value_type", "text"):
         related[item_id].metadata.append(MetadataValue(*entry))
     models = [item.pk for item in items if item.kind == Kind.MODEL]
-    links = Lineage.objects.filter(model_id__in=models).order_by("id").values_list("model_id", "dataset_id")
-    links = list(links) if models else []
+    links = list(Lineage.objects.filter(model_id__in=models).order_by("id").values_list("model_id", "dataset_id"))
     if links:  # the visibility test only when there is something to test
         datasets = {dataset_id for _, dataset_id in links}
         readable = set(Item.objects.visible_to(viewer).filter(pk__in=datasets).values_list("pk", flat=True))

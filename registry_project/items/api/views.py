@@ -41,20 +41,14 @@ from tenants_app.models import User
 LIST_FIELDS = set(services.LIST_FIELDS)
 MAX_DESCRIPTION_LENGTH = 20000
 # The aspects of items (``generation.ASPECTS``) each filterable field reads, besides which items the viewer
-# may read. Ids, owners and creation times never change; visibility changes are changes of who may read.
+# may read: a field a client can change reads what its change bumps (``services.ASPECT_OF_FIELD``; visibility
+# changes are changes of who may read). Ids, owners and creation times never change.
 FILTER_ASPECTS: dict[str, tuple[str, ...]] = {
+    **{name: (aspect,) if aspect else () for name, aspect in services.ASPECT_OF_FIELD.items()},
     "_id": (),
     "owner": (),
     "timestamp": (),
-    "visibility": (),
-    "name": ("name",),
-    "description": ("description",),
-    "status": ("status",),
     "lastmod": ("lastmod",),
-    "tags": ("tags",),
-    "metadata": ("metadata",),
-    "datasets": ("datasets",),
-    "users": ("users",),
     "versions.original": ("versions",),
     "versions.sha256": ("versions",),
     "versions.size": ("versions",),
