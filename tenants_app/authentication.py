@@ -19,6 +19,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from registry_project.api.errors import ApiError
+from registry_project.lookups import one_or_none
 from tenants_app import tenancy
 from tenants_app.models import User
 from tenants_app.tokens import RegistryToken
@@ -38,7 +39,7 @@ def user_for_claims(claims: Any) -> User:
     if tenant is None:
         raise unauthorized("The token is no longer valid.")
     tenancy.enter(tenant)
-    user = User.objects.filter(pk=str(claims.get("user_id", "")), is_active=True).first()
+    user = one_or_none(User.objects.filter(pk=str(claims.get("user_id", "")), is_active=True))
     if user is None or claims.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
         raise unauthorized("The token is no longer valid.")
     return user

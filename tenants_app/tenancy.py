@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from registry_project.lookups import one_or_none
 from tenants_app import databases
 from tenants_app.context import ActiveTenant, activate, tenant_context
 from tenants_app.models import Tenant
@@ -17,7 +18,7 @@ def find_tenant(tenant_id: object, uid: object = None) -> Tenant | None:
     """
     if not isinstance(tenant_id, str) or not tenant_id:
         return None
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    tenant = one_or_none(Tenant.objects.filter(pk=tenant_id))
     if tenant is None or (uid is not None and tenant.uid != uid):
         return None
     return tenant

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from django.db.models import F
 
 from registry_project.items.models import Generation, Visibility
+from registry_project.lookups import one_or_none
 from tenants_app import databases
 from tenants_app.context import require_tenant
 from tenants_app.models import User
@@ -124,7 +125,7 @@ def bump(*aspects: str, readers: Readers | None = None) -> None:
 
 def current() -> dict[str, int]:
     """Every counter of the tenant's Generation row (zeros before the first write)."""
-    row = Generation.objects.filter(pk=ROW).values(*COUNTERS).first()
+    row = one_or_none(Generation.objects.filter(pk=ROW).values(*COUNTERS))
     return row or dict.fromkeys(COUNTERS, 0)
 
 

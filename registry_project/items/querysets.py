@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models import Count, IntegerField, Q, Subquery, Value
 
+from registry_project.lookups import one_or_none
+
 if TYPE_CHECKING:
     from tenants_app.models import User
 
@@ -77,7 +79,7 @@ class ItemQuerySet(models.QuerySet[Any]):
         """
         from registry_project.items.models import Share, Visibility
 
-        item = self.filter(pk=pk).first()
+        item = one_or_none(self.filter(pk=pk))
         if item is None or user.is_admin or item.visibility == Visibility.PUBLIC or item.owner_id == user.pk:
             return item
         return item if Share.objects.filter(item_id=pk, user=user).exists() else None

@@ -61,9 +61,10 @@ def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     if not related:
         return items
     ids = list(related)
-    for item_id, username in Share.objects.filter(item_id__in=ids).values_list("item_id", "user__username"):
+    # Users and tags are sorted by put_in_order: no ORDER BY to compile and run.
+    for item_id, username in Share.objects.filter(item_id__in=ids).order_by().values_list("item_id", "user__username"):
         related[item_id].users.append(username)
-    for item_id, tag in ItemTag.objects.filter(item_id__in=ids).values_list("item_id", "tag_id"):
+    for item_id, tag in ItemTag.objects.filter(item_id__in=ids).order_by().values_list("item_id", "tag_id"):
         related[item_id].tags.append(tag)
     entries = MetadataEntry.objects.filter(item_id__in=ids).order_by("id")
     for item_id, *entry in entries.values_list("item_id", "name_id", "value_type", "text"):

@@ -37,6 +37,7 @@ from registry_project.items.models import (
 )
 from registry_project.items.related import MetadataValue, Related
 from registry_project.items.uploads import ReceivedFile
+from registry_project.lookups import one_or_none
 from registry_project.transactions import tenant_atomic
 from tenants_app import audit
 from tenants_app.audit import Caller
@@ -302,7 +303,7 @@ def _locked_visibility(item: Item) -> str:
     """Lock the item's row for the rest of the transaction and read its visibility as committed: another
     change of who may read the item then happens wholly before this one or after it, so each bumps the
     right readers' counters (``generation.Readers``)."""
-    visibility = Item.objects.select_for_update().filter(pk=item.pk).values_list("visibility", flat=True).first()
+    visibility = one_or_none(Item.objects.select_for_update().filter(pk=item.pk).values_list("visibility", flat=True))
     if visibility is None:  # deleted by someone else meanwhile
         raise not_found(f"_id: no {item.kind} {item.pk!r}")
     return visibility  # type: ignore[no-any-return]
@@ -492,7 +493,7 @@ def _record(caller: Caller, item: Item, received: ReceivedFile, key: str, origin
 def release_blob(tenant_id: str, sha256: str) -> None:
     """Remove a blob (file and row) unless a version still uses it."""
     with tenant_atomic():
-        blob = Blob.objects.select_for_update().filter(pk=sha256).first()
+        blob = one_or_none(Blob.objects.select_for_update().filter(pk=sha256))
         if Version.objects.filter(blob_id=sha256).exists():
             return
         storage.delete(storage.blob_key(tenant_id, sha256))
