@@ -394,6 +394,7 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
     from folksonomy_app.models import MetadataName, Tag, Usage
     from registry_project.ids import new_object_id
     from registry_project.items.models import Item, ItemTag, Kind, MetadataEntry, Share, Status, Visibility
+    from registry_project.items.related import MetadataValue, Related
     from tenants_app.models import Role, User
     from tenants_app.services import ensure_default_tenant
     from tenants_app.tenancy import using_tenant
@@ -453,8 +454,10 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
                 while len(chosen) < 5:
                     chosen.update(rng.choices(order, weights=weights, k=5 - len(chosen)))
                 tags.extend(ItemTag(item=item, tag_id=name) for name in sorted(chosen))
+                values = []
                 for name in ["accuracy", *rng.sample(other_metadata, 9)]:
                     value_type, text, number = metadata_value(METADATA[name], rng)
+                    values.append(MetadataValue(name, value_type, text, number))
                     entries.append(
                         MetadataEntry(item=item, name_id=name, value_type=value_type, text=text, number=number)
                     )
@@ -462,6 +465,9 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
                 if not public and rng.random() < 0.3:
                     shared_with = rng.sample([u for u in users if u.pk != owner.pk], rng.randint(1, 3))
                     shares.extend(Share(item=item, user=user) for user in shared_with)
+                # The item's row carries its lists, as a create through the API writes them.
+                lists = Related(users=[user.username for user in shared_with], tags=sorted(chosen), metadata=values)
+                item.lists = lists.put_in_order().stored()
                 if public or owner.pk == reader.pk or reader in shared_with:
                     reader_visible.append(item.id)
             with transaction.atomic(using=alias):

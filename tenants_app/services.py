@@ -22,6 +22,8 @@ from rest_framework_simplejwt.settings import api_settings
 
 from registry_project.api.errors import ApiError, conflict, forbidden
 from registry_project.items import generation, storage
+from registry_project.items.models import Item, Share
+from registry_project.items.related import rewrite_lists
 from registry_project.transactions import tenant_atomic
 from tenants_app import audit, databases, tenancy
 from tenants_app.audit import Caller
@@ -251,8 +253,13 @@ def delete_user(caller: Caller, user: User) -> User:
         raise conflict("_id: the tenant's last admin cannot be deleted")
     try:
         with tenant_atomic():
+            # The items shared with the user list their name: locked first (as an update locks its item),
+            # then their lists are rewritten from the rows once the shares went with the user.
+            shared = Item.objects.select_for_update().filter(pk__in=Share.objects.filter(user=user).values("item_id"))
+            shared_items = list(shared.order_by("pk").only("id", "kind"))
             user.delete()
-            generation.bump()  # the user's shares went with them
+            rewrite_lists(shared_items)
+            generation.bump()
     except ProtectedError as exc:
         owned = sorted(str(item) for item in exc.protected_objects)
         raise conflict(f"_id: {user.username} still owns {', '.join(owned)}") from None

@@ -6,7 +6,9 @@ metadata, tags, versions, filters — is written once. ``MLModel`` (models_app) 
 
 Tags, shares, lineage and metadata entries are rows of their own rather than JSON on the item: each list
 change is an insert or delete of one row, so two clients changing different entries of one item never
-overwrite each other, and filters on them use indexes.
+overwrite each other, and filters on them use indexes. The rows are the truth; ``Item.lists`` is a copy of
+them in document form, written in the same transaction by every change (``related.stored_lists``), so that
+reading an item costs one row instead of four more queries.
 
 Foreign keys of these rows get no index of their own (``db_index=False``): each one leads a unique
 constraint or a composite index of its table, which serves the joins, the cascades and the PROTECT checks
@@ -66,6 +68,11 @@ class Item(models.Model):
     # Bumped with ``lastmod`` by every change of the item, its rows or its versions (``services.touch``):
     # cached documents are keyed by it, as a timestamp could repeat.
     revision = models.PositiveBigIntegerField(default=0, editable=False)
+    # The shares (usernames), tags, metadata and datasets as the item's document lists them, rewritten from
+    # the rows inside every transaction that changes them, while the item's row is locked. A read then needs
+    # no query of its own for them (a PostgreSQL get: 4 queries fewer). NULL, for rows restored from an
+    # archive written before this column existed, reads the rows instead.
+    lists = models.JSONField(null=True, default=None, editable=False)
 
     objects = ItemQuerySet.as_manager()
 

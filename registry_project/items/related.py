@@ -1,16 +1,17 @@
-"""What an item document shows beyond the item's own row, loaded for a page of items at once.
+"""What an item document shows beyond the item's own scalars, loaded for a page of items at once.
 
 The API's documents (``item_document``) and the pages read ``item.related``, set by ``load_related`` after
-a read, or by ``create_item`` from the rows it has just written. Lists are ordered here, in Python, rather
-than by the database: the same order on every database and collation, and the same order in a create
-response as in a later read.
+a read, or by ``create_item`` from the rows it has just written. Shares, tags, metadata and datasets come
+from the item's own row (``Item.lists``, which every write keeps equal to the rows: ``stored_lists``).
+Lists are ordered here, in Python, rather than by the database: the same order on every database and
+collation, and the same order in a create response as in a later read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share, Version, stored_value
 
@@ -47,19 +48,73 @@ class Related:
         self.tags.sort()
         return self
 
+    def stored(self) -> dict[str, list[Any]]:
+        """The ``Item.lists`` form: everything but the versions, which are rows read on their own."""
+        return {
+            "users": self.users,
+            "tags": self.tags,
+            "metadata": [[entry.name, entry.value_type, entry.text] for entry in self.metadata],
+            "datasets": self.datasets,
+        }
+
+    @classmethod
+    def from_stored(cls, lists: dict[str, list[Any]]) -> Related:
+        return cls(
+            users=lists["users"],
+            tags=lists["tags"],
+            metadata=[MetadataValue(*entry) for entry in lists["metadata"]],
+            datasets=lists["datasets"],
+        )
+
 
 def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
-    """Set ``item.related`` on each item (loaded with ``select_related("owner")``), whatever their number,
-    in at most six queries; none for versions when no item ever had one, none for lineage without models.
+    """Set ``item.related`` on each item (loaded with ``select_related("owner")``), whatever their number.
 
-    Plain ``values_list`` rows rather than ``prefetch_related``: building model instances and prefetch
-    querysets for a page's ~300 related rows cost more than the queries themselves.
-    Lineage is restricted to datasets the viewer can read: a hidden dataset never appears, not even by id.
-    That test is a second query, made only when there are links at all.
+    The lists come with the items' rows; queries are made only for what needs them: one when some item links
+    datasets, to keep only those the viewer can read (a hidden dataset never appears, not even by id); one
+    when some item has versions; and the rows of items whose ``lists`` were never written (restored from an
+    older archive).
     """
+    related = {item.pk: Related.from_stored(item.lists) for item in items if item.lists is not None}
+    unwritten = [item for item in items if item.lists is None]
+    if unwritten:
+        related.update(_from_rows(unwritten))
+    linked = {dataset_id for entry in related.values() for dataset_id in entry.datasets}
+    if linked:
+        readable = set(Item.objects.visible_to(viewer).filter(pk__in=linked).order_by().values_list("pk", flat=True))
+        for entry in related.values():
+            entry.datasets = [dataset_id for dataset_id in entry.datasets if dataset_id in readable]
+    versioned = [item.pk for item in items if item.last_ordinal]
+    if versioned:
+        for version in Version.objects.filter(item_id__in=versioned).select_related("owner").order_by("ordinal"):
+            related[version.item_id].versions.append(version)
+    for item in items:
+        item.related = related[item.pk]
+    return items
+
+
+def stored_lists(item: Item) -> dict[str, list[Any]]:
+    """What ``item.lists`` must hold now, read from its rows. Called inside the transaction that changed
+    them, with the item's row locked: a concurrent change of the same item waits, then reads these rows."""
+    return _from_rows([item])[item.pk].stored()
+
+
+def rewrite_lists(items: Iterable[Item], batch: int = 500) -> None:
+    """Write ``lists`` of many items from their rows: after rows changed without an update of each item
+    (a user's deletion took their shares), or rows loaded in bulk. Each item needs its ``id`` and ``kind``."""
+    pending = list(items)
+    for start in range(0, len(pending), batch):
+        chunk = pending[start : start + batch]
+        from_rows = _from_rows(chunk)
+        for item in chunk:
+            item.lists = from_rows[item.pk].stored()
+        Item.objects.bulk_update(chunk, ["lists"])
+
+
+def _from_rows(items: Sequence[Item]) -> dict[str, Related]:
+    """The items' lists as their rows say, every linked dataset included, in document order: four queries
+    (three without models). Plain ``values_list`` rows: model instances would cost more than the queries."""
     related = {item.pk: Related() for item in items}
-    if not related:
-        return items
     ids = list(related)
     # Users and tags are sorted by put_in_order: no ORDER BY to compile and run.
     for item_id, username in Share.objects.filter(item_id__in=ids).order_by().values_list("item_id", "user__username"):
@@ -70,17 +125,9 @@ def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     for item_id, *entry in entries.values_list("item_id", "name_id", "value_type", "text"):
         related[item_id].metadata.append(MetadataValue(*entry))
     models = [item.pk for item in items if item.kind == Kind.MODEL]
-    links = list(Lineage.objects.filter(model_id__in=models).order_by("id").values_list("model_id", "dataset_id"))
-    if links:  # the visibility test only when there is something to test
-        datasets = {dataset_id for _, dataset_id in links}
-        readable = set(Item.objects.visible_to(viewer).filter(pk__in=datasets).values_list("pk", flat=True))
-        for model_id, dataset_id in links:
-            if dataset_id in readable:
-                related[model_id].datasets.append(dataset_id)
-    versioned = [item.pk for item in items if item.last_ordinal]
-    if versioned:
-        for version in Version.objects.filter(item_id__in=versioned).select_related("owner").order_by("ordinal"):
-            related[version.item_id].versions.append(version)
-    for item in items:
-        item.related = related[item.pk].put_in_order()
-    return items
+    if models:
+        for model_id, dataset_id in (
+            Lineage.objects.filter(model_id__in=models).order_by("id").values_list("model_id", "dataset_id")
+        ):
+            related[model_id].datasets.append(dataset_id)
+    return {item_id: entry.put_in_order() for item_id, entry in related.items()}

@@ -35,7 +35,7 @@ from registry_project.items.models import (
     Version,
     Visibility,
 )
-from registry_project.items.related import MetadataValue, Related
+from registry_project.items.related import MetadataValue, Related, stored_lists
 from registry_project.items.uploads import ReceivedFile
 from registry_project.lookups import one_or_none
 from registry_project.transactions import tenant_atomic
@@ -166,7 +166,8 @@ def _check_scalars(item: Item, kind: str) -> None:
 
 
 def touch(item: Item, **changes: Any) -> None:
-    """Record, inside a write's transaction, that ``item`` (a row, a list entry or a version) changed."""
+    """Record, inside a write's transaction, that ``item`` (a row, a list entry or a version) changed; a
+    change of its list rows passes their new ``lists`` (``stored_lists``)."""
     Item.objects.filter(pk=item.pk).update(lastmod=timezone.now(), revision=F("revision") + 1, **changes)
 
 
@@ -241,6 +242,15 @@ def create_item(
     uses = _readable_datasets(caller, datasets, error) if kind == Kind.MODEL else []
     tag_names = _tags(tags, error)
     entries = _metadata(metadata, error)
+    # What a read would load, from the rows about to be written: the response needs no second round of
+    # queries, and the item's row carries its lists from the start.
+    related = Related(
+        users=[user.username for user in share_with],
+        tags=list(tag_names),
+        metadata=list(entries),
+        datasets=[dataset.pk for dataset in uses],
+    ).put_in_order()
+    item.lists = related.stored()
     try:
         with tenant_atomic():
             item.save(force_insert=True)
@@ -258,13 +268,7 @@ def create_item(
             generation.bump(readers=Readers.of(item.visibility, item.owner_id, [user.pk for user in share_with]))
     except IntegrityError:
         raise conflict(f"name: you already have a {kind} named {item.name!r}") from None
-    # What a read would load, from the rows just written: the response needs no second round of queries.
-    item.related = Related(
-        users=[user.username for user in share_with],
-        tags=list(tag_names),
-        metadata=list(entries),
-        datasets=[dataset.pk for dataset in uses],
-    ).put_in_order()
+    item.related = related
     return item
 
 
@@ -288,7 +292,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
                 Item.objects.filter(pk=item.pk).update(**scalars)
             for name, (remove, add) in plan.items():
                 _APPLY[name](item, remove, add, caller.user)
-            touch(item)
+            touch(item, **({"lists": stored_lists(item)} if plan else {}))
             action = "share" if set(lists) == {"users"} and not scalars else "update"
             details = {"fields": sorted({*scalars, *lists})}
             audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)

@@ -368,22 +368,55 @@ def test_replacing_the_share_list_changes_what_both_readers_count(acme, owner, s
 
 
 def related_statements(sent: list[str]) -> list[str]:
-    return [sql for sql in sent if "ITEMS_ITEMTAG" in sql or "ITEMS_METADATAENTRY" in sql]
+    """Statements reading an item's tags, metadata or shares' usernames."""
+    reads = ("ITEMS_ITEMTAG", "ITEMS_METADATAENTRY", 'FROM "ITEMS_SHARE" INNER JOIN "TENANTS_APP_USER"')
+    return [sql for sql in sent if any(part in sql for part in reads)]
 
 
-def test_an_edit_of_one_item_keeps_the_documents_of_the_others(acme, owner):
+@pytest.fixture
+def built_documents(monkeypatch) -> list[str]:
+    """The ids of the items whose documents are built (not served from the cache), in order."""
+    built: list[str] = []
+    build = views.item_documents
+
+    def spy(items: list[Item], viewer: User) -> list[dict[str, Any]]:
+        built.extend(item.pk for item in items)
+        return build(items, viewer)
+
+    monkeypatch.setattr(views, "item_documents", spy)
+    return built
+
+
+def test_an_edit_of_one_item_keeps_the_documents_of_the_others(acme, owner, built_documents):
     churn = create_model(owner, "churn", tags=["tabular"])
     fraud = create_model(owner, "fraud", tags=["tabular"])
     get_with_statements(acme, owner, "/v1/models")
     get_with_statements(acme, owner, f"/v1/models/{fraud['_id']}")
     assert owner.put(f"/v1/models/{churn['_id']}", {"description": "calibrated"}, format="json").status_code == 200
-    body, sent = get_with_statements(acme, owner, "/v1/models")
+    built_documents.clear()
+    body, _ = get_with_statements(acme, owner, "/v1/models")
     assert [doc["description"] for doc in body["docs"]] == ["", "calibrated"]
-    assert related_statements(sent), "the edited item's rows are loaded again"
-    assert all(fraud["_id"].upper() not in sql for sql in related_statements(sent)), "the other's are not"
-    document, sent = get_with_statements(acme, owner, f"/v1/models/{fraud['_id']}")
-    assert related_statements(sent) == []
+    assert built_documents == [churn["_id"]], "only the edited item's document is built again"
+    document, _ = get_with_statements(acme, owner, f"/v1/models/{fraud['_id']}")
     assert document["name"] == "fraud"
+    assert built_documents == [churn["_id"]]
+
+
+def test_documents_take_their_lists_from_the_item_row(acme, owner):
+    dataset = create_dataset(owner, "census")
+    churn = create_model(
+        owner,
+        "churn",
+        users=["olive"],
+        tags=["tabular"],
+        datasets=[dataset["_id"]],
+        metadata=[{"name": "accuracy", "value": 0.9}],
+    )
+    document, sent = get_with_statements(acme, owner, f"/v1/models/{churn['_id']}")
+    assert related_statements(sent) == [], "no query for shares, tags or metadata"
+    assert len(sent) == 4, "the user, the counters, the item, and which of its datasets the viewer may read"
+    assert (document["users"], document["tags"], document["datasets"]) == (["olive"], ["tabular"], [dataset["_id"]])
+    assert document["metadata"] == [{"name": "accuracy", "value": 0.9}]
 
 
 def test_a_deleted_user_leaves_the_cached_documents_shared_with_them(acme, owner, admin):
