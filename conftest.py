@@ -23,6 +23,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from registry_project.items import storage
+from registry_project.testing.browser import wait_for_live_requests
 from registry_project.testing.helpers import PASSWORD
 from tenants_app import databases, services, tenancy
 from tenants_app.audit import Caller
@@ -77,6 +78,7 @@ def _real_databases(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
     with django_db_blocker.unblock():
         cache.clear()
         yield
+        wait_for_live_requests()  # a live server's request may still be finishing against these databases
         for tenant in Tenant.objects.all():
             tenant.delete()
             databases.drop(tenant.database)

@@ -10,9 +10,10 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
@@ -37,6 +38,64 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class InFlight:
+    """The WSGI application, counting its requests until their response is closed.
+
+    Django's ``request_finished`` runs when the server closes a response, after the client may already have
+    read it, and it touches the databases. A test that ends meanwhile (a browser moving on, a fuzzer timing
+    out) would have its databases dropped under that request: the test's teardown waits here first.
+    """
+
+    def __init__(self, application: Callable[..., Any]) -> None:
+        self.application = application
+        self.active = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with self.changed:
+            self.active += 1
+        try:
+            return _ClosedThenDone(self.application(environ, start_response), self._done)
+        except BaseException:
+            self._done()
+            raise
+
+    def _done(self) -> None:
+        with self.changed:
+            self.active -= 1
+            self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float = 30) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.active == 0, timeout)
+
+
+class _ClosedThenDone:
+    def __init__(self, response: Iterable[bytes], done: Callable[[], None]) -> None:
+        self.response = response
+        self.done = done
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.response)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.response, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.done()
+
+
+_running: list[InFlight] = []
+
+
+def wait_for_live_requests() -> None:
+    """Block until every live server's requests have finished (a test's teardown calls it)."""
+    for application in _running:
+        application.wait_until_idle()
+
+
 @contextmanager
 def live_server() -> Iterator[str]:
     """The whole registry (pages, API, static files through whitenoise) on ``http://127.0.0.1:<port>``."""
@@ -45,12 +104,15 @@ def live_server() -> Iterator[str]:
         port = probe.getsockname()[1]
     server = ThreadedWSGIServer(("127.0.0.1", port), _QuietHandler, allow_reuse_address=True)
     server.daemon_threads = True
-    server.set_app(WSGIHandler())
+    application = InFlight(WSGIHandler())
+    server.set_app(application)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    _running.append(application)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        _running.remove(application)
         server.shutdown()
         server.server_close()
 
