@@ -393,7 +393,16 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
 
     from folksonomy_app.models import MetadataName, Tag, Usage
     from registry_project.ids import new_object_id
-    from registry_project.items.models import Item, ItemTag, Kind, MetadataEntry, Share, Status, Visibility
+    from registry_project.items.models import (
+        Item,
+        ItemLists,
+        ItemTag,
+        Kind,
+        MetadataEntry,
+        Share,
+        Status,
+        Visibility,
+    )
     from registry_project.items.related import MetadataValue, Related
     from tenants_app.models import Role, User
     from tenants_app.services import ensure_default_tenant
@@ -434,6 +443,7 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
             tags: list[ItemTag] = []
             entries: list[MetadataEntry] = []
             shares: list[Share] = []
+            lists: list[ItemLists] = []
             for n in range(start, min(start + batch, items)):
                 owner = users[int(rng.paretovariate(1.2)) % OWNERS] if rng.random() < 0.5 else rng.choice(users)
                 public = rng.random() < 1 / 3
@@ -465,9 +475,9 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
                 if not public and rng.random() < 0.3:
                     shared_with = rng.sample([u for u in users if u.pk != owner.pk], rng.randint(1, 3))
                     shares.extend(Share(item=item, user=user) for user in shared_with)
-                # The item's row carries its lists, as a create through the API writes them.
-                lists = Related(users=[user.username for user in shared_with], tags=sorted(chosen), metadata=values)
-                item.lists = lists.put_in_order().stored()
+                # The item's stored lists, as a create through the API writes them.
+                related = Related(users=[user.username for user in shared_with], tags=sorted(chosen), metadata=values)
+                lists.append(ItemLists(item=item, content=related.put_in_order().stored()))
                 if public or owner.pk == reader.pk or reader in shared_with:
                     reader_visible.append(item.id)
             with transaction.atomic(using=alias):
@@ -475,6 +485,7 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
                 ItemTag.objects.bulk_create(tags, batch_size=2000)
                 MetadataEntry.objects.bulk_create(entries, batch_size=2000)
                 Share.objects.bulk_create(shares, batch_size=2000)
+                ItemLists.objects.bulk_create(lists, batch_size=2000)
             counts["items"] += len(rows)
             counts["item_tags"] += len(tags)
             counts["metadata_entries"] += len(entries)

@@ -2,7 +2,7 @@
 
 The API's documents (``item_document``) and the pages read ``item.related``, set by ``load_related`` after
 a read, or by ``create_item`` from the rows it has just written. Shares, tags, metadata and datasets come
-from the item's own row (``Item.lists``, which every write keeps equal to the rows: ``stored_lists``).
+from the item's ``ItemLists`` row, which every write keeps equal to the rows (``stored_lists``).
 Lists are ordered here, in Python, rather than by the database: the same order on every database and
 collation, and the same order in a create response as in a later read.
 """
@@ -13,7 +13,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from registry_project.items.models import Item, ItemTag, Kind, Lineage, MetadataEntry, Share, Version, stored_value
+from registry_project.items.models import (
+    Item,
+    ItemLists,
+    ItemTag,
+    Kind,
+    Lineage,
+    MetadataEntry,
+    Share,
+    Version,
+    stored_value,
+)
 
 if TYPE_CHECKING:
     from tenants_app.models import User
@@ -49,7 +59,7 @@ class Related:
         return self
 
     def stored(self) -> dict[str, list[Any]]:
-        """The ``Item.lists`` form: everything but the versions, which are rows read on their own."""
+        """The ``ItemLists.content`` form: everything but the versions, which are rows read on their own."""
         return {
             "users": self.users,
             "tags": self.tags,
@@ -70,13 +80,14 @@ class Related:
 def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     """Set ``item.related`` on each item (loaded with ``select_related("owner")``), whatever their number.
 
-    The lists come with the items' rows; queries are made only for what needs them: one when some item links
-    datasets, to keep only those the viewer can read (a hidden dataset never appears, not even by id); one
-    when some item has versions; and the rows of items whose ``lists`` were never written (restored from an
-    older archive).
+    The lists come from the items' ``ItemLists`` rows: joined already when the items were loaded with
+    ``select_related("lists")``, else one query for all of them. Other queries only where needed: one when
+    some item links datasets, to keep only those the viewer can read (a hidden dataset never appears, not
+    even by id); one when some item has versions; and the rows of items without stored lists.
     """
-    related = {item.pk: Related.from_stored(item.lists) for item in items if item.lists is not None}
-    unwritten = [item for item in items if item.lists is None]
+    stored = _stored_lists(items)
+    related = {pk: Related.from_stored(content) for pk, content in stored.items()}
+    unwritten = [item for item in items if item.pk not in related]
     if unwritten:
         related.update(_from_rows(unwritten))
     linked = {dataset_id for entry in related.values() for dataset_id in entry.datasets}
@@ -93,22 +104,45 @@ def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     return items
 
 
+def _stored_lists(items: Sequence[Item]) -> dict[str, dict[str, list[Any]]]:
+    """The stored lists of those items that have them, by item id."""
+    stored = {}
+    unjoined = []
+    for item in items:
+        if not Item.lists.is_cached(item):
+            unjoined.append(item.pk)
+        elif (lists := Item.lists.related.get_cached_value(item)) is not None:
+            stored[item.pk] = lists.content
+    if unjoined:
+        stored.update(ItemLists.objects.filter(item_id__in=unjoined).values_list("item_id", "content"))
+    return stored
+
+
 def stored_lists(item: Item) -> dict[str, list[Any]]:
-    """What ``item.lists`` must hold now, read from its rows. Called inside the transaction that changed
-    them, with the item's row locked: a concurrent change of the same item waits, then reads these rows."""
+    """What the item's ``ItemLists`` must hold now, read from its rows. Called inside the transaction that
+    changed them, with the item's row locked: a concurrent change of the same item waits, then reads them."""
     return _from_rows([item])[item.pk].stored()
 
 
+def write_lists(item: Item, content: dict[str, list[Any]]) -> None:
+    """Store the item's lists (``stored_lists``), inside the transaction that changed them."""
+    if not ItemLists.objects.filter(item_id=item.pk).update(content=content):
+        ItemLists.objects.create(item_id=item.pk, content=content)
+
+
 def rewrite_lists(items: Iterable[Item], batch: int = 500) -> None:
-    """Write ``lists`` of many items from their rows: after rows changed without an update of each item
+    """Store the lists of many items from their rows: after rows changed without an update of each item
     (a user's deletion took their shares), or rows loaded in bulk. Each item needs its ``id`` and ``kind``."""
     pending = list(items)
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
         from_rows = _from_rows(chunk)
-        for item in chunk:
-            item.lists = from_rows[item.pk].stored()
-        Item.objects.bulk_update(chunk, ["lists"])
+        ItemLists.objects.bulk_create(
+            [ItemLists(item_id=item.pk, content=from_rows[item.pk].stored()) for item in chunk],
+            update_conflicts=True,
+            unique_fields=["item"],
+            update_fields=["content"],
+        )
 
 
 def _from_rows(items: Sequence[Item]) -> dict[str, Related]:

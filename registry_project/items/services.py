@@ -25,6 +25,7 @@ from registry_project.items.generation import Readers
 from registry_project.items.models import (
     Blob,
     Item,
+    ItemLists,
     ItemTag,
     Kind,
     Lineage,
@@ -35,7 +36,7 @@ from registry_project.items.models import (
     Version,
     Visibility,
 )
-from registry_project.items.related import MetadataValue, Related, stored_lists
+from registry_project.items.related import MetadataValue, Related, stored_lists, write_lists
 from registry_project.items.uploads import ReceivedFile
 from registry_project.lookups import one_or_none
 from registry_project.transactions import tenant_atomic
@@ -166,8 +167,7 @@ def _check_scalars(item: Item, kind: str) -> None:
 
 
 def touch(item: Item, **changes: Any) -> None:
-    """Record, inside a write's transaction, that ``item`` (a row, a list entry or a version) changed; a
-    change of its list rows passes their new ``lists`` (``stored_lists``)."""
+    """Record, inside a write's transaction, that ``item`` (a row, a list entry or a version) changed."""
     Item.objects.filter(pk=item.pk).update(lastmod=timezone.now(), revision=F("revision") + 1, **changes)
 
 
@@ -250,10 +250,10 @@ def create_item(
         metadata=list(entries),
         datasets=[dataset.pk for dataset in uses],
     ).put_in_order()
-    item.lists = related.stored()
     try:
         with tenant_atomic():
             item.save(force_insert=True)
+            ItemLists.objects.create(item=item, content=related.stored())
             _add_shares(item, share_with)
             _add_lineage(item, uses)
             _add_tags(item, tag_names, caller.user)
@@ -292,7 +292,9 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
                 Item.objects.filter(pk=item.pk).update(**scalars)
             for name, (remove, add) in plan.items():
                 _APPLY[name](item, remove, add, caller.user)
-            touch(item, **({"lists": stored_lists(item)} if plan else {}))
+            if plan:
+                write_lists(item, stored_lists(item))
+            touch(item)
             action = "share" if set(lists) == {"users"} and not scalars else "update"
             details = {"fields": sorted({*scalars, *lists})}
             audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)

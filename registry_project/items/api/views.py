@@ -154,7 +154,7 @@ def cached_page_rows(
         ids = reads.get(key, page_ids, depends_on=read)
         if loaded:  # just computed: the page query loaded the items too
             return loaded
-        found = Item.objects.of_kind(kind).visible_to(viewer).select_related("owner").in_bulk(ids)
+        found = Item.objects.of_kind(kind).visible_to(viewer).select_related("owner", "lists").in_bulk(ids)
         return [found[pk] for pk in ids if pk in found]
 
     return rows
@@ -182,7 +182,7 @@ class ItemViewSet(RegistryViewSet):
         return Item.objects.of_kind(self.kind).visible_to(self.request.user)
 
     def readable(self, pk: str) -> Item:
-        item = Item.objects.of_kind(self.kind).select_related("owner").readable_one(pk, self.request.user)
+        item = Item.objects.of_kind(self.kind).select_related("owner", "lists").readable_one(pk, self.request.user)
         if item is None:
             raise not_found(f"_id: no {self.kind} {pk!r}")
         return item
@@ -198,7 +198,7 @@ class ItemViewSet(RegistryViewSet):
         params = tuple(sorted((name, tuple(values)) for name, values in request.query_params.lists()))
         page = self.reads.get(
             ("list", self.kind, viewer.pk, viewer.role, params),
-            lambda: self.list_page(request, self.scoped().select_related("owner"), self.documents),
+            lambda: self.list_page(request, self.scoped().select_related("owner", "lists"), self.documents),
             weight=lambda envelope: 1 + len(envelope["docs"]),
         )
         return Response(page)

@@ -1,8 +1,8 @@
-"""``Item.lists``: the item's shares, tags, metadata and datasets on its own row, always what the rows say.
+"""``ItemLists``: an item's shares, tags, metadata and datasets in one row, always what their rows say.
 
-Reads take an item's lists from its row (``related.load_related``); the rows stay the truth for filters,
-counts and concurrent edits. These tests check, after every kind of write, that the row's copy equals what
-is read from the rows, and that a row without its copy (an archive from before it) still reads right.
+Reads take an item's lists from that row (``related.load_related``); the rows stay the truth for filters,
+counts and concurrent edits. These tests check, after every kind of write, that the stored copy equals what
+is read from the rows, and that an item without it (an archive from before it) still reads right.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from rest_framework.test import APIClient
 
-from registry_project.items.models import Item
+from registry_project.items.models import Item, ItemLists
 from registry_project.items.related import stored_lists
 from registry_project.items.tests.files import create_dataset, create_model
 from tenants_app import tenancy
 
 
 def stored_and_read(acme: Any, pk: str) -> tuple[Any, Any]:
-    """The item's ``lists`` as stored on its row, and as read from its rows now."""
+    """The item's lists as stored, and as read from its rows now."""
     with tenancy.using_tenant(acme.tenant):
         item = Item.objects.get(pk=pk)
-        return item.lists, stored_lists(item)
+        return ItemLists.objects.get(item=item).content, stored_lists(item)
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_a_deleted_user_leaves_the_lists_of_the_items_shared_with_them(acme, own
     assert owner.get(f"/v1/models/{churn['_id']}").json()["users"] == []
 
 
-def test_a_dataset_the_viewer_cannot_read_stays_on_the_row_but_not_in_their_document(acme, owner, shared_reader):
+def test_a_dataset_the_viewer_cannot_read_is_stored_but_not_in_their_document(acme, owner, shared_reader):
     hidden = create_dataset(owner, "payroll")  # private: olive cannot read it
     fraud = create_model(owner, "fraud", users=["olive"], datasets=[hidden["_id"]])
     stored, _ = stored_and_read(acme, fraud["_id"])
@@ -117,20 +117,21 @@ def test_a_dataset_the_viewer_cannot_read_stays_on_the_row_but_not_in_their_docu
 def test_an_item_restored_without_its_lists_reads_its_rows(acme, owner, shared_reader, churn):
     before = shared_reader.get(f"/v1/models/{churn['_id']}").json()
     with tenancy.using_tenant(acme.tenant):
-        Item.objects.filter(pk=churn["_id"]).update(lists=None, revision=99)  # a new revision: not cached
+        ItemLists.objects.filter(item_id=churn["_id"]).delete()
+        Item.objects.filter(pk=churn["_id"]).update(revision=99)  # a new revision: not served from the cache
     assert shared_reader.get(f"/v1/models/{churn['_id']}").json() == before
     assert owner.get("/v1/models").json()["docs"][0] == owner.get(f"/v1/models/{churn['_id']}").json()
 
 
 def test_the_upgrade_writes_the_lists_of_existing_items(acme, churn, census):
-    """Migration 0010 fills ``lists`` of the items that existed before it, as the writes do."""
+    """Migration 0010 stores the lists of the items that existed before it, as the writes do."""
     with tenancy.using_tenant(acme.tenant) as active:
-        Item.objects.update(lists=None)
+        ItemLists.objects.all().delete()
         connection = connections[active.alias]
         migration = MigrationLoader(connection).get_migration("items", "0010_item_lists")
         migration.operations[-1].code(
             MigrationLoader(connection).project_state().apps, SimpleNamespace(connection=connection)
         )
         for item in Item.objects.all():
-            assert item.lists == stored_lists(item)
-        assert Item.objects.get(pk=churn["_id"]).lists["datasets"] == [census["_id"]]
+            assert ItemLists.objects.get(item=item).content == stored_lists(item)
+        assert ItemLists.objects.get(item_id=churn["_id"]).content["datasets"] == [census["_id"]]
