@@ -131,8 +131,8 @@ def write_lists(item: Item, content: dict[str, list[Any]]) -> None:
 
 
 def rewrite_lists(items: Iterable[Item], batch: int = 500) -> None:
-    """Store the lists of many items from their rows: after rows changed without an update of each item
-    (a user's deletion took their shares), or rows loaded in bulk. Each item needs its ``id`` and ``kind``."""
+    """Store the lists of many items from their rows, after rows changed without an update of each item (a
+    user's deletion took their shares). Each item needs its ``id`` and ``kind``, and its row locked."""
     pending = list(items)
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
