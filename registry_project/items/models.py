@@ -7,7 +7,7 @@ metadata, tags, versions, filters — is written once. ``MLModel`` (models_app) 
 Tags, shares, lineage and metadata entries are rows of their own rather than JSON on the item: each list
 change is an insert or delete of one row, so two clients changing different entries of one item never
 overwrite each other, and filters on them use indexes. The rows are the truth; ``ItemLists`` is a copy of
-them in document form, written in the same transaction by every change (``related.stored_lists``), so that
+them in document form, written in the same transaction by every change (``related.rewrite_lists``), so that
 reading an item joins one row instead of sending four more queries.
 
 Foreign keys of these rows get no index of their own (``db_index=False``): each one leads a unique
@@ -101,7 +101,7 @@ class ItemLists(models.Model):
     """An item's shares (usernames), tags, metadata and datasets as its document lists them.
 
     Rewritten from the rows inside every transaction that changes them, while the item's row is locked
-    (``related.stored_lists``). A read joins it to the item instead of querying four tables. A row of its
+    (``related.rewrite_lists``). A read joins it to the item instead of querying four tables. A row of its
     own rather than a column of the item: ~700 bytes per item would make the items table five times
     larger, and counting a filter that reads the items themselves (a name, a status) scans that table.
     An item without one (restored from an archive written before it existed) reads its rows instead.

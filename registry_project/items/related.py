@@ -2,7 +2,7 @@
 
 The API's documents (``item_document``) and the pages read ``item.related``, set by ``load_related`` after
 a read, or by ``create_item`` from the rows it has just written. Shares, tags, metadata and datasets come
-from the item's ``ItemLists`` row, which every write keeps equal to the rows (``stored_lists``).
+from the item's ``ItemLists`` row, which every write keeps equal to the rows (``rewrite_lists``).
 Lists are ordered here, in Python, rather than by the database: the same order on every database and
 collation, and the same order in a create response as in a later read.
 """
@@ -118,21 +118,14 @@ def _stored_lists(items: Sequence[Item]) -> dict[str, dict[str, list[Any]]]:
     return stored
 
 
-def stored_lists(item: Item) -> dict[str, list[Any]]:
-    """What the item's ``ItemLists`` must hold now, read from its rows. Called inside the transaction that
-    changed them, with the item's row locked: a concurrent change of the same item waits, then reads them."""
+def lists_from_rows(item: Item) -> dict[str, list[Any]]:
+    """What the item's ``ItemLists`` must hold now, read from its rows (what ``rewrite_lists`` stores)."""
     return _from_rows([item])[item.pk].stored()
 
 
-def write_lists(item: Item, content: dict[str, list[Any]]) -> None:
-    """Store the item's lists (``stored_lists``), inside the transaction that changed them."""
-    if not ItemLists.objects.filter(item_id=item.pk).update(content=content):
-        ItemLists.objects.create(item_id=item.pk, content=content)
-
-
 def rewrite_lists(items: Iterable[Item], batch: int = 500) -> None:
-    """Store the lists of many items from their rows, after rows changed without an update of each item (a
-    user's deletion took their shares). Each item needs its ``id`` and ``kind``, and its row locked."""
+    """Store the lists of these items as their rows now say (``lists_from_rows``): inside the transaction that
+    changed the rows, with the items' rows locked. Each item needs its ``id`` and ``kind``."""
     pending = list(items)
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]

@@ -36,7 +36,7 @@ from registry_project.items.models import (
     Version,
     Visibility,
 )
-from registry_project.items.related import MetadataValue, Related, stored_lists, write_lists
+from registry_project.items.related import MetadataValue, Related, rewrite_lists
 from registry_project.items.uploads import ReceivedFile
 from registry_project.lookups import one_or_none
 from registry_project.transactions import tenant_atomic
@@ -243,7 +243,7 @@ def create_item(
     tag_names = _tags(tags, error)
     entries = _metadata(metadata, error)
     # What a read would load, from the rows about to be written: the response needs no second round of
-    # queries, and the item's row carries its lists from the start.
+    # queries, and the item's stored lists are written with it.
     related = Related(
         users=[user.username for user in share_with],
         tags=list(tag_names),
@@ -293,7 +293,7 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
             for name, (remove, add) in plan.items():
                 _APPLY[name](item, remove, add, caller.user)
             if plan:
-                write_lists(item, stored_lists(item))
+                rewrite_lists([item])
             touch(item)
             action = "share" if set(lists) == {"users"} and not scalars else "update"
             details = {"fields": sorted({*scalars, *lists})}

@@ -8,7 +8,7 @@ BATCH = 1000
 
 
 def write_lists(apps, schema_editor):
-    """An ``ItemLists`` row for each existing item, from its rows, as ``related.stored_lists`` writes them (a
+    """An ``ItemLists`` row for each existing item, from its rows, as ``related.rewrite_lists`` stores them (a
     migration keeps its own copy: it must run the same way whatever the code becomes later)."""
     alias = schema_editor.connection.alias
     Item = apps.get_model("items", "Item")

@@ -16,7 +16,7 @@ from django.db.migrations.loader import MigrationLoader
 from rest_framework.test import APIClient
 
 from registry_project.items.models import Item, ItemLists
-from registry_project.items.related import stored_lists
+from registry_project.items.related import lists_from_rows
 from registry_project.items.tests.files import create_dataset, create_model
 from tenants_app import tenancy
 
@@ -25,7 +25,7 @@ def stored_and_read(acme: Any, pk: str) -> tuple[Any, Any]:
     """The item's lists as stored, and as read from its rows now."""
     with tenancy.using_tenant(acme.tenant):
         item = Item.objects.get(pk=pk)
-        return ItemLists.objects.get(item=item).content, stored_lists(item)
+        return ItemLists.objects.get(item=item).content, lists_from_rows(item)
 
 
 @pytest.fixture
@@ -133,5 +133,5 @@ def test_the_upgrade_writes_the_lists_of_existing_items(acme, churn, census):
             MigrationLoader(connection).project_state().apps, SimpleNamespace(connection=connection)
         )
         for item in Item.objects.all():
-            assert ItemLists.objects.get(item=item).content == stored_lists(item)
+            assert ItemLists.objects.get(item=item).content == lists_from_rows(item)
         assert ItemLists.objects.get(item_id=churn["_id"]).content["datasets"] == [census["_id"]]
