@@ -27,6 +27,7 @@ from registry_project.config import (
     env_str,
     load_env_files,
 )
+from registry_project.forwarding import TrustedProxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_env_files([Path(p) for p in env_list("ENV_FILE")] + [BASE_DIR / ".env", BASE_DIR / "variables.env"])
@@ -173,6 +174,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "registry_project.forwarding.ForwardedClientMiddleware",
     "registry_project.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -195,6 +197,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = env_duration("HSTS_SECONDS", "365d") if PROTOCOL == "https" else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
+# Whose X-Forwarded-For names the client (login throttling, audit and request logs): the proxies gunicorn
+# also trusts for X-Forwarded-Proto (registry_project/forwarding.py).
+TRUSTED_PROXIES = TrustedProxies.parse(env_str("FORWARDED_ALLOW_IPS", "127.0.0.1"))
 # Everything the pages load comes from the registry itself; inline scripts and styles are not used.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
