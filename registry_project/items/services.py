@@ -507,6 +507,15 @@ def release_blob(tenant_id: str, sha256: str) -> None:
             blob.delete()
 
 
+def readable_item(user: User, kind: str, pk: str, *related: str) -> Item:
+    """The item ``pk`` of ``kind`` if ``user`` may read it (``readable_one``), with ``related`` joined; a 404
+    otherwise, the same as for a missing one. Every item route of the API and the pages starts here."""
+    item = Item.objects.of_kind(kind).select_related(*related).readable_one(pk, user)
+    if item is None:
+        raise not_found(f"_id: no {kind} {pk!r}")
+    return item  # type: ignore[no-any-return]
+
+
 def find_version(item: Item, ref: str) -> Version:
     """A version by ordinal (all digits) or else by original file name."""
     versions = Version.objects.filter(item=item).select_related("owner")

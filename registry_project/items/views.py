@@ -2,7 +2,8 @@
 
 The pages stay thin and share the API's pieces:
 - every read starts from ``readable()`` = ``Item.objects.of_kind(kind).visible_to(user)`` (the one scoping
-  mechanism), and an item is shown through ``load_related`` / ``item_document`` like ``GET /v1/models/<id>``;
+  mechanism), or for one item from ``services.readable_item`` (the same rule on its row) as the API does,
+  and an item is shown through ``load_related`` / ``item_document`` like ``GET /v1/models/<id>``;
 - lists go through the API's list machinery (``paginate`` + ``item_list_spec``), so the search box accepts
   the contract's filter language unchanged;
 - every write goes through ``registry_project.items.services`` with ``Caller.of(request)``; uploads through
@@ -33,7 +34,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from folksonomy_app.models import MetadataName, Tag, Usage
-from registry_project.api.errors import ApiError, forbidden, json_error, not_found
+from registry_project.api.errors import ApiError, forbidden, json_error
 from registry_project.api.filtering import parse_filter_parameter
 from registry_project.api.listing import paginate
 from registry_project.items import compare as comparison
@@ -96,9 +97,7 @@ def readable(request: HttpRequest, kind: str) -> ItemQuerySet:
 
 def load_item(request: HttpRequest, kind: str, pk: str) -> Item:
     """A readable item with everything its page shows; an unreadable one is a 404, like a missing one."""
-    item = readable(request, kind).select_related("owner").filter(pk=pk).first()
-    if item is None:
-        raise not_found(f"_id: no {kind} {pk!r}")
+    item = services.readable_item(request.user, kind, pk, "owner", "lists")
     load_related([item], request.user)
     return item
 
@@ -233,7 +232,7 @@ def browse(request: HttpRequest, kind: str) -> HttpResponse:
     listing: dict[str, Any] = {"docs": [], "totalDocs": 0, "page": 1, "totalPages": 1}
     try:
         params["filter"] = json.dumps(search_filter(text, tags))
-        queryset = readable(request, kind).select_related("owner")
+        queryset = readable(request, kind).select_related("owner", "lists")
         viewer = request.user
         listing = paginate(queryset, params, item_list_spec(kind, viewer), lambda items: _rows(items, viewer))
     except ApiError as exc:
@@ -479,9 +478,7 @@ def upload_version(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
         raise ApiError("unsupported_media_type", "Content-Type: send the file as application/octet-stream")
     if _csrf_rejection(request) is not None:
         raise forbidden("POST", "CSRF token missing or incorrect; reload the page and try again.")
-    item = readable(request, kind).filter(pk=pk).first()
-    if item is None:
-        raise not_found(f"_id: no {kind} {pk!r}")
+    item = services.readable_item(request.user, kind, pk)
     caller = Caller.of(request)
     services.ensure_editable(caller, item, "POST")  # before a single byte of the body is read
     expected = expected_digest(request)
@@ -495,9 +492,7 @@ def upload_version(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
 @page
 @require_GET
 def download_version(request: HttpRequest, kind: str, pk: str, ref: str) -> HttpResponse:
-    item = readable(request, kind).filter(pk=pk).first()
-    if item is None:
-        raise not_found(f"_id: no {kind} {pk!r}")
+    item = services.readable_item(request.user, kind, pk)
     version = services.find_version(item, ref)
     response, served_range = downloads.download(request, require_tenant().id, version)
     if response.status_code != 304:
@@ -555,7 +550,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         problem = f"Compare at most {MAX_COMPARE} items at a time; you picked {len(ids)}."
     elif ids:
         for kind in KINDS:
-            chosen = list(readable(request, kind).select_related("owner").filter(pk__in=ids))
+            chosen = list(readable(request, kind).select_related("owner", "lists").filter(pk__in=ids))
             for item in load_related(chosen, request.user):
                 found[item.pk] = item
         context["missing"] = [pk for pk in ids if pk not in found]

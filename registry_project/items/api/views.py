@@ -16,7 +16,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry_project.api.errors import ApiError, not_found
+from registry_project.api.errors import ApiError
 from registry_project.api.filtering import FilterField, MetadataField, RowsField
 from registry_project.api.listing import ListQuery, ListSpec
 from registry_project.api.viewsets import RegistryViewSet
@@ -182,10 +182,7 @@ class ItemViewSet(RegistryViewSet):
         return Item.objects.of_kind(self.kind).visible_to(self.request.user)
 
     def readable(self, pk: str) -> Item:
-        item = Item.objects.of_kind(self.kind).select_related("owner", "lists").readable_one(pk, self.request.user)
-        if item is None:
-            raise not_found(f"_id: no {self.kind} {pk!r}")
-        return item
+        return services.readable_item(self.request.user, self.kind, pk, "owner", "lists")
 
     def loaded(self, pk: str) -> Item:
         item = self.readable(pk)
