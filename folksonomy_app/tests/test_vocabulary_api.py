@@ -7,10 +7,13 @@ admin of the other tenant (globex).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from folksonomy_app.models import MetadataName, Tag, Usage, VocabularyEntry
 from registry_project.testing.helpers import error_of
@@ -131,6 +134,78 @@ def test_an_invalid_name_in_an_item_is_a_400_and_records_nothing(acme, reader, v
 
     assert error_of(response) == (400, "post_request_error")
     assert acme.count(vocabulary.model) == 0
+
+
+# ------------------------------------------------------------------ names this process has seen
+
+
+def vocabulary_reads(handle: Any, vocabulary: Vocabulary, write: Callable[[], Any]) -> list[str]:
+    """The statements ``write`` sent to the tenant database that read or wrote the vocabulary's table."""
+    with tenancy.using_tenant(handle.tenant) as current, CaptureQueriesContext(connections[current.alias]) as captured:
+        write()
+    table = vocabulary.model._meta.db_table
+    return [query["sql"] for query in captured.captured_queries if table in query["sql"]]
+
+
+def remembered_then_deleted_behind_this_process(handle: Any, client: Any, vocabulary: Vocabulary, name: str) -> None:
+    """``name`` is seen by this process (looked up and found), then another worker's admin deletes its entry,
+    which no item uses any more; this process is not told."""
+    for model_name in ("first-use", "second-use"):  # the second use finds the entry: from then on it is known
+        model = create_model(client, model_name, **vocabulary.used(name))
+        assert client.delete(f"/v1/models/{model['_id']}").status_code == 200
+    with tenancy.using_tenant(handle.tenant):
+        assert vocabulary.model.objects.filter(pk=name).delete()[0] == 1
+
+
+def test_names_seen_before_are_not_looked_up_again(acme, reader, vocabulary):
+    create_model(reader, "resnet", **vocabulary.used("vision"))
+    create_model(reader, "vit", **vocabulary.used("vision"))
+
+    reads = vocabulary_reads(acme, vocabulary, lambda: create_model(reader, "clip", **vocabulary.used("vision")))
+
+    assert reads == []
+    assert entries(reader, vocabulary)["vision"]["count"] == 3
+
+
+def test_a_new_name_beside_known_ones_is_still_recorded(acme, reader, vocabulary):
+    create_model(reader, "resnet", **vocabulary.used("vision"))
+    create_model(reader, "vit", **vocabulary.used("vision"))
+
+    create_model(reader, "clip", **vocabulary.used("vision", "transformer"))
+
+    assert stored(acme, vocabulary, "transformer").usage == Usage.FOLK
+    assert entries(reader, vocabulary)["vision"]["count"] == 3
+
+
+def test_a_name_deleted_by_another_worker_is_recorded_again_by_a_create(acme, reader, vocabulary):
+    remembered_then_deleted_behind_this_process(acme, reader, vocabulary, "vision")
+
+    created = create_model(reader, "vit", **vocabulary.used("vision"))
+
+    assert {field: created[field] for field in vocabulary.used("vision")} == vocabulary.used("vision")
+    assert stored(acme, vocabulary, "vision").usage == Usage.FOLK
+    assert entries(reader, vocabulary)["vision"]["count"] == 1
+
+
+def test_a_name_deleted_by_another_worker_is_recorded_again_by_an_update(acme, reader, vocabulary):
+    remembered_then_deleted_behind_this_process(acme, reader, vocabulary, "vision")
+    model = create_model(reader, "vit")
+
+    response = reader.put(f"/v1/models/{model['_id']}", vocabulary.added("vision"), format="json")
+
+    assert response.status_code == 200, response.content
+    assert stored(acme, vocabulary, "vision").usage == Usage.FOLK
+    assert entries(reader, vocabulary)["vision"]["count"] == 1
+
+
+def test_a_taken_name_is_still_a_409_naming_it_when_every_vocabulary_name_was_seen(acme, reader, vocabulary):
+    create_model(reader, "resnet", **vocabulary.used("vision"))
+
+    response = reader.post("/v1/models", {"name": "resnet", **vocabulary.used("vision")}, format="json")
+
+    assert error_of(response) == (409, "conflict")
+    assert "resnet" in response.json()["details"]
+    assert acme.count(vocabulary.model) == 1
 
 
 # ------------------------------------------------------------------ curated entries

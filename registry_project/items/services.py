@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from folksonomy_app.models import MetadataName, Tag
-from folksonomy_app.services import check_name, record_use
+from folksonomy_app.services import check_name, record_use, retrying_forgotten_names
 from registry_project.api.errors import ApiError, conflict, forbidden, not_found
 from registry_project.ids import looks_like_object_id
 from registry_project.items import generation, storage
@@ -39,7 +39,7 @@ from registry_project.items.models import (
 from registry_project.items.related import MetadataValue, Related, rewrite_lists
 from registry_project.items.uploads import ReceivedFile
 from registry_project.lookups import one_or_none
-from registry_project.transactions import tenant_atomic
+from registry_project.transactions import breaks_a_reference, tenant_atomic
 from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
@@ -251,25 +251,45 @@ def create_item(
         datasets=[dataset.pk for dataset in uses],
     ).put_in_order()
     try:
-        with tenant_atomic():
-            item.save(force_insert=True)
-            ItemLists.objects.create(item=item, content=related.stored())
-            _add_shares(item, share_with)
-            _add_lineage(item, uses)
-            _add_tags(item, tag_names, caller.user)
-            record_use(MetadataName, [value.name for value in entries], caller.user)
-            MetadataEntry.objects.bulk_create(
-                [
-                    MetadataEntry(item=item, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number)
-                    for v in entries
-                ]
-            )
-            audit.record(caller, action="create", resource=kind, target=item.pk, details={"name": item.name})
-            generation.bump(readers=Readers.of(item.visibility, item.owner_id, [user.pk for user in share_with]))
-    except IntegrityError:
-        raise conflict(f"name: you already have a {kind} named {item.name!r}") from None
+        retrying_forgotten_names(lambda: _insert_item(caller, item, related, share_with, uses, tag_names, entries))
+    except IntegrityError as exc:
+        raise _conflict(exc, f"name: you already have a {kind} named {item.name!r}") from None
     item.related = related
     return item
+
+
+def _insert_item(
+    caller: Caller,
+    item: Item,
+    related: Related,
+    share_with: list[User],
+    uses: list[Item],
+    tag_names: list[str],
+    entries: list[MetadataValue],
+) -> None:
+    """The writes of a create, in one transaction: the item, its stored lists and its list rows."""
+    with tenant_atomic():
+        item.save(force_insert=True)
+        ItemLists.objects.create(item=item, content=related.stored())
+        _add_shares(item, share_with)
+        _add_lineage(item, uses)
+        _add_tags(item, tag_names, caller.user)
+        record_use(MetadataName, [value.name for value in entries], caller.user)
+        MetadataEntry.objects.bulk_create(
+            [
+                MetadataEntry(item=item, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number)
+                for v in entries
+            ]
+        )
+        audit.record(caller, action="create", resource=item.kind, target=item.pk, details={"name": item.name})
+        generation.bump(readers=Readers.of(item.visibility, item.owner_id, [user.pk for user in share_with]))
+
+
+def _conflict(exc: IntegrityError, name_taken: str) -> ApiError:
+    """The 409 of a write that failed on a constraint: the name is taken, or a row it refers to went away."""
+    if breaks_a_reference(exc):
+        return conflict("a user, dataset or vocabulary entry this refers to was deleted meanwhile: send it again")
+    return conflict(name_taken)
 
 
 def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict[str, ListChange]) -> Item:
@@ -285,24 +305,31 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
     # Resolve every reference before writing anything: a bad one changes nothing.
     plan = {name: _resolve(caller, item, name, change, error) for name, change in lists.items()}
     try:
-        with tenant_atomic():
-            was_public = _locked_visibility(item) == Visibility.PUBLIC
-            shared_before = _shared_with(item) if "users" in lists else None
-            if scalars:
-                Item.objects.filter(pk=item.pk).update(**scalars)
-            for name, (remove, add) in plan.items():
-                _APPLY[name](item, remove, add, caller.user)
-            if plan:
-                rewrite_lists([item])
-            touch(item)
-            action = "share" if set(lists) == {"users"} and not scalars else "update"
-            details = {"fields": sorted({*scalars, *lists})}
-            audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
-            aspects = {ASPECT_OF_FIELD[name] for name in (*scalars, *lists)} - {None}
-            generation.bump("lastmod", *aspects, readers=_new_readers(item, was_public, shared_before))
-    except IntegrityError:
-        raise conflict(f"name: the owner already has a {item.kind} named {item.name!r}") from None
+        retrying_forgotten_names(lambda: _apply_update(caller, item, scalars, set(lists), plan))
+    except IntegrityError as exc:
+        raise _conflict(exc, f"name: the owner already has a {item.kind} named {item.name!r}") from None
     return Item.objects.get(pk=item.pk)
+
+
+def _apply_update(
+    caller: Caller, item: Item, scalars: dict[str, Any], lists: set[str], plan: dict[str, tuple[Any, Any]]
+) -> None:
+    """The writes of an update, in one transaction, on the item's locked row."""
+    with tenant_atomic():
+        was_public = _locked_visibility(item) == Visibility.PUBLIC
+        shared_before = _shared_with(item) if "users" in lists else None
+        if scalars:
+            Item.objects.filter(pk=item.pk).update(**scalars)
+        for name, (remove, add) in plan.items():
+            _APPLY[name](item, remove, add, caller.user)
+        if plan:
+            rewrite_lists([item])
+        touch(item)
+        action = "share" if lists == {"users"} and not scalars else "update"
+        details = {"fields": sorted({*scalars, *lists})}
+        audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
+        aspects = {ASPECT_OF_FIELD[name] for name in (*scalars, *lists)} - {None}
+        generation.bump("lastmod", *aspects, readers=_new_readers(item, was_public, shared_before))
 
 
 def _locked_visibility(item: Item) -> str:
