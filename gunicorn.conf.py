@@ -3,7 +3,8 @@
 Worker class: ``gthread``. A sync worker must answer its arbiter's heartbeat from the thread that serves
 the request, so a multi-gigabyte upload or download on a slow link outlives the 30 s ``timeout`` and is
 killed. With ``gthread`` the heartbeat comes from the worker's main loop while request threads stream,
-so long transfers are fine and ``timeout`` still catches a worker that is truly stuck.
+so long transfers are fine and ``timeout`` still catches a worker that is truly stuck. Our subclass
+(``registry_project.workers``) spreads new connections evenly over the workers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _port = env_int("HTTPS_PORT", 8443) if _protocol == "https" else env_int("HTTP_P
 
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 wsgi_app = "registry_project.wsgi:application"
-worker_class = "gthread"
+worker_class = "registry_project.workers.BalancedThreadWorker"
 workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
 threads = env_int("GUNICORN_THREADS", 8, minimum=1)
 timeout = env_int("GUNICORN_TIMEOUT", 120, minimum=10)
@@ -34,7 +35,7 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 # Never log request headers: the Authorization header carries tokens.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms %(p)s'
 # The runtime control socket lives in the user's home by default and would be shared by every
 # installation on the machine; the registry is managed by restarting, so it is off.
 control_socket_disable = True

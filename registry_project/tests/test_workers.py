@@ -1,0 +1,115 @@
+"""gunicorn as `make run` starts it spreads clients that keep their connections over its workers
+(``registry_project.workers``), and names the worker of each request in its access log."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from registry_project.tests.test_tls import _free_port, _wait_for
+from registry_project.workers import Board
+
+ACCESS_LINE = re.compile(r'"GET /v1/version\?client=(\d+) HTTP/1.1" 200 .* <(\d+)>$')
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    port = _free_port()
+    log = tmp_path / "gunicorn.log"
+    environment = {
+        **os.environ,
+        "HTTP_PORT": str(port),
+        "DATA_DIR": str(tmp_path / "data"),
+        "DATABASE": f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite3'}",
+        "WEB_CONCURRENCY": "2",
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
+            [str(gunicorn), "-c", "gunicorn.conf.py"],
+            cwd=settings.BASE_DIR,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(port, process)
+        _wait_until_booted(log, workers=2)
+        yield port, log
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_until_booted(log: Path, workers: int) -> None:
+    deadline = time.monotonic() + 30
+    while log.read_text().count("Booting worker") < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(log.read_text())
+        time.sleep(0.1)
+    time.sleep(0.5)  # each worker is then waiting on the socket, as on a server that has been up a while
+
+
+def _workers_by_client(log: Path, clients: int) -> dict[int, set[str]]:
+    deadline = time.monotonic() + 10
+    while True:
+        found: dict[int, set[str]] = {}
+        for line in log.read_text().splitlines():
+            match = ACCESS_LINE.search(line)
+            if match:
+                found.setdefault(int(match[1]), set()).add(match[2])
+        if len(found) == clients or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_four_clients_keeping_their_connections_get_two_workers_each_two(two_workers):
+    port, log = two_workers
+    connections = []
+    for client in range(4):  # one after another, as scripts start
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for _ in range(2):  # the second request comes on the kept connection
+            connection.request("GET", f"/v1/version?client={client}")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+        connections.append(connection)
+        time.sleep(0.05)
+    for connection in connections:
+        connection.close()
+
+    workers = _workers_by_client(log, clients=4)
+
+    assert all(len(pids) == 1 for pids in workers.values()), workers  # each client kept one connection
+    assert sorted(Counter(next(iter(pids)) for pids in workers.values()).values()) == [2, 2], workers
+
+
+def test_a_worker_knows_whether_another_holds_fewer_connections():
+    board = Board(slots=4)
+    first, second = board.claim(os.getpid()), board.claim(os.getppid())
+    board.publish(first, 2)
+    board.publish(second, 1)
+
+    assert board.someone_holds_fewer(first)
+    assert not board.someone_holds_fewer(second)
+
+
+def test_the_slot_of_a_worker_that_is_gone_is_nobodys_better_choice_and_is_reused():
+    board = Board(slots=2)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    mine = board.claim(os.getpid())
+    stale = board.claim(int(gone.stdout))
+    board.publish(mine, 3)
+
+    assert not board.someone_holds_fewer(mine)
+    assert board.claim(os.getppid()) == stale
