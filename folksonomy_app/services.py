@@ -49,15 +49,16 @@ class KnownNames:
                 known.clear()
             known.update(names)
 
-    def forget(self, model: type[VocabularyEntry] | None = None, names: Iterable[str] = ()) -> None:
-        """Forget ``names`` of ``model``'s vocabulary, or (no model) everything about the current tenant."""
+    def forget(self, model: type[VocabularyEntry], names: Iterable[str]) -> None:
+        with self._lock:
+            self._names.get(self._key(model), set()).difference_update(names)
+
+    def forget_tenant(self) -> None:
+        """Forget every name of the current tenant, in both vocabularies."""
         uid = require_tenant().uid
         with self._lock:
-            if model is None:
-                for key in [key for key in self._names if key[0] == uid]:
-                    del self._names[key]
-            else:
-                self._names.get(self._key(model), set()).difference_update(names)
+            for key in [key for key in self._names if key[0] == uid]:
+                del self._names[key]
 
     @staticmethod
     def _key(model: type[VocabularyEntry]) -> tuple[str, str]:
@@ -77,7 +78,7 @@ def retrying_forgotten_names(write: Callable[[], T]) -> T:
     except IntegrityError as exc:
         if not breaks_a_reference(exc):
             raise
-    known_names.forget()
+    known_names.forget_tenant()
     return write()
 
 

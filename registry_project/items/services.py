@@ -240,45 +240,36 @@ def create_item(
     _check_scalars(item, error)
     share_with = _users(users, error)
     uses = _readable_datasets(caller, datasets, error) if kind == Kind.MODEL else []
-    tag_names = _tags(tags, error)
-    entries = _metadata(metadata, error)
     # What a read would load, from the rows about to be written: the response needs no second round of
     # queries, and the item's stored lists are written with it.
     related = Related(
         users=[user.username for user in share_with],
-        tags=list(tag_names),
-        metadata=list(entries),
+        tags=_tags(tags, error),
+        metadata=_metadata(metadata, error),
         datasets=[dataset.pk for dataset in uses],
     ).put_in_order()
     try:
-        retrying_forgotten_names(lambda: _insert_item(caller, item, related, share_with, uses, tag_names, entries))
+        retrying_forgotten_names(lambda: _insert_item(caller, item, related, share_with, uses))
     except IntegrityError as exc:
         raise _conflict(exc, f"name: you already have a {kind} named {item.name!r}") from None
     item.related = related
     return item
 
 
-def _insert_item(
-    caller: Caller,
-    item: Item,
-    related: Related,
-    share_with: list[User],
-    uses: list[Item],
-    tag_names: list[str],
-    entries: list[MetadataValue],
-) -> None:
-    """The writes of a create, in one transaction: the item, its stored lists and its list rows."""
+def _insert_item(caller: Caller, item: Item, related: Related, share_with: list[User], uses: list[Item]) -> None:
+    """The writes of a create, in one transaction: the item, its stored lists and its list rows (the shared
+    users and linked datasets as rows, the tags and metadata as ``related`` lists them)."""
     with tenant_atomic():
         item.save(force_insert=True)
         ItemLists.objects.create(item=item, content=related.stored())
         _add_shares(item, share_with)
         _add_lineage(item, uses)
-        _add_tags(item, tag_names, caller.user)
-        record_use(MetadataName, [value.name for value in entries], caller.user)
+        _add_tags(item, related.tags, caller.user)
+        record_use(MetadataName, [value.name for value in related.metadata], caller.user)
         MetadataEntry.objects.bulk_create(
             [
                 MetadataEntry(item=item, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number)
-                for v in entries
+                for v in related.metadata
             ]
         )
         audit.record(caller, action="create", resource=item.kind, target=item.pk, details={"name": item.name})
