@@ -16,7 +16,6 @@ first awake accepts at once, as plain gthread does.
 
 from __future__ import annotations
 
-import errno
 import multiprocessing
 import os
 import select
@@ -68,18 +67,13 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, someone else's (a reused pid): not ours, but not free either
-        return True
+        pass
     return True
 
 
 def _pending(listener: Any) -> bool:
     """Whether a connection still waits on the listening socket."""
-    try:
-        readable, _, _ = select.select([listener], [], [], 0)
-    except OSError as exc:
-        if exc.errno == errno.EINTR:
-            return True
-        raise
+    readable, _, _ = select.select([listener], [], [], 0)  # Python retries it itself when a signal comes
     return bool(readable)
 
 
@@ -88,13 +82,14 @@ BOARD = Board()  # imported by gunicorn's arbiter (it loads the worker class) be
 
 class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no type hints
     board = BOARD
+    slot: int | None = None  # claimed when the worker starts serving
 
     def run(self) -> None:
-        self.slot = self.board.claim(os.getpid())
+        self.slot = slot = self.board.claim(os.getpid())
         try:
             super().run()
         finally:
-            self.board.release(self.slot)
+            self.board.release(slot)
 
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled)
@@ -105,6 +100,7 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ship
         super().wait_for_and_dispatch_events(timeout)
 
     def accept(self, listener: Any) -> None:
+        assert self.slot is not None  # the listener is polled only inside run()
         self._publish()
         deadline = time.monotonic() + MAX_DEFER
         while self.board.someone_holds_fewer(self.slot) and time.monotonic() < deadline:
@@ -115,5 +111,5 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ship
         self._publish()
 
     def _publish(self) -> None:
-        if hasattr(self, "slot"):  # set_accept_enabled also runs before run() has claimed a slot
+        if self.slot is not None:  # set_accept_enabled also runs before run() has claimed a slot
             self.board.publish(self.slot, self.nr_conns if self._accepting else NOT_ACCEPTING)
