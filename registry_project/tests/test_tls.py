@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from io import StringIO
 from pathlib import Path
 
@@ -17,31 +15,14 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(process.stdout.read().decode() if process.stdout else "gunicorn exited")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on {port}")
+from registry_project.testing.servers import free_port, wait_for_port
 
 
 @pytest.fixture
 def https_server(tmp_path: Path):
     resources = tmp_path / "resources"
     call_command("selfsigned", "--directory", str(resources), stdout=StringIO())
-    https_port, http_port = _free_port(), _free_port()
+    https_port, http_port = free_port(), free_port()
     environment = {
         **os.environ,
         "PROTOCOL": "https",
@@ -62,8 +43,8 @@ def https_server(tmp_path: Path):
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for(https_port, process)
-        _wait_for(http_port, process)
+        wait_for_port(https_port, process)
+        wait_for_port(http_port, process)
         yield https_port, http_port, resources / "fullchain.pem"
     finally:
         process.terminate()

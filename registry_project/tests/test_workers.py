@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from registry_project.tests.test_tls import _free_port, _wait_for
+from registry_project.testing.servers import free_port, wait_for_port
 from registry_project.workers import Board
 
 ACCESS_LINE = re.compile(r'"GET /v1/version\?client=(\d+) HTTP/1.1" 200 .* <(\d+)>$')
@@ -24,7 +24,7 @@ ACCESS_LINE = re.compile(r'"GET /v1/version\?client=(\d+) HTTP/1.1" 200 .* <(\d+
 
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "gunicorn.log"
     environment = {
         **os.environ,
@@ -43,7 +43,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[int, Path]]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for(port, process)
+        wait_for_port(port, process)
         _wait_until_booted(log, workers=2)
         yield port, log
     finally:
