@@ -114,6 +114,9 @@ if JWT_RENEW_EXPIRATIONTIME < JWT_EXPIRATIONTIME:
 STORAGE = env_choice("STORAGE", "local", {"local", "s3"})
 UPLOAD_PATH = _project_path(env_str("UPLOAD_PATH", str(DATA_DIR / "uploads")))
 MAX_UPLOAD_SIZE = env_size("MAX_UPLOAD_SIZE", "10G")
+# A JSON body (or the form fields of a page) is read into memory whole: at most 2.5 MiB, Django's default.
+# That holds a batch create of 1,000 items with tags and metadata (~600 KB); a larger body is a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 S3_PRESIGNED_DOWNLOADS = env_bool("S3_PRESIGNED_DOWNLOADS", False)
 S3_PRESIGNED_EXPIRY = env_duration("S3_PRESIGNED_EXPIRY", "5m")
 if STORAGE == "local":

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
@@ -149,6 +151,11 @@ def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[
     """The catalogue entry, details and extra headers for any exception a view may raise."""
     if isinstance(exc, ApiError):
         return exc.kind, exc.details, exc.headers
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return CATALOGUE["payload_too_large"], f"body: larger than {limit} bytes; send a batch in parts", {}
+    if isinstance(exc, TooManyFieldsSent):
+        return _method_validation_kind(method), f"body: more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields", {}
     if isinstance(exc, drf.ParseError):
         return CATALOGUE["invalid_json"], str(exc.detail), {}
     if isinstance(exc, drf.ValidationError | DjangoValidationError):

@@ -167,6 +167,16 @@ def test_a_json_array_body_is_a_400(acme, admin):
     assert acme.count(User, username="nina") == 0
 
 
+def test_a_json_body_over_the_size_limit_is_a_413_naming_the_limit_not_a_500(acme, admin, settings):
+    body = {"username": "nina", "password": "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+
+    response = admin.post("/v1/users", body, format="json")
+
+    assert error_of(response) == (413, "payload_too_large")
+    assert str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) in response.json()["details"]
+    assert acme.count(User, username="nina") == 0
+
+
 # ------------------------------------------------------------------ authentication
 
 
