@@ -14,7 +14,8 @@ What it does (see bench/README.md for the results and how to read them):
 3. starts the server as ``make run`` does (``manage.py bootstrap``, then ``gunicorn -c gunicorn.conf.py``
    with 2 workers), logs in as a
    regular user and measures each read scenario with one keep-alive client, sequentially;
-4. measures create throughput: 4 client threads POSTing /v1/models;
+4. measures create throughput: 4 client threads POSTing /v1/models, one item per request, then the same
+   number of items in batches (``--batch``, 100 per request);
 5. with ``--explain``: runs each read scenario's list code in-process (no HTTP), times it and prints the
    database's plan of every SQL statement it sends;
 6. prints a markdown table and writes JSON to bench/results/ (git-ignored).
@@ -570,7 +571,9 @@ def new_model(name: str, visibility: str, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def measure_creates(port: int, total: int, rng: random.Random) -> dict[str, Any]:
+def measure_creates(port: int, total: int, rng: random.Random, batch: int = 0) -> dict[str, Any]:
+    """4 clients create ``total`` models, one per request, or (``batch``) that many per request; latencies
+    are per request."""
     clients = [login(port, name) for name in WRITERS]
     per_client = total // len(clients)
     latencies: list[list[float]] = [[] for _ in clients]
@@ -581,14 +584,20 @@ def measure_creates(port: int, total: int, rng: random.Random) -> dict[str, Any]
         local = random.Random(rng.random())
         bodies.append(
             [
-                new_model(f"bench-create-{index}-{n}", "public" if local.random() < 1 / 3 else "private", local)
+                new_model(f"bench-create{batch}-{index}-{n}", "public" if local.random() < 1 / 3 else "private", local)
                 for n in range(per_client)
             ]
         )
+    requests = [
+        [client_bodies[start : start + batch] for start in range(0, len(client_bodies), batch)]
+        if batch
+        else client_bodies
+        for client_bodies in bodies
+    ]
 
     def work(index: int) -> None:
         barrier.wait()
-        for body in bodies[index]:
+        for body in requests[index]:
             try:
                 _, elapsed = clients[index].json("POST", "/v1/models", body, expect=201)
             except Exception as exc:
@@ -606,9 +615,10 @@ def measure_creates(port: int, total: int, rng: random.Random) -> dict[str, Any]
     elapsed = time.perf_counter() - started
     for client in clients:
         client.close()
-    created = sum(len(values) for values in latencies)
+    created = sum(len(values) for values in latencies) * (batch or 1)
     result = {
         "clients": len(clients),
+        "batch": batch,
         "created": created,
         "errors": len(errors),
         "first_errors": errors[:3],
@@ -721,13 +731,15 @@ def table(results: dict[str, Any]) -> str:
             f"| {row['totalDocs']:,} "
             f"| {verdict or '—'} | {MLFLOW.get(key, '—')} |"
         )
-    create = results["create"]
-    verdict = "✅" if create["items_per_s"] >= CREATE_TARGET else "❌"
-    lines.append(
-        f"| create, {create['clients']} clients ({create['created']:,} items, {create['errors']} errors) "
-        f"| {create['p50_ms']} | {create['p95_ms']} | {create['p99_ms']} | {create['n']} | — "
-        f"| **{create['items_per_s']} items/s** (≥ {CREATE_TARGET} {verdict}) | — |"
-    )
+    for key in ("create", "create_batch"):
+        create = results[key]
+        verdict = "✅" if create["items_per_s"] >= CREATE_TARGET else "❌"
+        unit = f"batches of {create['batch']}" if create["batch"] else "one per request"
+        lines.append(
+            f"| create, {create['clients']} clients, {unit} ({create['created']:,} items, {create['errors']} errors) "
+            f"| {create['p50_ms']} | {create['p95_ms']} | {create['p99_ms']} | {create['n']} | — "
+            f"| **{create['items_per_s']} items/s** (≥ {CREATE_TARGET} {verdict}) | — |"
+        )
     return "\n".join(lines)
 
 
@@ -741,6 +753,7 @@ def main() -> int:
         "--budget", type=float, default=120, help="seconds per read scenario: stop measuring early past it"
     )
     parser.add_argument("--creates", type=int, default=2000, help="items created by the 4 writer clients")
+    parser.add_argument("--batch", type=int, default=100, help="items per request of the batch create scenario")
     parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: a free one)")
     parser.add_argument("--seed", type=int, default=42, help="random seed of the data set")
     parser.add_argument("--explain", action="store_true", help="also time and EXPLAIN each list query in-process")
@@ -778,6 +791,9 @@ def main() -> int:
         log(f"creating {args.creates:,} items with {len(WRITERS)} clients")
         results["create"] = measure_creates(environment.port, args.creates, rng)
         log(f"  {results['create']['items_per_s']} items/s, {results['create']['errors']} errors")
+        log(f"creating {args.creates:,} items in batches of {args.batch} with {len(WRITERS)} clients")
+        results["create_batch"] = measure_creates(environment.port, args.creates, rng, batch=args.batch)
+        log(f"  {results['create_batch']['items_per_s']} items/s, {results['create_batch']['errors']} errors")
         environment.stop_server()
         if args.explain:
             results["explain"] = explain(args.requests)

@@ -64,9 +64,27 @@ def record(
 
     Callers pass identifiers and outcomes only: never a request body, a password or a token.
     """
-    if not settings.AUDIT_LOG_ENABLED:
-        return
-    AuditEntry.objects.using(using).create(
+    if settings.AUDIT_LOG_ENABLED:
+        _entry(caller, action, resource, target, details, result).save(using=using, force_insert=True)
+
+
+def record_each(caller: Caller, *, action: str, resource: str, changes: list[tuple[str, dict[str, Any]]]) -> None:
+    """Append one entry per ``(target, details)`` change of a write that changed several things at once (a
+    batch create), in one statement."""
+    if settings.AUDIT_LOG_ENABLED:
+        entries = [_entry(caller, action, resource, target, details) for target, details in changes]
+        AuditEntry.objects.bulk_create(entries)
+
+
+def _entry(
+    caller: Caller,
+    action: str,
+    resource: str,
+    target: str,
+    details: dict[str, Any] | None,
+    result: str = AuditResult.SUCCESS,
+) -> AuditEntry:
+    return AuditEntry(
         actor=caller.username,
         action=action,
         resource=resource,

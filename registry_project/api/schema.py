@@ -17,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -275,7 +276,7 @@ _ERROR_TEXT = {
     404: "No such resource, or not readable by the caller.",
     405: "Method not allowed.",
     409: "Conflicts with the current state (duplicate, or still in use).",
-    413: "The file is larger than MAX_UPLOAD_SIZE.",
+    413: "The body is too large: a file over MAX_UPLOAD_SIZE, or a JSON body over 2.5 MiB.",
     415: "Unsupported content type.",
     416: "The range cannot be served.",
     429: "Too many failed logins; see Retry-After.",
@@ -339,17 +340,29 @@ def document_api() -> None:
     )(AuditLogViewSet)
     for viewset, vocabulary in ((TagViewSet, "tag"), (MetadataNameViewSet, "metadata")):
         _collection(viewset, vocabulary, VocabularyEntry, create=VocabularyEntryInput, update=None)
-    _collection(MLModelViewSet, "model", Model, create=ModelCreateInput, update=ModelUpdateInput)
-    _collection(DatasetViewSet, "dataset", Dataset, create=ItemCreateInput, update=ItemUpdateInput)
+    _collection(MLModelViewSet, "model", Model, create=ModelCreateInput, update=ModelUpdateInput, batch=True)
+    _collection(DatasetViewSet, "dataset", Dataset, create=ItemCreateInput, update=ItemUpdateInput, batch=True)
     for viewset, kind in ((MLModelViewSet, "model"), (DatasetViewSet, "dataset")):
         _versions(viewset, kind)
 
 
 def _collection(
-    viewset: type, name: str, document: type[serializers.Serializer], *, create: Any, update: Any | None
+    viewset: type,
+    name: str,
+    document: type[serializers.Serializer],
+    *,
+    create: Any,
+    update: Any | None,
+    batch: bool = False,
 ) -> None:
-    """list / retrieve / create / update / destroy of one collection."""
+    """list / retrieve / create / update / destroy of one collection; with ``batch``, a create also takes an
+    array of bodies and answers an array of documents."""
     tags = [_TAGS.get(name, f"{name}s")]
+    created: Any = document
+    if batch:
+        title = name.capitalize()
+        create = _one_or_many(f"{title}CreateOneOrMany", create)
+        created = _one_or_many(f"{title}OneOrMany", document)
     operations = {
         "list": extend_schema(
             operation_id=f"{name}_list",
@@ -361,7 +374,7 @@ def _collection(
             operation_id=f"{name}_get", parameters=[ID], responses=_ok(document, 200, *READ_ERRORS), tags=tags
         ),
         "create": extend_schema(
-            operation_id=f"{name}_create", request=create, responses=_ok(document, 201, *WRITE_ERRORS), tags=tags
+            operation_id=f"{name}_create", request=create, responses=_ok(created, 201, *WRITE_ERRORS, 413), tags=tags
         ),
         "destroy": extend_schema(
             operation_id=f"{name}_delete", parameters=[ID], responses=_ok(document, 200, *WRITE_ERRORS), tags=tags
@@ -379,6 +392,15 @@ def _collection(
 
 
 _TAGS = {"metadata": "metadata"}
+
+
+def _one_or_many(component: str, serializer: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name=component,
+        serializers=[serializer, serializer(many=True)],
+        resource_type_field_name=None,
+        many=False,
+    )
 
 
 def _versions(viewset: type, kind: str) -> None:

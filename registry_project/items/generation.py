@@ -98,6 +98,12 @@ class Readers:
             return cls(everyone=True)
         return cls(users=frozenset({owner_id, *shared_with}))
 
+    @classmethod
+    def union(cls, readers: Iterable[Readers]) -> Readers:
+        """Everyone whose readable items one of several changes (the items of a batch create) changes."""
+        readers = list(readers)
+        return cls(everyone=any(r.everyone for r in readers), users=frozenset().union(*(r.users for r in readers)))
+
 
 def bump(*aspects: str, readers: Readers | None = None) -> None:
     """Call inside the transaction of a write that changes items, shares, tags, metadata or versions, as its

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ from tenants_app.context import require_tenant
 from tenants_app.models import User
 
 MAX_LIST_LENGTH = 1000
+CREATE_ERROR, UPDATE_ERROR = "post_request_error", "put_request_error"
 MAX_VALUE_LENGTH = 1024
 LIST_FIELDS = ("users", "datasets", "tags", "metadata")
 SCALAR_FIELDS = ("name", "status", "visibility", "description")
@@ -74,34 +76,70 @@ class ListChange:
 # ---------------------------------------------------------------- checking references and values
 
 
-def _users(refs: Iterable[Any], kind: str) -> list[User]:
-    """Users named by id or username; every one must exist in this tenant."""
-    found: dict[str, User] = {}
-    for ref in refs:
-        if not isinstance(ref, str):
-            raise ApiError(kind, f"users: expected usernames or user ids, got {json.dumps(ref)[:60]}")
-        user = User.objects.filter(Q(pk=ref) | Q(username=ref)).first()
-        if user is None:
-            raise ApiError(kind, f"users: there is no user {ref!r} in this tenant")
-        found[user.pk] = user
-    return list(found.values())
+@dataclass(frozen=True)
+class References:
+    """The users and readable datasets that the items of one write name, each kind looked up in one query
+    whatever the number of items; each item then checks its own references against them."""
+
+    users: dict[str, User] = field(default_factory=dict)
+    datasets: dict[str, Item] = field(default_factory=dict)
+
+    @classmethod
+    def named_in(cls, caller: Caller, user_refs: Iterable[Any], dataset_refs: Iterable[Any]) -> References:
+        return cls(users=_users_by_ref(_strings(user_refs)), datasets=_readable_by_id(caller, _strings(dataset_refs)))
+
+    @classmethod
+    def named_by(cls, caller: Caller, bodies: Iterable[Mapping[str, Any]]) -> References:
+        """What the create bodies name (a body's lists are checked to be lists before)."""
+        bodies = list(bodies)
+        users = [ref for body in bodies for ref in body.get("users", ())]
+        datasets = [ref for body in bodies for ref in body.get("datasets", ())]
+        return cls.named_in(caller, users, datasets)
+
+    def users_named(self, refs: Iterable[Any], kind: str) -> list[User]:
+        """Users named by id or username; every one must exist in this tenant."""
+        found: dict[str, User] = {}
+        for ref in refs:
+            if not isinstance(ref, str):
+                raise ApiError(kind, f"users: expected usernames or user ids, got {json.dumps(ref)[:60]}")
+            user = self.users.get(ref)
+            if user is None:
+                raise ApiError(kind, f"users: there is no user {ref!r} in this tenant")
+            found[user.pk] = user
+        return list(found.values())
+
+    def datasets_named(self, refs: Iterable[Any], kind: str) -> list[Item]:
+        """Datasets named by id; each must exist and be readable by the caller (else it does not exist)."""
+        found: dict[str, Item] = {}
+        for ref in refs:
+            if not isinstance(ref, str):
+                raise ApiError(kind, f"datasets: expected dataset ids, got {json.dumps(ref)[:60]}")
+            dataset = self.datasets.get(ref)
+            if dataset is None:
+                raise ApiError(kind, f"datasets: there is no dataset {ref!r}")
+            found[dataset.pk] = dataset
+        return list(found.values())
 
 
-def _readable_datasets(caller: Caller, ids: Iterable[Any], kind: str) -> list[Item]:
-    """Datasets named by id; each must exist and be readable by the caller (else it does not exist)."""
-    wanted = []
-    for ref in ids:
-        if not isinstance(ref, str):
-            raise ApiError(kind, f"datasets: expected dataset ids, got {json.dumps(ref)[:60]}")
-        wanted.append(ref)
-    if not wanted:
-        return []
-    readable = Item.objects.of_kind(Kind.DATASET).visible_to(caller.user).filter(pk__in=wanted)
-    found = {item.pk: item for item in readable}
-    for ref in wanted:
-        if ref not in found:
-            raise ApiError(kind, f"datasets: there is no dataset {ref!r}")
-    return list(found.values())
+def _strings(refs: Iterable[Any]) -> set[str]:
+    return {ref for ref in refs if isinstance(ref, str)}
+
+
+def _users_by_ref(refs: set[str]) -> dict[str, User]:
+    """The users these references name, under each reference that names them (an id wins over a username)."""
+    if not refs:
+        return {}
+    users = list(User.objects.filter(Q(pk__in=refs) | Q(username__in=refs)))
+    by_ref = {user.username: user for user in users}
+    by_ref.update({user.pk: user for user in users})
+    return by_ref
+
+
+def _readable_by_id(caller: Caller, ids: set[str]) -> dict[str, Item]:
+    if not ids:
+        return {}
+    readable = Item.objects.of_kind(Kind.DATASET).visible_to(caller.user).filter(pk__in=ids)
+    return {dataset.pk: dataset for dataset in readable}
 
 
 def _tags(names: Iterable[Any], kind: str) -> list[str]:
@@ -212,80 +250,154 @@ def _put_metadata(item: Item, values: Iterable[MetadataValue], owner: User | Non
 # ---------------------------------------------------------------- workflows
 
 
-def create_item(
-    caller: Caller,
-    kind: str,
-    *,
-    name: Any,
-    status: str | None = None,
-    visibility: str = Visibility.PRIVATE,
-    description: str = "",
-    users: Sequence[Any] = (),
-    datasets: Sequence[Any] = (),
-    metadata: Sequence[Any] = (),
-    tags: Sequence[Any] = (),
-) -> Item:
-    error = "post_request_error"
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One item of a create, checked and with its references resolved: what its transaction writes."""
+
+    item: Item
+    related: Related
+    share_with: list[User]
+    uses: list[Item]
+
+    @property
+    def readers(self) -> Readers:
+        return Readers.of(self.item.visibility, self.item.owner_id, [user.pk for user in self.share_with])
+
+
+def create_item(caller: Caller, kind: str, **fields: Any) -> Item:
+    """Create one item from the fields of a ``POST`` body (already shaped by the API's input serializer)."""
+    new = _new_item(caller, kind, fields, References.named_by(caller, [fields]))
+    _insert(caller, [new], lambda: f"name: you already have a {kind} named {new.item.name!r}")
+    return new.item
+
+
+def create_items(caller: Caller, kind: str, bodies: Sequence[dict[str, Any]]) -> list[Item]:
+    """Create several items in one transaction: all of them, or (on any error) none. An error names the
+    position of the item it is about, ``[3] name: …``, counted from 0 as in the request's array."""
+    check_batch_size(bodies)
+    references = References.named_by(caller, bodies)
+    new_items = []
+    for index, fields in enumerate(bodies):
+        with numbered(index):
+            new_items.append(_new_item(caller, kind, fields, references))
+    _check_distinct_names(new_items)
+    _insert(caller, new_items, lambda: _taken_names(caller, kind, new_items))
+    return [new.item for new in new_items]
+
+
+def check_batch_size(bodies: Sequence[Any]) -> None:
+    """1 to ``MAX_BATCH`` items per batch create (checked before the bodies are)."""
+    if not bodies:
+        raise ApiError(CREATE_ERROR, "body: an empty array creates nothing; send at least one item")
+    if len(bodies) > MAX_BATCH:
+        raise ApiError(CREATE_ERROR, f"body: at most {MAX_BATCH} items per request, got {len(bodies)}")
+
+
+@contextmanager
+def numbered(index: int) -> Iterator[None]:
+    """Prefix the details of an error raised in the block with the position of the item it is about."""
+    try:
+        yield
+    except ApiError as exc:
+        raise ApiError(exc.kind.name, f"[{index}] {exc.details}", exc.headers) from None
+
+
+def _new_item(caller: Caller, kind: str, fields: dict[str, Any], references: References) -> NewItem:
     assert caller.user is not None
-    for list_name, values in (("users", users), ("datasets", datasets), ("metadata", metadata), ("tags", tags)):
-        _check_length(list_name, values, error)
+    for list_name in LIST_FIELDS:
+        _check_length(list_name, fields.get(list_name), CREATE_ERROR)
     item = Item(
         kind=kind,
-        name=name,
+        name=fields.get("name"),
         owner=caller.user,
-        status=(status or Status.TRAINING) if kind == Kind.MODEL else "",
-        visibility=visibility,
-        description=description,
+        status=(fields.get("status") or Status.TRAINING) if kind == Kind.MODEL else "",
+        visibility=fields.get("visibility", Visibility.PRIVATE),
+        description=fields.get("description", ""),
     )
-    _check_scalars(item, error)
-    share_with = _users(users, error)
-    uses = _readable_datasets(caller, datasets, error) if kind == Kind.MODEL else []
+    _check_scalars(item, CREATE_ERROR)
+    share_with = references.users_named(fields.get("users", ()), CREATE_ERROR)
+    uses = references.datasets_named(fields.get("datasets", ()), CREATE_ERROR) if kind == Kind.MODEL else []
     # What a read would load, from the rows about to be written: the response needs no second round of
     # queries, and the item's stored lists are written with it.
     related = Related(
         users=[user.username for user in share_with],
-        tags=_tags(tags, error),
-        metadata=_metadata(metadata, error),
+        tags=_tags(fields.get("tags", ()), CREATE_ERROR),
+        metadata=_metadata(fields.get("metadata", ()), CREATE_ERROR),
         datasets=[dataset.pk for dataset in uses],
     ).put_in_order()
-    try:
-        retrying_forgotten_names(lambda: _insert_item(caller, item, related, share_with, uses))
-    except IntegrityError as exc:
-        raise _conflict(exc, f"name: you already have a {kind} named {item.name!r}") from None
     item.related = related
-    return item
+    return NewItem(item, related, share_with, uses)
 
 
-def _insert_item(caller: Caller, item: Item, related: Related, share_with: list[User], uses: list[Item]) -> None:
-    """The writes of a create, in one transaction: the item, its stored lists and its list rows (the shared
-    users and linked datasets as rows, the tags and metadata as ``related`` lists them)."""
+def _check_distinct_names(new_items: Sequence[NewItem]) -> None:
+    first_with: dict[str, int] = {}
+    for index, new in enumerate(new_items):
+        earlier = first_with.setdefault(new.item.name, index)
+        if earlier != index:
+            raise conflict(f"[{index}] name: item [{earlier}] of this request is named {new.item.name!r} too")
+
+
+def _taken_names(caller: Caller, kind: str, new_items: Sequence[NewItem]) -> str:
+    """The 409 details of a batch whose insert hit the unique name constraint: the first name now taken."""
+    names = [new.item.name for new in new_items]
+    taken = set(Item.objects.of_kind(kind).filter(owner=caller.user, name__in=names).values_list("name", flat=True))
+    for index, name in enumerate(names):
+        if name in taken:
+            return f"[{index}] name: you already have a {kind} named {name!r}"
+    return "name: another request created one of these names meanwhile: send it again"
+
+
+def _insert(caller: Caller, new_items: Sequence[NewItem], name_taken: Callable[[], str]) -> None:
+    try:
+        retrying_forgotten_names(lambda: _insert_items(caller, new_items))
+    except IntegrityError as exc:
+        raise _conflict(exc, name_taken) from None
+
+
+def _insert_items(caller: Caller, new_items: Sequence[NewItem]) -> None:
+    """The writes of a create, in one transaction, one statement per table whatever the number of items:
+    the items, their stored lists, their list rows (shares, lineage, tags and metadata as ``related`` lists
+    them), the names they use and one log entry each. The rows are built before the transaction starts, so
+    that on SQLite the write lock is held for the statements only."""
+    items = [new.item for new in new_items]
+    stored = [ItemLists(item=new.item, content=new.related.stored()) for new in new_items]
+    shares = [Share(item=new.item, user=user) for new in new_items for user in new.share_with]
+    lineage = [Lineage(model=new.item, dataset=used) for new in new_items for used in new.uses]
+    tags = [ItemTag(item=new.item, tag_id=name) for new in new_items for name in new.related.tags]
+    metadata = [
+        MetadataEntry(item=new.item, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number)
+        for new in new_items
+        for v in new.related.metadata
+    ]
+    logged = [(item.pk, {"name": item.name}) for item in items]
+    readers = Readers.union(new.readers for new in new_items)
     with tenant_atomic():
-        item.save(force_insert=True)
-        ItemLists.objects.create(item=item, content=related.stored())
-        _add_shares(item, share_with)
-        _add_lineage(item, uses)
-        _add_tags(item, related.tags, caller.user)
-        record_use(MetadataName, [value.name for value in related.metadata], caller.user)
-        MetadataEntry.objects.bulk_create(
-            [
-                MetadataEntry(item=item, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number)
-                for v in related.metadata
-            ]
-        )
-        audit.record(caller, action="create", resource=item.kind, target=item.pk, details={"name": item.name})
-        generation.bump(readers=Readers.of(item.visibility, item.owner_id, [user.pk for user in share_with]))
+        Item.objects.bulk_create(items)
+        ItemLists.objects.bulk_create(stored)
+        Share.objects.bulk_create(shares)
+        Lineage.objects.bulk_create(lineage)
+        record_use(Tag, sorted({row.tag_id for row in tags}), caller.user)
+        ItemTag.objects.bulk_create(tags)
+        record_use(MetadataName, sorted({row.name_id for row in metadata}), caller.user)
+        MetadataEntry.objects.bulk_create(metadata)
+        audit.record_each(caller, action="create", resource=items[0].kind, changes=logged)
+        generation.bump(readers=readers)
 
 
-def _conflict(exc: IntegrityError, name_taken: str) -> ApiError:
-    """The 409 of a write that failed on a constraint: the name is taken, or a row it refers to went away."""
+def _conflict(exc: IntegrityError, name_taken: Callable[[], str]) -> ApiError:
+    """The 409 of a write that failed on a constraint: a row it refers to went away, or a name is taken
+    (``name_taken`` says which, asked only then)."""
     if breaks_a_reference(exc):
         return conflict("a user, dataset or vocabulary entry this refers to was deleted meanwhile: send it again")
-    return conflict(name_taken)
+    return conflict(name_taken())
 
 
 def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict[str, ListChange]) -> Item:
     """Set scalars and apply list changes (removes first, then adds; a plain list replaces)."""
-    error = "put_request_error"
+    error = UPDATE_ERROR
     ensure_editable(caller, item, "PUT")
     for name, value in scalars.items():
         setattr(item, name, value)
@@ -294,11 +406,12 @@ def update_item(caller: Caller, item: Item, scalars: dict[str, Any], lists: dict
         for values in (change.replace, change.remove, change.add):
             _check_length(list_name, values, error)
     # Resolve every reference before writing anything: a bad one changes nothing.
-    plan = {name: _resolve(caller, item, name, change, error) for name, change in lists.items()}
+    references = References.named_in(caller, _named(lists.get("users")), _named(lists.get("datasets")))
+    plan = {name: _resolve(item, name, change, references, error) for name, change in lists.items()}
     try:
         retrying_forgotten_names(lambda: _apply_update(caller, item, scalars, set(lists), plan))
     except IntegrityError as exc:
-        raise _conflict(exc, f"name: the owner already has a {item.kind} named {item.name!r}") from None
+        raise _conflict(exc, lambda: f"name: the owner already has a {item.kind} named {item.name!r}") from None
     return Item.objects.get(pk=item.pk)
 
 
@@ -347,18 +460,23 @@ def _new_readers(item: Item, was_public: bool, shared_before: set[str] | None) -
     return Readers(users=frozenset(changed)) if changed else None
 
 
-def _resolve(caller: Caller, item: Item, name: str, change: ListChange, error: str) -> tuple[Any, Any]:
+def _named(change: ListChange | None) -> list[Any]:
+    """The references a list change adds (its removals need not exist)."""
+    return [*(change.replace or ()), *change.add] if change is not None else []
+
+
+def _resolve(item: Item, name: str, change: ListChange, references: References, error: str) -> tuple[Any, Any]:
     """(what to remove, what to add) for one list field, with every reference checked."""
     if name == "users":
         if change.replace is not None:
-            return "all", _users(change.replace, error)
-        return [user.pk for user in _existing_users(change.remove)], _users(change.add, error)
+            return "all", references.users_named(change.replace, error)
+        return [user.pk for user in _existing_users(change.remove)], references.users_named(change.add, error)
     if name == "datasets":
         if item.kind != Kind.MODEL:
             raise ApiError(error, "datasets: only models have datasets")
         if change.replace is not None:
-            return "all", _readable_datasets(caller, change.replace, error)
-        return [ref for ref in change.remove if isinstance(ref, str)], _readable_datasets(caller, change.add, error)
+            return "all", references.datasets_named(change.replace, error)
+        return [ref for ref in change.remove if isinstance(ref, str)], references.datasets_named(change.add, error)
     if name == "tags":
         if change.replace is not None:
             return "all", _tags(change.replace, error)

@@ -223,6 +223,13 @@ class ItemViewSet(RegistryViewSet):
         return documents
 
     def create(self, request: Request) -> Response:
+        """Create an item; an array of item bodies creates them all in one transaction (or none) and answers
+        their array, in order."""
+        if isinstance(request.data, list):
+            services.check_batch_size(request.data)
+            bodies = self.validated_each(self.create_input, request.data)
+            items = services.create_items(Caller.of(request), self.kind, bodies)
+            return Response([item_document(item) for item in items], status=status.HTTP_201_CREATED)
         data = self.validated(self.create_input, request)
         item = services.create_item(Caller.of(request), self.kind, **data)
         return Response(item_document(item), status=status.HTTP_201_CREATED)
