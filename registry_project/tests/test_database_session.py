@@ -6,6 +6,7 @@ import pytest
 from django.db import connections
 
 from tenants_app import tenancy
+from tenants_app.models import User
 
 
 def session_setting(acme, name: str) -> str:
@@ -26,3 +27,17 @@ def test_tenant_connections_never_spend_time_compiling_queries(acme):
 
 def test_tenant_connections_cancel_runaway_statements(acme):
     assert session_setting(acme, "statement_timeout") == "30s"
+
+
+def test_tenant_connections_prepare_the_statements_they_repeat(acme):
+    with tenancy.using_tenant(acme.tenant) as active:
+        connection = connections[active.alias]
+        if connection.vendor != "postgresql":
+            pytest.skip("PostgreSQL prepared statements")
+        for _ in range(6):  # psycopg prepares a statement on its fifth run on a connection
+            assert User.objects.filter(username="ada").exists()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [row[0] for row in cursor.fetchall()]
+
+    assert any('FROM "tenants_app_user"' in statement for statement in prepared), prepared
