@@ -47,6 +47,7 @@ from tenants_app.context import require_tenant
 from tenants_app.models import User
 
 MAX_LIST_LENGTH = 1000
+MAX_BATCH = 1000  # items per batch create
 CREATE_ERROR, UPDATE_ERROR = "post_request_error", "put_request_error"
 MAX_VALUE_LENGTH = 1024
 LIST_FIELDS = ("users", "datasets", "tags", "metadata")
@@ -248,9 +249,6 @@ def _put_metadata(item: Item, values: Iterable[MetadataValue], owner: User | Non
 
 
 # ---------------------------------------------------------------- workflows
-
-
-MAX_BATCH = 1000
 
 
 @dataclass(frozen=True)
