@@ -624,6 +624,17 @@ def test_versions_of_a_malformed_or_unknown_item_are_404(owner, item_id):
     assert temporary_files() == []
 
 
+def test_an_upload_with_more_form_fields_than_allowed_is_a_400_naming_the_limit_not_a_500(acme, owner, model):
+    fields = {f"field{number}": "x" for number in range(1001)}
+
+    response = owner.post(versions_url(model), {"file": SimpleUploadedFile("model.onnx", CONTENT), **fields})
+
+    assert error_of(response) == (400, "post_request_error")
+    assert response.json()["details"] == "body: more than 1000 fields"
+    assert acme.count(Version) == 0
+    assert temporary_files() == []
+
+
 def test_an_outsiders_oversized_upload_is_404_not_413(acme, model, stranger):
     """The size check must not reveal that a private item exists."""
     with override_settings(MAX_UPLOAD_SIZE=1024):
