@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError
 from django.db.models import F, Q
@@ -46,6 +46,7 @@ from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 from tenants_app.models import User
 
+R = TypeVar("R", User, Item)
 MAX_LIST_LENGTH = 1000
 MAX_BATCH = 1000  # items per batch create
 CREATE_ERROR, UPDATE_ERROR = "post_request_error", "put_request_error"
@@ -99,27 +100,26 @@ class References:
 
     def users_named(self, refs: Iterable[Any], kind: str) -> list[User]:
         """Users named by id or username; every one must exist in this tenant."""
-        found: dict[str, User] = {}
-        for ref in refs:
-            if not isinstance(ref, str):
-                raise ApiError(kind, f"users: expected usernames or user ids, got {json.dumps(ref)[:60]}")
-            user = self.users.get(ref)
-            if user is None:
-                raise ApiError(kind, f"users: there is no user {ref!r} in this tenant")
-            found[user.pk] = user
-        return list(found.values())
+        return _each_named(refs, self.users, kind, "users", "usernames or user ids", "no user {!r} in this tenant")
 
     def datasets_named(self, refs: Iterable[Any], kind: str) -> list[Item]:
         """Datasets named by id; each must exist and be readable by the caller (else it does not exist)."""
-        found: dict[str, Item] = {}
-        for ref in refs:
-            if not isinstance(ref, str):
-                raise ApiError(kind, f"datasets: expected dataset ids, got {json.dumps(ref)[:60]}")
-            dataset = self.datasets.get(ref)
-            if dataset is None:
-                raise ApiError(kind, f"datasets: there is no dataset {ref!r}")
-            found[dataset.pk] = dataset
-        return list(found.values())
+        return _each_named(refs, self.datasets, kind, "datasets", "dataset ids", "no dataset {!r}")
+
+
+def _each_named(
+    refs: Iterable[Any], known: Mapping[str, R], kind: str, field: str, expected: str, missing: str
+) -> list[R]:
+    """The rows ``refs`` name, each once; a reference that is not a string, or names no row, is a 400."""
+    found: dict[str, R] = {}
+    for ref in refs:
+        if not isinstance(ref, str):
+            raise ApiError(kind, f"{field}: expected {expected}, got {json.dumps(ref)[:60]}")
+        row = known.get(ref)
+        if row is None:
+            raise ApiError(kind, f"{field}: there is {missing.format(ref)}")
+        found[row.pk] = row
+    return list(found.values())
 
 
 def _strings(refs: Iterable[Any]) -> set[str]:
