@@ -535,7 +535,7 @@ def measure_reads(
                     deadline = time.monotonic() + budget_s
                 elif time.monotonic() > deadline and len(latencies) >= 20:
                     break
-                url = path.replace(quote("{n}"), str(n)).replace(quote("{n:09d}"), f"{n:09d}") if path else None
+                url = numbered_path(path, n) if path else None
                 url = url or f"/v1/models/{ids[n % (20 if key.startswith('get_cached') else len(ids))]}"
                 if write_before == AFTER_EDIT:
                     writer.json("PUT", f"/v1/models/{writer_item}", {"description": f"edited before read {n}"})
@@ -555,6 +555,11 @@ def measure_reads(
         client.close()
         writer.close()
     return results
+
+
+def numbered_path(path: str, n: int) -> str:
+    """A scenario's path for its ``n``-th request (uncached scenarios make each request's filter new)."""
+    return path.replace(quote("{n}"), str(n)).replace(quote("{n:09d}"), f"{n:09d}")
 
 
 def new_model(name: str, visibility: str, rng: random.Random) -> dict[str, Any]:
@@ -655,8 +660,12 @@ def explain(requests: int) -> dict[str, Any]:
         for key, _description, path in scenarios():
             if path is None or not path.startswith(("/v1/models", "/v1/tags")) or key.endswith(tuple(AFTER_WRITES)):
                 continue
-            route, _, query = path.partition("?")
-            params = QueryDict(query)
+            route = path.partition("?")[0]
+            requests_made = iter(range(10**6))
+
+            def next_params() -> QueryDict:  # a new filter each time for the uncached scenarios
+                return QueryDict(numbered_path(path, next(requests_made)).partition("?")[2])  # noqa: B023
+
             if route == "/v1/tags":
                 view = TagViewSet()
                 view.request = APIRequestFactory().get(path)
@@ -676,11 +685,12 @@ def explain(requests: int) -> dict[str, Any]:
 
             timings = []
             for _ in range(max(5, requests // 10)):
+                params = next_params()
                 started = time.perf_counter()
                 paginate(queryset, params, spec, serialize)
                 timings.append(time.perf_counter() - started)
             with CaptureQueriesContext(connection) as captured:
-                paginate(queryset, params, spec, serialize)
+                paginate(queryset, next_params(), spec, serialize)
             statements = []
             for query_info in captured.captured_queries[:2]:  # the count, then the page (prefetches follow)
                 sql = query_info["sql"]
