@@ -8,7 +8,8 @@ unique number from ``CATALOGUE``; ``message`` is fixed text; ``details`` says wh
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +125,18 @@ def validation_details(detail: Any) -> str:
     if isinstance(detail, list | tuple):
         return " ".join(validation_details(item) for item in detail)
     return str(detail)
+
+
+@contextmanager
+def numbered(index: int) -> Iterator[None]:
+    """Prefix the details of an error raised in the block with ``[index]``: the position, in a request's
+    array, of the body it is about (a batch create's shape errors and its services' errors alike)."""
+    try:
+        yield
+    except ApiError as exc:
+        raise ApiError(exc.kind.name, f"[{index}] {exc.details}", exc.headers) from None
+    except drf.ValidationError as exc:
+        raise drf.ValidationError(f"[{index}] {validation_details(exc.detail)}") from None
 
 
 _RESTRICTED_BY_METHOD = {

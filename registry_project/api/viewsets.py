@@ -10,7 +10,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry_project.api.errors import validation_details
+from registry_project.api.errors import numbered
 from registry_project.api.listing import ListSpec, paginate
 
 S = TypeVar("S", bound=serializers.Serializer)
@@ -55,8 +55,6 @@ class RegistryViewSet(viewsets.ViewSet):
         serializer = serializer_class()
         checked = []
         for index, body in enumerate(bodies):
-            try:
+            with numbered(index):
                 checked.append(dict(serializer.run_validation(body)))
-            except serializers.ValidationError as exc:
-                raise serializers.ValidationError(f"[{index}] {validation_details(exc.detail)}") from None
         return checked

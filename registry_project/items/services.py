@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -19,7 +18,7 @@ from django.utils import timezone
 
 from folksonomy_app.models import MetadataName, Tag
 from folksonomy_app.services import check_name, record_use, retrying_forgotten_names
-from registry_project.api.errors import ApiError, conflict, forbidden, not_found
+from registry_project.api.errors import ApiError, conflict, forbidden, not_found, numbered
 from registry_project.ids import looks_like_object_id
 from registry_project.items import generation, storage
 from registry_project.items.generation import Readers
@@ -294,15 +293,6 @@ def check_batch_size(bodies: Sequence[Any]) -> None:
         raise ApiError(CREATE_ERROR, f"body: at most {MAX_BATCH} items per request, got {len(bodies)}")
 
 
-@contextmanager
-def numbered(index: int) -> Iterator[None]:
-    """Prefix the details of an error raised in the block with the position of the item it is about."""
-    try:
-        yield
-    except ApiError as exc:
-        raise ApiError(exc.kind.name, f"[{index}] {exc.details}", exc.headers) from None
-
-
 def _new_item(caller: Caller, kind: str, fields: dict[str, Any], references: References) -> NewItem:
     assert caller.user is not None
     for list_name in LIST_FIELDS:
@@ -377,9 +367,9 @@ def _insert_items(caller: Caller, new_items: Sequence[NewItem]) -> None:
         ItemLists.objects.bulk_create(stored)
         Share.objects.bulk_create(shares)
         Lineage.objects.bulk_create(lineage)
-        record_use(Tag, sorted({row.tag_id for row in tags}), caller.user)
+        record_use(Tag, {row.tag_id for row in tags}, caller.user)
         ItemTag.objects.bulk_create(tags)
-        record_use(MetadataName, sorted({row.name_id for row in metadata}), caller.user)
+        record_use(MetadataName, {row.name_id for row in metadata}, caller.user)
         MetadataEntry.objects.bulk_create(metadata)
         audit.record_each(caller, action="create", resource=items[0].kind, changes=logged)
         generation.bump(readers=readers)
