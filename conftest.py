@@ -22,13 +22,13 @@ from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from registry_project.items import storage
-from registry_project.testing.browser import wait_for_live_requests
-from registry_project.testing.helpers import PASSWORD
+from framework.files import storage
 from tenants_app import databases, services, tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import Role, Tenant, User
 from tenants_app.tokens import RegistryToken
+from testing.browser import wait_for_live_requests
+from testing.helpers import PASSWORD
 
 SYSTEM = Caller(user=None, name="<tests>")
 
@@ -184,7 +184,7 @@ def superuser() -> APIClient:
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[Any]:
     """A real S3 server (SeaweedFS) for the whole session, started on first use."""
-    from registry_project.testing.seaweed import running_s3_server
+    from testing.seaweed import running_s3_server
 
     with running_s3_server() as server:
         yield server
@@ -225,7 +225,7 @@ def storage_backend(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[s
 @pytest.fixture(scope="session")
 def live_url() -> Iterator[str]:
     """The registry served over HTTP on loopback for browser tests (same databases as the test)."""
-    from registry_project.testing.browser import live_server
+    from testing.browser import live_server
 
     with live_server() as url:
         yield url
@@ -233,7 +233,7 @@ def live_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def chromium_browser() -> Iterator[Any]:
-    from registry_project.testing.browser import chromium
+    from testing.browser import chromium
 
     with chromium() as browser:
         yield browser
@@ -252,7 +252,7 @@ def browser_page(chromium_browser: Any, live_url: str) -> Iterator[Any]:
 @pytest.fixture
 def sign_in(browser_page: Any) -> Callable[..., Any]:
     """Sign ``username`` in to ``tenant`` through the sign-in page, as a person would."""
-    from registry_project.testing.helpers import PASSWORD
+    from testing.helpers import PASSWORD
 
     def sign_in_as(tenant: str, username: str, password: str = PASSWORD) -> Any:
         browser_page.goto("/signin/")

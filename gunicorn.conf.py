@@ -4,7 +4,7 @@ Worker class: ``gthread``. A sync worker must answer its arbiter's heartbeat fro
 the request, so a multi-gigabyte upload or download on a slow link outlives the 30 s ``timeout`` and is
 killed. With ``gthread`` the heartbeat comes from the worker's main loop while request threads stream,
 so long transfers are fine and ``timeout`` still catches a worker that is truly stuck. Our subclass
-(``registry_project.workers``) spreads new connections evenly over the workers.
+(``registry_project.server.workers``) spreads new connections evenly over the workers.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _port = env_int("HTTPS_PORT", 8443) if _protocol == "https" else env_int("HTTP_P
 
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 wsgi_app = "registry_project.wsgi:application"
-worker_class = "registry_project.workers.BalancedThreadWorker"
+worker_class = "registry_project.server.workers.BalancedThreadWorker"
 workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
 threads = env_int("GUNICORN_THREADS", 8, minimum=1)
 timeout = env_int("GUNICORN_TIMEOUT", 120, minimum=10)
@@ -51,6 +51,6 @@ if _protocol == "https":
 def when_ready(server: object) -> None:
     """With PROTOCOL=https and HTTP_PORT set, plain HTTP on HTTP_PORT answers with a redirect to HTTPS."""
     if _protocol == "https" and os.environ.get("HTTP_PORT"):
-        from registry_project.redirect import serve_redirects
+        from registry_project.server.redirect import serve_redirects
 
         serve_redirects(_host, env_int("HTTP_PORT", 8000), _port)

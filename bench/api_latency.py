@@ -393,8 +393,8 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
     from django.db import connections, transaction
 
     from folksonomy_app.models import MetadataName, Tag, Usage
-    from registry_project.ids import new_object_id
-    from registry_project.items.models import (
+    from framework.ids import new_object_id
+    from items_app.models import (
         Item,
         ItemLists,
         ItemTag,
@@ -404,7 +404,7 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
         Status,
         Visibility,
     )
-    from registry_project.items.related import MetadataValue, Related
+    from items_app.related import MetadataValue, Related
     from tenants_app.models import Role, User
     from tenants_app.services import ensure_default_tenant
     from tenants_app.tenancy import using_tenant
@@ -645,10 +645,10 @@ def explain(requests: int) -> dict[str, Any]:
     from rest_framework.test import APIRequestFactory
 
     from folksonomy_app.api.views import TagViewSet
-    from registry_project.api.listing import paginate
-    from registry_project.items.api.serializers import item_documents
-    from registry_project.items.api.views import item_list_spec
-    from registry_project.items.models import Item
+    from framework.api.listing import paginate
+    from items_app.api.serializers import item_documents
+    from items_app.api.views import item_list_spec
+    from items_app.models import Item
     from tenants_app.models import Tenant, User
     from tenants_app.tenancy import using_tenant
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from datasets_app.models import Dataset
-from registry_project.items.admin import ItemAdmin, MetadataInline, ShareInline, TagInline, UsedByInline, VersionInline
+from items_app.admin import ItemAdmin, MetadataInline, ShareInline, TagInline, UsedByInline, VersionInline
 
 
 @admin.register(Dataset)

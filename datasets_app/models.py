@@ -1,9 +1,9 @@
-"""Datasets: items of kind ``dataset`` (see ``registry_project.items``)."""
+"""Datasets: items of kind ``dataset`` (see ``items_app``)."""
 
 from __future__ import annotations
 
-from registry_project.items.models import Item, Kind
-from registry_project.items.querysets import KindManager
+from items_app.models import Item, Kind
+from items_app.querysets import KindManager
 
 
 class Dataset(Item):

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from folksonomy_app import services
 from folksonomy_app.models import MetadataName, Tag, VocabularyEntry
-from registry_project.web.admin_site import BrowseAndDeleteAdmin
+from framework.web.admin import BrowseAndDeleteAdmin
 from tenants_app.audit import Caller
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from folksonomy_app.models import MAX_NAME_LENGTH, Usage
-from registry_project.web.pages import contains
+from framework.web.pages import contains
 
 SORTS = {
     "name": {"_id": "asc"},

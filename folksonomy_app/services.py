@@ -11,12 +11,12 @@ from django.db import IntegrityError
 from django.db.models import ProtectedError
 
 from folksonomy_app.models import MetadataName, Tag, Usage, VocabularyEntry, validate_vocabulary_name
-from registry_project.api.errors import ApiError, conflict, forbidden
-from registry_project.transactions import breaks_a_reference, tenant_atomic
+from framework.api.errors import ApiError, conflict, forbidden
 from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 from tenants_app.models import User
+from tenants_app.transactions import breaks_a_reference, tenant_atomic
 
 VOCABULARIES: dict[str, type[VocabularyEntry]] = {"tag": Tag, "metadata": MetadataName}
 T = TypeVar("T")

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from folksonomy_app import services
 from folksonomy_app.api.views import MetadataNameViewSet, TagViewSet, VocabularyViewSet
 from folksonomy_app.forms import EntryCreateForm, EntryDeleteForm, EntryFilterForm
-from registry_project.api.errors import ApiError
-from registry_project.web.pages import admin_required, focus_first_error, list_page, show_api_error
+from framework.api.errors import ApiError
+from framework.web.pages import admin_required, focus_first_error, list_page, show_api_error
 from tenants_app.audit import Caller
 
 

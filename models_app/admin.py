@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from items_app.admin import ItemAdmin
 from models_app.models import MLModel
-from registry_project.items.admin import ItemAdmin
 
 
 @admin.register(MLModel)

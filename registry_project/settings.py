@@ -27,7 +27,7 @@ from registry_project.config import (
     env_str,
     load_env_files,
 )
-from registry_project.forwarding import TrustedProxies
+from registry_project.server.forwarding import TrustedProxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_env_files([Path(p) for p in env_list("ENV_FILE")] + [BASE_DIR / ".env", BASE_DIR / "variables.env"])
@@ -114,7 +114,7 @@ JWT_RENEW_EXPIRATIONTIME = env_duration("JWT_RENEW_EXPIRATIONTIME", "50m")
 if JWT_RENEW_EXPIRATIONTIME < JWT_EXPIRATIONTIME:
     raise ConfigurationError("JWT_RENEW_EXPIRATIONTIME: must not be shorter than JWT_EXPIRATIONTIME")
 
-# --- Files: version blobs, content-addressed per tenant (registry_project/items/storage.py) ---
+# --- Files: version blobs, content-addressed per tenant (framework/files/storage.py) ---
 STORAGE = env_choice("STORAGE", "local", {"local", "s3"})
 UPLOAD_PATH = _project_path(env_str("UPLOAD_PATH", str(DATA_DIR / "uploads")))
 MAX_UPLOAD_SIZE = env_size("MAX_UPLOAD_SIZE", "10G")
@@ -164,7 +164,7 @@ LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, m
 LOGIN_LOCKOUT = env_duration("LOGIN_LOCKOUT", "15m")
 
 INSTALLED_APPS = [
-    "registry_project.web.apps.RegistryAdminConfig",  # django.contrib.admin, scoped to the signed-in tenant
+    "framework.web.apps.RegistryAdminConfig",  # django.contrib.admin, scoped to the signed-in tenant
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.messages",
@@ -175,14 +175,14 @@ INSTALLED_APPS = [
     "corsheaders",
     "tenants_app",
     "folksonomy_app",
-    "registry_project.items",
+    "items_app",
     "models_app",
     "datasets_app",
 ]
 
 MIDDLEWARE = [
-    "registry_project.forwarding.ForwardedClientMiddleware",
-    "registry_project.requestlog.RequestLogMiddleware",
+    "registry_project.server.forwarding.ForwardedClientMiddleware",
+    "registry_project.server.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -194,7 +194,7 @@ MIDDLEWARE = [
     "tenants_app.middleware.SessionTenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "registry_project.security.ContentSecurityPolicyMiddleware",
+    "registry_project.server.security.ContentSecurityPolicyMiddleware",
 ]
 
 # --- Browser security: headers on every response, CORS closed unless origins are configured ---
@@ -243,7 +243,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "registry_project.web.context.registry",
+                "tenants_app.context_processors.registry",
             ]
         },
     }
@@ -275,8 +275,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "registry_project.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "registry_project.api.schema.RegistryAutoSchema",
+    "EXCEPTION_HANDLER": "framework.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "framework.api.schema.RegistryAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -315,7 +315,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "registry_project.requestlog.JsonFormatter"},
+        "json": {"()": "registry_project.server.requestlog.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -340,5 +340,5 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v1",
-    "PREPROCESSING_HOOKS": ["registry_project.api.schema.tidy_paths"],
+    "PREPROCESSING_HOOKS": ["framework.api.schema.tidy_paths"],
 }

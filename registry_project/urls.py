@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from registry_project import health
-from registry_project.api import views as api
-from registry_project.api.docs import RedocView, SwaggerView
-from registry_project.api.schema import document_api
+from framework.api.docs import RedocView, SwaggerView
+from framework.api.schema import document_api
+from registry_project import views as api
+from registry_project.server import health
 from tenants_app.api.views import LoginView
 
 v1 = [
@@ -31,12 +31,12 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("", include("registry_project.items.urls")),
+    path("", include("items_app.urls")),
     path("manage/", include("tenants_app.urls")),
-    path("", include("registry_project.web.urls")),
+    path("", include("tenants_app.signin_urls")),
 ]
 
-document_api()  # attach the OpenAPI descriptions (registry_project/api/schema.py) to the views
+document_api()  # attach the OpenAPI descriptions (framework/api/schema.py) to the views
 
-handler404 = "registry_project.api.views.handler404"
-handler500 = "registry_project.api.views.handler500"
+handler404 = "registry_project.views.handler404"
+handler500 = "registry_project.views.handler500"

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
 
-from registry_project.web.admin_site import BrowseAndDeleteAdmin
+from framework.web.admin import BrowseAndDeleteAdmin
 from tenants_app import services
 from tenants_app.audit import Caller
 from tenants_app.models import AuditEntry, User

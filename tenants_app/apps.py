@@ -9,6 +9,6 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants and users"
 
     def ready(self) -> None:
-        from registry_project.sqlite import use_re2_for_regexp
+        from framework.api.sqlite_regexp import use_re2_for_regexp
 
         connection_created.connect(use_re2_for_regexp, dispatch_uid="registry-re2-regexp")

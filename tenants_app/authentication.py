@@ -18,8 +18,8 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from registry_project.api.errors import ApiError
-from registry_project.lookups import one_or_none
+from framework.api.errors import ApiError
+from framework.lookups import one_or_none
 from tenants_app import tenancy
 from tenants_app.models import User
 from tenants_app.tokens import RegistryToken

@@ -29,10 +29,10 @@ from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from registry_project.api.errors import ApiError
-from registry_project.items import storage
-from registry_project.items.models import Blob
-from registry_project.items.uploads import DigestingFile, ReceivedFile
+from framework.api.errors import ApiError
+from framework.files import storage
+from framework.files.uploads import DigestingFile, ReceivedFile
+from items_app.models import Blob
 from tenants_app import audit, databases, services, tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import TENANT_ID_VALIDATOR, Tenant

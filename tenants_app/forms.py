@@ -2,7 +2,7 @@
 
 They check only what a browser form must (required fields, lengths, choices); the rules themselves (username
 shape, unique e-mail, password strength, the last admin) are the services', whose errors are shown on these
-forms by ``registry_project.web.pages.show_api_error``.
+forms by ``framework.web.pages.show_api_error``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
-from registry_project.web.pages import contains
+from framework.web.pages import contains
 from tenants_app.models import AuditResult, Role
 
 STRENGTH_HELP = (
@@ -108,3 +109,11 @@ class AuditFilterForm(forms.Form):
         if timestamp:
             document["timestamp"] = timestamp
         return document
+
+
+class SignInForm(forms.Form):
+    tenant = forms.CharField(max_length=64, initial=lambda: settings.DEFAULT_TENANT)
+    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"}))
+    password = forms.CharField(
+        max_length=512, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 
-from registry_project.api.errors import is_api_path
+from framework.api.errors import is_api_path
 from tenants_app import tenancy
 from tenants_app.context import activate, current_tenant, reset
 

@@ -12,7 +12,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from registry_project.ids import looks_like_object_id, new_object_id
+from framework.ids import looks_like_object_id, new_object_id
 
 TENANT_ID_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9_-]{1,64}\Z",
@@ -91,7 +91,7 @@ class User(AbstractBaseUser):
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
     lastmod = models.DateTimeField(auto_now=True)
     # Bumped when a non-public item this user may read appears or disappears, or they gain or lose access to
-    # one (``registry_project.items.generation``): their cached item totals are keyed by it.
+    # one (``items_app.generation``): their cached item totals are keyed by it.
     item_scope = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = UserManager()

@@ -20,17 +20,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from rest_framework_simplejwt.settings import api_settings
 
-from registry_project.api.errors import ApiError, conflict, forbidden
-from registry_project.items import generation, storage
-from registry_project.items.models import Item, Share
-from registry_project.items.related import rewrite_lists
-from registry_project.transactions import tenant_atomic
+from framework.api.errors import ApiError, conflict, forbidden
+from framework.files import storage
+from items_app import generation
+from items_app.models import Item, Share
+from items_app.related import rewrite_lists
 from tenants_app import audit, databases, tenancy
 from tenants_app.audit import Caller
 from tenants_app.context import ActiveTenant
 from tenants_app.models import AuditResult, Role, Tenant, User
 from tenants_app.throttling import counters_for
 from tenants_app.tokens import RegistryToken, decode_for_renewal
+from tenants_app.transactions import tenant_atomic
 
 logger = logging.getLogger("registry.tenants")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from registry_project.lookups import one_or_none
+from framework.lookups import one_or_none
 from tenants_app import databases
 from tenants_app.context import ActiveTenant, activate, tenant_context
 from tenants_app.models import Tenant

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from folksonomy_app.models import MetadataName, Tag, Usage
-from registry_project.api.errors import ApiError
-from registry_project.web.pages import admin_required, focus_first_error, list_page, show_api_error
+from framework.api.errors import ApiError
+from framework.web.pages import admin_required, focus_first_error, list_page, show_api_error
 from tenants_app import services
 from tenants_app.api.views import AuditLogViewSet, UserViewSet
 from tenants_app.audit import Caller

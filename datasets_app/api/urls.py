@@ -1,5 +1,5 @@
 from datasets_app.api.views import DatasetViewSet
-from registry_project.api.routers import OptionalSlashRouter
+from framework.api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("datasets", DatasetViewSet, basename="dataset")

@@ -1,8 +1,8 @@
 """``/v1/datasets``: the shared item viewset for items of kind ``dataset``."""
 
-from registry_project.items.api.serializers import ItemCreateInput, ItemUpdateInput
-from registry_project.items.api.views import ItemViewSet
-from registry_project.items.models import Kind
+from items_app.api.serializers import ItemCreateInput, ItemUpdateInput
+from items_app.api.views import ItemViewSet
+from items_app.models import Kind
 
 
 class DatasetViewSet(ItemViewSet):

@@ -10,9 +10,10 @@ import re
 
 import pytest
 
-from registry_project.items.models import Item, ItemTag, Lineage, MetadataEntry, Share
-from registry_project.testing.helpers import error_of
-from registry_project.testing.items import (
+from items_app.models import Item, ItemTag, Lineage, MetadataEntry, Share
+from tenants_app.models import AuditEntry, User
+from testing.helpers import error_of
+from testing.items import (
     assert_utc_timestamp,
     create_dataset,
     create_model,
@@ -22,7 +23,6 @@ from registry_project.testing.items import (
     metadata_of,
     names_in,
 )
-from tenants_app.models import AuditEntry, User
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 DATASET_KEYS = {

@@ -1,5 +1,5 @@
 from folksonomy_app.api.views import MetadataNameViewSet, TagViewSet
-from registry_project.api.routers import OptionalSlashRouter
+from framework.api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("tags", TagViewSet, basename="tag")

@@ -12,14 +12,14 @@ from rest_framework.response import Response
 
 from folksonomy_app import services
 from folksonomy_app.models import MetadataName, Tag, VocabularyEntry
-from registry_project.api.errors import not_found
-from registry_project.api.filtering import FilterField
-from registry_project.api.listing import ListSpec
-from registry_project.api.serializers import StrictInputSerializer
-from registry_project.api.viewsets import RegistryViewSet
-from registry_project.items import generation
-from registry_project.items.models import Item, ItemTag, MetadataEntry
-from registry_project.items.querysets import readable_by
+from framework.api.errors import not_found
+from framework.api.filtering import FilterField
+from framework.api.listing import ListSpec
+from framework.api.serializers import StrictInputSerializer
+from framework.api.viewsets import RegistryViewSet
+from items_app import generation
+from items_app.models import Item, ItemTag, MetadataEntry
+from items_app.querysets import readable_by
 from tenants_app.api.serializers import iso
 from tenants_app.audit import Caller
 

@@ -16,8 +16,8 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from folksonomy_app.models import MetadataName, Tag, Usage, VocabularyEntry
-from registry_project.testing.helpers import error_of
 from tenants_app import tenancy
+from testing.helpers import error_of
 
 ENTRY_KEYS = {"_id", "usage", "owner", "timestamp", "count"}
 

@@ -10,9 +10,9 @@ from urllib.parse import quote
 import pytest
 
 from folksonomy_app.models import MetadataName, Tag, Usage
-from registry_project.testing.pages import signed_in_client
 from tenants_app import tenancy
 from tenants_app.models import AuditEntry
+from testing.pages import signed_in_client
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """``/v1/models``: the shared item viewset for items of kind ``model``."""
 
-from registry_project.items.api.serializers import ModelCreateInput, ModelUpdateInput
-from registry_project.items.api.views import ItemViewSet
-from registry_project.items.models import Kind
+from items_app.api.serializers import ModelCreateInput, ModelUpdateInput
+from items_app.api.views import ItemViewSet
+from items_app.models import Kind
 
 
 class MLModelViewSet(ItemViewSet):

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from registry_project.items.models import Item, Kind
-from registry_project.testing.helpers import error_of
+from items_app.models import Item, Kind
+from testing.helpers import error_of
 
 
 def create(client: Any, name: str, path: str = "/v1/models", **fields: Any) -> dict[str, Any]:

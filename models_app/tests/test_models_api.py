@@ -16,9 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from folksonomy_app.models import MetadataName, Tag
-from registry_project.items.models import Item, ItemTag, Lineage, MetadataEntry, Share
-from registry_project.testing.helpers import assert_logged_inside_its_transaction, error_of, run_together
-from registry_project.testing.items import (
+from items_app.models import Item, ItemTag, Lineage, MetadataEntry, Share
+from tenants_app.databases import alias_for
+from tenants_app.models import AuditEntry, User
+from testing.helpers import assert_logged_inside_its_transaction, error_of, run_together
+from testing.items import (
     assert_utc_timestamp,
     create_dataset,
     create_model,
@@ -28,8 +30,6 @@ from registry_project.testing.items import (
     metadata_of,
     names_in,
 )
-from tenants_app.databases import alias_for
-from tenants_app.models import AuditEntry, User
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 MODEL_KEYS = {

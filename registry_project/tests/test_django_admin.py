@@ -11,11 +11,11 @@ from django.contrib import admin
 from django.test import RequestFactory
 
 from folksonomy_app.models import Tag
-from registry_project.items.models import Blob, Item, Version
-from registry_project.items.tests.files import OTHER_CONTENT, create_dataset, create_model, stored_keys, upload
-from registry_project.testing.pages import signed_in_client
+from items_app.models import Blob, Item, Version
+from items_app.tests.files import OTHER_CONTENT, create_dataset, create_model, stored_keys, upload
 from tenants_app import tenancy
 from tenants_app.models import AuditEntry, User
+from testing.pages import signed_in_client
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from registry_project.testing.helpers import error_of
 from tenants_app.models import User
+from testing.helpers import error_of
 
 SEED_VALUES = {
     "internal_server_error": 0,

@@ -12,8 +12,8 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from registry_project.config import ConfigurationError
-from registry_project.forwarding import TrustedProxies, client_address
-from registry_project.testing.helpers import PASSWORD
+from registry_project.server.forwarding import TrustedProxies, client_address
+from testing.helpers import PASSWORD
 
 PROXIES = TrustedProxies.parse("127.0.0.1, 10.0.0.0/8")
 

@@ -11,17 +11,17 @@ from datetime import UTC, datetime
 import pytest
 from django.db.models import Q
 
-from registry_project.api.errors import ApiError
-from registry_project.api.filtering import (
+from framework.api.errors import ApiError
+from framework.api.filtering import (
     MAX_DEPTH,
     MAX_FILTER_LENGTH,
     FilterField,
     FilterTranslator,
     parse_filter_parameter,
 )
-from registry_project.testing.helpers import error_of
 from tenants_app import tenancy
 from tenants_app.models import User
+from testing.helpers import error_of
 
 ENVELOPE_KEYS = {
     "docs",

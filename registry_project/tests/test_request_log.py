@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from registry_project.requestlog import JsonFormatter
-from registry_project.testing.helpers import PASSWORD
+from registry_project.server.requestlog import JsonFormatter
+from testing.helpers import PASSWORD
 
 
 def _request_records(caplog):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 
-from registry_project.testing.helpers import error_of
+from testing.helpers import error_of
 
 SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 INFO_KEYS = {

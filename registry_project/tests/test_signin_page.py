@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry_project.testing.browser import screenshot
+from testing.browser import screenshot
 
 
 def test_a_user_signs_in_to_their_tenant_and_out_again(acme, browser_page, sign_in):

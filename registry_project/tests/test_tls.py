@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from registry_project.testing.servers import free_port, wait_for_port
+from testing.servers import free_port, wait_for_port
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """gunicorn as `make run` starts it spreads clients that keep their connections over its workers
-(``registry_project.workers``), and names the worker of each request in its access log."""
+(``registry_project.server.workers``), and names the worker of each request in its access log."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from registry_project.testing.servers import free_port, wait_for_port
-from registry_project.workers import Board
+from registry_project.server.workers import Board
+from testing.servers import free_port, wait_for_port
 
 ACCESS_LINE = re.compile(r'"GET /v1/version\?client=(\d+) HTTP/1.1" 200 .* <(\d+)>$')
 

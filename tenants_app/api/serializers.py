@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from registry_project.api.serializers import NonEmptyInputSerializer, StrictInputSerializer
+from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer
 from tenants_app.models import AuditEntry, Role, Tenant, User
 
 

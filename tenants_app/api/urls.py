@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from registry_project.api.routers import OptionalSlashRouter
+from framework.api.routers import OptionalSlashRouter
 from tenants_app.api.views import AuditLogViewSet, LoginView, TenantViewSet, UserViewSet
 
 router = OptionalSlashRouter()

@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry_project.api.errors import ApiError, forbidden, not_found
-from registry_project.api.filtering import FilterField
-from registry_project.api.listing import ListSpec
-from registry_project.api.viewsets import RegistryViewSet
+from framework.api.errors import ApiError, forbidden, not_found
+from framework.api.filtering import FilterField
+from framework.api.listing import ListSpec
+from framework.api.viewsets import RegistryViewSet
 from tenants_app import services
 from tenants_app.api import serializers as io
 from tenants_app.audit import Caller

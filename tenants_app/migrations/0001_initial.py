@@ -3,7 +3,7 @@
 import django.contrib.auth.validators
 import django.core.validators
 import django.utils.timezone
-import registry_project.ids
+import framework.ids
 import tenants_app.models
 from django.db import migrations, models
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('password', models.CharField(max_length=128, verbose_name='password')),
                 ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('id', models.CharField(default=registry_project.ids.new_object_id, editable=False, max_length=24, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=framework.ids.new_object_id, editable=False, max_length=24, primary_key=True, serialize=False)),
                 ('username', models.CharField(error_messages={'unique': 'A user with this username already exists.'}, max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator(), tenants_app.models.reject_object_id_usernames])),
                 ('email', models.EmailField(blank=True, error_messages={'unique': 'A user with this e-mail address already exists.'}, max_length=254, null=True, unique=True)),
                 ('role', models.CharField(choices=[('admin', 'Administrator'), ('regular', 'Regular user')], default='regular', max_length=16)),
@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='AuditEntry',
             fields=[
-                ('id', models.CharField(default=registry_project.ids.new_object_id, editable=False, max_length=24, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=framework.ids.new_object_id, editable=False, max_length=24, primary_key=True, serialize=False)),
                 ('timestamp', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('actor', models.CharField(blank=True, max_length=150, null=True)),
                 ('action', models.CharField(max_length=32)),

@@ -15,11 +15,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
 
-from registry_project.items import storage
-from registry_project.items.models import Item, Version
-from registry_project.testing.helpers import PASSWORD
+from framework.files import storage
+from items_app.models import Item, Version
 from tenants_app import tenancy
 from tenants_app.models import Tenant, User
+from testing.helpers import PASSWORD
 
 CONTENT = b"weights " * 50_000
 

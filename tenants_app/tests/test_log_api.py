@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from registry_project.testing.helpers import PASSWORD, error_of
 from tenants_app import tenancy
 from tenants_app.models import AuditEntry, AuditResult, User
+from testing.helpers import PASSWORD, error_of
 
 ENTRY_KEYS = {"_id", "timestamp", "actor", "action", "resource", "target", "result", "address"}
 CREATE_PASSWORD = "first secret of the newcomer"

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from registry_project.testing.helpers import PASSWORD, error_of
 from tenants_app import services, tenancy
 from tenants_app.models import User
 from tenants_app.tokens import RegistryToken
+from testing.helpers import PASSWORD, error_of
 
 NEW_PASSWORD = "a brand new passphrase 42"
 

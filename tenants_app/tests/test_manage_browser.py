@@ -13,9 +13,9 @@ import pytest
 from playwright.sync_api import expect
 
 from folksonomy_app.models import Tag, Usage
-from registry_project.testing.browser import screenshot
 from tenants_app import tenancy
 from tenants_app.models import Role
+from testing.browser import screenshot
 
 NEW_PASSWORD = "a fresh and rather long passphrase"
 

@@ -12,10 +12,10 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from registry_project.testing.helpers import PASSWORD
-from registry_project.testing.pages import signed_in_client
 from tenants_app import databases, tenancy
 from tenants_app.models import AuditEntry, Role, User
+from testing.helpers import PASSWORD
+from testing.pages import signed_in_client
 
 NEW_PASSWORD = "a fresh and rather long passphrase"
 

@@ -1,4 +1,4 @@
-from registry_project.testing.helpers import error_of
+from testing.helpers import error_of
 
 
 def test_admin_lists_users(acme, admin):

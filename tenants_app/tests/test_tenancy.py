@@ -12,11 +12,11 @@ from django.db import connections
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from registry_project.testing.helpers import PASSWORD
 from tenants_app import databases, services, tenancy
 from tenants_app.audit import Caller
 from tenants_app.context import NoTenantSelected, current_tenant
 from tenants_app.models import AuditEntry, Tenant, User
+from testing.helpers import PASSWORD
 
 
 def tables_of(tenant: Tenant) -> set[str]:

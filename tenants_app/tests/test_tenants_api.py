@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from registry_project.testing.helpers import PASSWORD, error_of
 from tenants_app import databases, services, tenancy
 from tenants_app.models import Role, Tenant, User
+from testing.helpers import PASSWORD, error_of
 
 ENVELOPE = {
     "docs",

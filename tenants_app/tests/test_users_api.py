@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from registry_project.testing.helpers import PASSWORD, error_of
 from tenants_app.models import Role, User
+from testing.helpers import PASSWORD, error_of
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 FULL_KEYS = {"_id", "username", "email", "role", "timestamp", "lastmod"}

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from registry_project.items import storage
+from framework.files import storage
 from tenants_app.services import ensure_default_tenant
 
 

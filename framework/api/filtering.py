@@ -1,0 +1,440 @@
+"""The filter language: a safe subset of MongoDB's query syntax, parsed and translated into ORM ``Q`` objects.
+
+Nothing from the client ever reaches a database as text: every field name is looked up in the resource's
+whitelist (``FilterField``), every operator in ``_COMPARISONS`` / ``_LOGIC``, and every value is checked
+against the field's kind before it becomes an ORM lookup argument. Anything else is a 400
+``invalid_filter`` naming the offending field, operator or value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.dateparse import parse_datetime
+
+from framework.api.errors import ApiError
+
+FieldKind = Literal["string", "number", "boolean", "datetime"]
+MAX_FILTER_LENGTH = 8192
+MAX_DEPTH = 8
+MAX_REGEX_LENGTH = 128
+MAX_IN_VALUES = 100
+
+
+@dataclass(frozen=True)
+class FilterField:
+    """One client-visible scalar field: where it lives in the ORM and what kind of values it compares."""
+
+    lookup: str
+    kind: FieldKind = "string"
+    nullable: bool = False
+
+    def condition(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
+        if _is_operator_object(condition):
+            return translator.operators(name, self, condition, depth)
+        return translator.compare(name, self, "$eq", condition)
+
+
+class FieldHandler(Protocol):
+    """Anything that turns the condition on one client field into a ``Q``."""
+
+    def condition(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q: ...
+
+
+def _is_operator_object(condition: Any) -> bool:
+    return isinstance(condition, dict) and any(key.startswith("$") for key in condition)
+
+
+def invalid(details: str) -> ApiError:
+    return ApiError("invalid_filter", details)
+
+
+def parse_filter_parameter(raw: str | None) -> Any:
+    """The ``filter`` query parameter as JSON (empty means no filter)."""
+    if raw is None or raw.strip() == "":
+        return {}
+    if len(raw) > MAX_FILTER_LENGTH:
+        raise invalid(f"filter is longer than {MAX_FILTER_LENGTH} characters")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise invalid(f"filter is not valid JSON ({exc.msg} at position {exc.pos})") from None
+
+
+class FilterTranslator:
+    """Turns one parsed filter document into a ``Q`` over a whitelist of fields."""
+
+    def __init__(
+        self,
+        fields: Mapping[str, FieldHandler],
+        prefixed: Mapping[str, Callable[[str], FieldHandler]] | None = None,
+    ) -> None:
+        self.fields = fields
+        # Families of fields such as ``metadata.<name>``: prefix → handler factory for the rest of the name.
+        self.prefixed = prefixed or {}
+
+    def translate(self, document: Any) -> Q:
+        if isinstance(document, list):  # a top-level array means $or of its elements
+            return self._logic("$or", document, depth=0)
+        return self._document(document, depth=0)
+
+    def _document(self, document: Any, depth: int) -> Q:
+        if depth > MAX_DEPTH:
+            raise invalid(f"filter nests deeper than {MAX_DEPTH} levels")
+        if not isinstance(document, dict):
+            raise invalid(f"expected a JSON object, got {json.dumps(document)[:80]}")
+        query = Q()
+        for key, value in document.items():
+            if key in _LOGIC:
+                query &= self._logic(key, value, depth)
+            elif key.startswith("$"):
+                raise invalid(f"unknown or forbidden operator {key}")
+            else:
+                query &= self._field(key, value, depth)
+        return query
+
+    def _logic(self, operator: str, value: Any, depth: int) -> Q:
+        if not isinstance(value, list) or not value:
+            raise invalid(f"{operator} expects a non-empty array of conditions")
+        parts = [self._document(item, depth + 1) for item in value]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined | part if operator in ("$or", "$nor") else combined & part
+        return ~combined if operator == "$nor" else combined
+
+    def _handler(self, name: str) -> FieldHandler:
+        field = self.fields.get(name)
+        if field is not None:
+            return field
+        for prefix, factory in self.prefixed.items():
+            if name.startswith(prefix) and len(name) > len(prefix):
+                return factory(name[len(prefix) :])
+        known = [*sorted(self.fields), *(f"{prefix}<name>" for prefix in self.prefixed)]
+        raise invalid(f"unknown field {name!r}; filterable fields: {', '.join(known)}")
+
+    def _field(self, name: str, condition: Any, depth: int) -> Q:
+        if depth > MAX_DEPTH:
+            raise invalid(f"filter nests deeper than {MAX_DEPTH} levels")
+        return self._handler(name).condition(self, name, condition, depth)
+
+    def operators(self, name: str, field: FilterField, condition: dict[str, Any], depth: int) -> Q:
+        if depth > MAX_DEPTH:
+            raise invalid(f"filter nests deeper than {MAX_DEPTH} levels")
+        query = Q()
+        options = condition.get("$options")
+        for operator, operand in condition.items():
+            if operator == "$options":
+                if "$regex" not in condition:
+                    raise invalid(f"{name}: $options is only allowed beside $regex")
+                continue
+            if operator == "$not":
+                if not isinstance(operand, dict):
+                    raise invalid(f"{name}: $not expects an operator object")
+                query &= ~self.operators(name, field, operand, depth + 1)
+            elif operator == "$regex":
+                query &= self.regex(name, field, operand, options)
+            elif operator in _COMPARISONS:
+                query &= self.compare(name, field, operator, operand)
+            else:
+                raise invalid(f"{name}: unknown or forbidden operator {operator}")
+        return query
+
+    def compare(self, name: str, field: FilterField, operator: str, operand: Any) -> Q:
+        if operator == "$exists":
+            if not isinstance(operand, bool):
+                raise invalid(f"{name}: $exists expects true or false")
+            if not field.nullable:
+                return Q() if operand else Q(pk__in=[])
+            return Q(**{f"{field.lookup}__isnull": not operand})
+        if operator in ("$in", "$nin"):
+            if not isinstance(operand, list) or len(operand) > MAX_IN_VALUES:
+                raise invalid(f"{name}: {operator} expects an array of at most {MAX_IN_VALUES} values")
+            values = [self.value(name, field, item) for item in operand]
+            query = Q(**{f"{field.lookup}__in": values})
+            return ~query if operator == "$nin" else query
+        value = self.value(name, field, operand)
+        if value is None:
+            query = Q(**{f"{field.lookup}__isnull": True})
+            return ~query if operator == "$ne" else query
+        lookup = _COMPARISONS[operator]
+        if lookup != "exact" and field.kind == "boolean":
+            raise invalid(f"{name}: {operator} does not apply to true/false values")
+        query = Q(**{f"{field.lookup}__{lookup}": value})
+        return ~query if operator == "$ne" else query
+
+    def value(self, name: str, field: FilterField, value: Any) -> Any:
+        if value is None:
+            return None
+        check = _VALUE_CHECKS[field.kind]
+        converted = check(value)
+        if converted is _INVALID:
+            raise invalid(f"{name}: expected a {field.kind} value, got {json.dumps(value)[:80]}")
+        return converted
+
+    def regex(self, name: str, field: FilterField, pattern: Any, options: Any) -> Q:
+        if field.kind != "string":
+            raise invalid(f"{name}: $regex applies to text fields only")
+        return Q(**{f"{field.lookup}__{regex_lookup(name, pattern, options)}": pattern})
+
+
+def regex_lookup(name: str, pattern: Any, options: Any) -> str:
+    """Check a ``$regex`` (and its ``$options``) and return the ORM lookup that runs it."""
+    if not isinstance(pattern, str) or not pattern:
+        raise invalid(f"{name}: $regex expects a non-empty string")
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise invalid(f"{name}: $regex is longer than {MAX_REGEX_LENGTH} characters")
+    if options not in (None, "", "i"):
+        raise invalid(f'{name}: $options supports only "i" (case-insensitive)')
+    check_safe_regex(name, pattern)
+    return "iregex" if options == "i" else "regex"
+
+
+def check_safe_regex(name: str, pattern: str) -> None:
+    """Accept only patterns a linear-time engine can run: RE2 syntax, so no backreferences or lookaround.
+
+    SQLite evaluates REGEXP with RE2 (see ``framework.api.sqlite_regexp``); PostgreSQL's engine runs such
+    patterns without backtracking blow-ups, and ``statement_timeout`` bounds it anyway.
+    """
+    import re2
+
+    try:
+        re2.compile(pattern)
+    except re2.error as exc:
+        raise invalid(f"{name}: $regex is not a supported pattern ({exc})") from None
+
+
+_INVALID = object()
+_COMPARISONS = {
+    "$eq": "exact",
+    "$ne": "exact",
+    "$gt": "gt",
+    "$gte": "gte",
+    "$lt": "lt",
+    "$lte": "lte",
+    "$in": "in",
+    "$nin": "in",
+    "$exists": "isnull",
+}
+_LOGIC = {"$and", "$or", "$nor"}
+
+
+def _as_string(value: Any) -> Any:
+    return value if isinstance(value, str) else _INVALID
+
+
+def _as_number(value: Any) -> Any:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else _INVALID
+
+
+def _as_boolean(value: Any) -> Any:
+    return value if isinstance(value, bool) else _INVALID
+
+
+def _as_datetime(value: Any) -> Any:
+    if not isinstance(value, str):
+        return _INVALID
+    try:
+        parsed: datetime | None = parse_datetime(value)
+    except ValueError:
+        return _INVALID
+    return parsed if parsed is not None else _INVALID
+
+
+_VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "string": _as_string,
+    "number": _as_number,
+    "boolean": _as_boolean,
+    "datetime": _as_datetime,
+}
+
+
+# ---------------------------------------------------------------- list fields kept in rows of another table
+
+
+@dataclass(frozen=True)
+class RowsField:
+    """A list field (``tags``, ``users``, ``datasets``) kept as rows of ``model`` linked by ``link``.
+
+    Every condition becomes an ``EXISTS`` subquery on those rows, which is MongoDB's array semantics:
+    ``{"tags": "a"}`` and ``$in`` mean *some element matches*; ``$ne``/``$nin`` mean *no element matches*;
+    ``$all`` needs every value; ``$size`` counts elements; ``$elemMatch`` applies several operators to
+    one element. ``restrict`` narrows the rows (for example to datasets the caller may read), so a
+    filter can never test a hidden reference.
+    """
+
+    model: Any
+    link: str
+    element: FilterField
+    restrict: Q = field(default_factory=Q)
+
+    def rows(self, condition: Q) -> Q:
+        # ``pk IN (SELECT link FROM rows WHERE …)``: uncorrelated, so the matching rows' index can drive the query.
+        return Q(pk__in=self.model.objects.filter(self.restrict, condition).values(self.link))
+
+    def condition(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
+        if isinstance(condition, list):
+            raise invalid(f"{name}: compare with one value, or use $all / $in with an array")
+        if not _is_operator_object(condition):
+            return self.rows(translator.compare(name, self.element, "$eq", condition))
+        query = Q()
+        for operator, operand in condition.items():
+            query &= self._operator(translator, name, operator, operand, condition, depth)
+        return query
+
+    def _operator(
+        self, translator: FilterTranslator, name: str, operator: str, operand: Any, whole: dict[str, Any], depth: int
+    ) -> Q:
+        if operator == "$options":
+            return Q()  # consumed by $regex
+        if operator == "$not":
+            if not isinstance(operand, dict):
+                raise invalid(f"{name}: $not expects an operator object")
+            return ~self.condition(translator, name, operand, depth + 1)
+        if operator in ("$ne", "$nin"):
+            positive = "$eq" if operator == "$ne" else "$in"
+            return ~self.rows(translator.compare(name, self.element, positive, operand))
+        if operator == "$all":
+            if not isinstance(operand, list) or not operand or len(operand) > MAX_IN_VALUES:
+                raise invalid(f"{name}: $all expects an array of 1 to {MAX_IN_VALUES} values")
+            query = Q()
+            for value in operand:
+                query &= self.rows(translator.compare(name, self.element, "$eq", value))
+            return query
+        if operator == "$size":
+            return self.size(name, operand)
+        if operator == "$exists":
+            if not isinstance(operand, bool):
+                raise invalid(f"{name}: $exists expects true or false")
+            return Q() if operand else Q(pk__in=[])  # a list field always exists (possibly empty)
+        if operator == "$elemMatch":
+            return self.rows(self.element_match(translator, name, operand, depth))
+        if operator == "$regex":
+            return self.rows(translator.regex(name, self.element, operand, whole.get("$options")))
+        if operator in _COMPARISONS:
+            return self.rows(translator.compare(name, self.element, operator, operand))
+        raise invalid(f"{name}: unknown or forbidden operator {operator}")
+
+    def element_match(self, translator: FilterTranslator, name: str, operand: Any, depth: int) -> Q:
+        if not _is_operator_object(operand):
+            raise invalid(f'{name}: $elemMatch expects an operator object such as {{"$regex": "^a"}}')
+        return translator.operators(name, self.element, operand, depth + 1)
+
+    def size(self, name: str, operand: Any) -> Q:
+        if not isinstance(operand, int) or isinstance(operand, bool) or operand < 0:
+            raise invalid(f"{name}: $size expects a whole number of elements")
+        if operand == 0:
+            return ~self.rows(Q())
+        counts = (
+            self.model.objects.filter(self.restrict, **{self.link: OuterRef("pk")})
+            .order_by()
+            .values(self.link)
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Q(Exists(counts.filter(n=operand)))
+
+
+@dataclass(frozen=True)
+class MetadataValueField:
+    """Conditions on the value of one metadata name, typed by the operand.
+
+    A number compares with the numeric column (so ``{"$gte": 0.9}`` is a numeric comparison, not a text
+    one), a string with the text of string values, a boolean with boolean values.
+    """
+
+    def condition(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
+        if not _is_operator_object(condition):
+            return self.compare(name, "$eq", condition)
+        query = Q()
+        for operator, operand in condition.items():
+            if operator == "$options":
+                continue
+            if operator == "$not":
+                if not isinstance(operand, dict):
+                    raise invalid(f"{name}: $not expects an operator object")
+                query &= ~self.condition(translator, name, operand, depth + 1)
+            elif operator == "$regex":
+                query &= Q(**{f"text__{regex_lookup(name, operand, condition.get('$options'))}": operand})
+            elif operator in ("$in", "$nin"):
+                if not isinstance(operand, list) or not operand or len(operand) > MAX_IN_VALUES:
+                    raise invalid(f"{name}: {operator} expects an array of 1 to {MAX_IN_VALUES} values")
+                any_of = Q(pk__in=[])
+                for value in operand:
+                    any_of |= self.compare(name, "$eq", value)
+                query &= ~any_of if operator == "$nin" else any_of
+            elif operator in _COMPARISONS and operator != "$exists":
+                query &= self.compare(name, operator, operand)
+            else:
+                raise invalid(f"{name}: unknown or forbidden operator {operator}")
+        return query
+
+    def compare(self, name: str, operator: str, operand: Any) -> Q:
+        if isinstance(operand, bool):
+            if operator not in ("$eq", "$ne"):
+                raise invalid(f"{name}: {operator} does not apply to true/false values")
+            query = Q(value_type="boolean", text="true" if operand else "false")
+        elif isinstance(operand, int | float):
+            query = Q(value_type="number", **{f"number__{_COMPARISONS[operator]}": operand})
+        elif isinstance(operand, str):
+            query = Q(value_type="string", **{f"text__{_COMPARISONS[operator]}": operand})
+        else:
+            raise invalid(f"{name}: expected a string, number or true/false, got {json.dumps(operand)[:80]}")
+        return ~query if operator == "$ne" else query
+
+
+@dataclass(frozen=True)
+class MetadataField:
+    """``metadata.<name>`` (shorthand) and ``metadata`` with ``$elemMatch: {name, value}``, over entry rows."""
+
+    model: Any
+    link: str
+    metadata_name: str | None = None
+    restrict: Q = field(default_factory=Q)
+
+    def rows(self, condition: Q) -> Q:
+        # ``pk IN (SELECT link FROM rows WHERE …)``: uncorrelated, so the matching rows' index can drive the query.
+        return Q(pk__in=self.model.objects.filter(self.restrict, condition).values(self.link))
+
+    def named(self, metadata_name: str) -> MetadataField:
+        return MetadataField(self.model, self.link, metadata_name, self.restrict)
+
+    def condition(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
+        if self.metadata_name is None:
+            return self._whole_list(translator, name, condition, depth)
+        named = Q(name_id=self.metadata_name)
+        if _is_operator_object(condition) and "$exists" in condition:
+            exists = condition["$exists"]
+            if not isinstance(exists, bool) or len(condition) > 1:
+                raise invalid(f"{name}: $exists expects true or false, alone")
+            return self.rows(named) if exists else ~self.rows(named)
+        if _is_operator_object(condition) and set(condition) <= {"$ne", "$nin"}:
+            # "no entry of this name has that value", as MongoDB treats arrays
+            operator, operand = next(iter(condition.items()))
+            positive = {"$eq": operand} if operator == "$ne" else {"$in": operand}
+            return ~self.rows(named & MetadataValueField().condition(translator, name, positive, depth))
+        return self.rows(named & MetadataValueField().condition(translator, name, condition, depth))
+
+    def _whole_list(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
+        if not isinstance(condition, dict) or set(condition) - {"$elemMatch", "$size"} or not condition:
+            raise invalid(f'{name}: use "metadata.<name>" or {{"$elemMatch": {{"name": …, "value": …}}}}')
+        query = Q()
+        if "$size" in condition:
+            query &= RowsField(self.model, self.link, FilterField("name__id"), self.restrict).size(
+                name, condition["$size"]
+            )
+        if "$elemMatch" in condition:
+            match = condition["$elemMatch"]
+            if not isinstance(match, dict) or not match or set(match) - {"name", "value"}:
+                raise invalid(f'{name}: $elemMatch takes "name" and/or "value"')
+            element = Q()
+            if "name" in match:
+                element &= FilterField("name__id").condition(translator, f"{name}.name", match["name"], depth + 1)
+            if "value" in match:
+                element &= MetadataValueField().condition(translator, f"{name}.value", match["value"], depth + 1)
+            query &= self.rows(element)
+        return query

@@ -1,0 +1,156 @@
+"""List machinery shared by every collection endpoint: filter, sort, page, limit, select, and the envelope.
+
+The envelope keeps the seed system's names (mongoose-paginate): ``docs``, ``totalDocs``, ``limit``,
+``totalPages``, ``page``, ``pagingCounter``, ``hasPrevPage``, ``hasNextPage``, ``prevPage``, ``nextPage``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import QueryDict
+
+from framework.api.errors import ApiError
+from framework.api.filtering import FieldHandler, FilterField, FilterTranslator, parse_filter_parameter
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+_DIRECTIONS = {"asc": "", "1": "", "desc": "-", "-1": "-"}
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What a collection lets clients filter and sort on (API name → ORM field), and its default order."""
+
+    fields: Mapping[str, FieldHandler]
+    default_sort: Sequence[str] = ("-timestamp",)
+    prefixed: Mapping[str, Callable[[str], FieldHandler]] = field(default_factory=dict)
+    # ``totalDocs`` of a filtered queryset given the filter document; None counts with ``count()``.
+    counter: Callable[[QuerySet[Any], Any], int] | None = None
+    # The rows of one page given the filtered queryset, the query and the offset; None slices the queryset.
+    page_rows: Callable[[QuerySet[Any], ListQuery, int], list[Any]] | None = None
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filter_document: Any
+    ordering: list[str]
+    page: int
+    limit: int
+    select: list[str] | None
+
+
+def bad_parameter(details: str) -> ApiError:
+    return ApiError("invalid_list_parameter", details)
+
+
+def _positive_int(params: QueryDict, name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        raise bad_parameter(f"{name} must be a whole number, got {raw[:40]!r}") from None
+    if number < 1:
+        raise bad_parameter(f"{name} must be 1 or more, got {number}")
+    return number
+
+
+def _ordering(params: QueryDict, spec: ListSpec) -> list[str]:
+    raw = params.get("sort")
+    if raw is None or raw.strip() == "":
+        wanted: Iterable[tuple[str, str]] = (
+            (name.lstrip("-"), "-" if name.startswith("-") else "") for name in spec.default_sort
+        )
+    else:
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            raise bad_parameter('sort must be a JSON object such as {"timestamp": "desc"}') from None
+        if not isinstance(document, dict):
+            raise bad_parameter('sort must be a JSON object such as {"timestamp": "desc"}')
+        wanted = []
+        for name, direction in document.items():
+            prefix = _DIRECTIONS.get(str(direction).lower())
+            if prefix is None or isinstance(direction, bool):
+                raise bad_parameter(f"sort direction of {name!r} must be asc, desc, 1 or -1")
+            wanted.append((name, prefix))
+    sortable = {name: handler for name, handler in spec.fields.items() if isinstance(handler, FilterField)}
+    ordering = []
+    for name, prefix in wanted:
+        if name not in sortable:
+            raise bad_parameter(f"cannot sort on {name!r}; sortable fields: {', '.join(sorted(sortable))}")
+        ordering.append(f"{prefix}{sortable[name].lookup}")
+    return [*ordering, "pk"]  # a unique tie-breaker keeps pages stable
+
+
+def _select(params: QueryDict) -> list[str] | None:
+    raw = params.get("select")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        document = None
+    if not isinstance(document, list) or not all(isinstance(name, str) for name in document):
+        raise bad_parameter('select must be a JSON array of field names such as ["name", "tags"]')
+    return document
+
+
+def parse_list_query(params: QueryDict, spec: ListSpec) -> ListQuery:
+    return ListQuery(
+        filter_document=parse_filter_parameter(params.get("filter")),
+        ordering=_ordering(params, spec),
+        page=_positive_int(params, "page", 1),
+        limit=min(_positive_int(params, "limit", DEFAULT_LIMIT), MAX_LIMIT),
+        select=_select(params),
+    )
+
+
+def project(document: dict[str, Any], select: list[str] | None) -> dict[str, Any]:
+    """Keep only the selected keys of an already-serialized document (``_id`` always stays).
+
+    Projection runs after serialization, so it can only narrow what the caller was allowed to see.
+    """
+    if select is None:
+        return document
+    wanted = {"_id", *select}
+    return {key: value for key, value in document.items() if key in wanted}
+
+
+def paginate(
+    queryset: QuerySet[Any],
+    params: QueryDict,
+    spec: ListSpec,
+    serialize: Callable[[list[Any]], list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Apply the list parameters to ``queryset`` (already scoped to the caller) and build the envelope."""
+    query = parse_list_query(params, spec)
+    filtered = queryset.filter(FilterTranslator(spec.fields, spec.prefixed).translate(query.filter_document))
+    total = spec.counter(filtered, query.filter_document) if spec.counter else filtered.count()
+    total_pages = max(1, math.ceil(total / query.limit))
+    offset = (query.page - 1) * query.limit
+    if offset >= total:
+        rows = []
+    elif spec.page_rows is not None:
+        rows = spec.page_rows(filtered, query, offset)
+    else:
+        rows = list(filtered.order_by(*query.ordering)[offset : offset + query.limit])
+    return {
+        "docs": [project(document, query.select) for document in serialize(rows)],
+        "totalDocs": total,
+        "limit": query.limit,
+        "totalPages": total_pages,
+        "page": query.page,
+        "pagingCounter": offset + 1,
+        "hasPrevPage": query.page > 1,
+        "hasNextPage": query.page < total_pages,
+        "prevPage": query.page - 1 if query.page > 1 else None,
+        "nextPage": query.page + 1 if query.page < total_pages else None,
+    }

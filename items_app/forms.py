@@ -1,0 +1,239 @@
+"""The create/edit form of models and datasets.
+
+The form only turns what a browser sends into the shapes ``services.create_item`` / ``update_item`` take
+(lists of names, ``{"name", "value"}`` metadata pairs, list changes). Every business rule — name rules,
+users and datasets that must exist and be readable, vocabulary names, value limits, uniqueness — is checked
+by the services; their errors come back as ``ApiError`` whose details start with the field name, and
+``add_service_error`` puts them next to that field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+
+from framework.api.errors import ApiError
+from items_app.models import Item, Kind, Status, ValueType, Visibility
+from items_app.services import ListChange
+
+if TYPE_CHECKING:
+    from items_app.related import MetadataValue
+
+# What a metadata row's "Type" select offers; "auto" reads true/false as booleans and numbers as numbers.
+METADATA_TYPES = [("auto", "Auto"), ("string", "Text"), ("number", "Number"), ("boolean", "Yes/No")]
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def split_names(raw: str) -> list[str]:
+    """Comma-separated names (the no-JavaScript form of the chip inputs), trimmed, without duplicates."""
+    names: list[str] = []
+    for part in raw.split(","):
+        name = part.strip()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def metadata_value(name: str, raw: str, value_type: str) -> Any:
+    """A form row's value as the JSON value the services store (raises ``ValueError`` with a message)."""
+    text = raw.strip() if value_type != ValueType.STRING else raw
+    if value_type == "auto":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        if _NUMBER.fullmatch(text):
+            return json.loads(text)
+        return text
+    if value_type == ValueType.NUMBER:
+        try:
+            number = json.loads(text) if _NUMBER.fullmatch(text) else float(text)
+        except ValueError:
+            raise ValueError(f"{name}: {raw[:40]!r} is not a number") from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(f"{name}: {raw[:40]!r} is not a finite number")
+        return number
+    if value_type == ValueType.BOOLEAN:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError(f"{name}: {raw[:40]!r} is not yes/no (true/false)")
+    return raw
+
+
+def metadata_rows_of(entries: Iterable[MetadataValue]) -> list[dict[str, str]]:
+    """Rows for the form from an item's entries: the exact stored text and its type."""
+    return [{"name": entry.name, "value": entry.text, "type": entry.value_type} for entry in entries]
+
+
+class ItemForm(forms.Form):
+    """Name, status (models), visibility, description, tags, sharing, datasets (models) and metadata rows.
+
+    ``tags`` and ``users`` are comma-separated (static/js/chips.js turns them into chip inputs with
+    suggestions); metadata arrives as parallel ``meta_name`` / ``meta_value`` / ``meta_type`` lists
+    (static/js/metadata-rows.js adds and removes rows).
+    """
+
+    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    status = forms.ChoiceField(choices=Status.choices, initial=Status.TRAINING)
+    visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PRIVATE, widget=forms.RadioSelect)
+    description = forms.CharField(
+        max_length=20000, required=False, strip=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    tags = forms.CharField(required=False, max_length=70000)
+    users = forms.CharField(required=False, max_length=200000, label="Shared with")
+    datasets = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    # Not a widget of its own: the rows are read from meta_* lists; the field carries their errors.
+    metadata = forms.Field(required=False)
+    # The lists as they were when the edit form was shown: a save only removes what the user removed, so
+    # entries someone else added meanwhile are kept (the services apply add/remove changes row by row).
+    original = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, kind: str, dataset_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        if kind == Kind.MODEL:
+            self.fields["datasets"].choices = dataset_choices
+        else:
+            del self.fields["status"]
+            del self.fields["datasets"]
+
+    # ------------------------------------------------------------ reading the rows
+
+    def metadata_rows(self) -> list[dict[str, str]]:
+        """The rows to show: what was posted (bound), else the initial rows; always one empty row to fill."""
+        if self.is_bound:
+            names = self.data.getlist("meta_name")
+            values = self.data.getlist("meta_value")
+            types = self.data.getlist("meta_type")
+            rows = [
+                {
+                    "name": name,
+                    "value": values[i] if i < len(values) else "",
+                    "type": types[i] if i < len(types) else "auto",
+                }
+                for i, name in enumerate(names)
+            ]
+            rows = [row for row in rows if row["name"].strip() or row["value"].strip()]
+        else:
+            rows = list(self.initial.get("metadata_rows", []))
+        return [*rows, {"name": "", "value": "", "type": "auto"}]
+
+    def clean_metadata(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for row in self.metadata_rows()[:-1]:
+            name = row["name"].strip()
+            if not name:
+                problems.append(f"a row has the value {row['value'][:40]!r} but no name")
+                continue
+            value_type = row["type"] if row["type"] in dict(METADATA_TYPES) else "auto"
+            try:
+                entries.append({"name": name, "value": metadata_value(name, row["value"], value_type)})
+            except ValueError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise forms.ValidationError(problems)
+        return entries
+
+    def clean_tags(self) -> list[str]:
+        return split_names(self.cleaned_data.get("tags") or "")
+
+    def clean_users(self) -> list[str]:
+        return split_names(self.cleaned_data.get("users") or "")
+
+    def clean_original(self) -> dict[str, Any] | None:
+        raw = self.cleaned_data.get("original") or ""
+        if not raw:
+            return None
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise forms.ValidationError("The form was damaged; reload the page and try again.")
+        return document
+
+    # ------------------------------------------------------------ what the services get
+
+    def create_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        arguments = {
+            "name": data["name"],
+            "visibility": data["visibility"],
+            "description": data.get("description", ""),
+            "tags": data["tags"],
+            "users": data["users"],
+            "metadata": data["metadata"],
+        }
+        if self.kind == Kind.MODEL:
+            arguments["status"] = data["status"]
+            arguments["datasets"] = data["datasets"]
+        return arguments
+
+    def changes(self, item: Item) -> tuple[dict[str, Any], dict[str, ListChange]]:
+        """(scalars that differ from ``item``, list changes against the lists the form was shown with)."""
+        data = self.cleaned_data
+        scalar_names = ["name", "visibility", "description"] + (["status"] if self.kind == Kind.MODEL else [])
+        scalars = {name: data[name] for name in scalar_names if data.get(name, "") != getattr(item, name)}
+        if "name" in scalars and data["name"].strip() == item.name:
+            del scalars["name"]  # the services trim names: "x " is no change of "x"
+        original = data.get("original") or {}
+        lists: dict[str, ListChange] = {}
+        list_names = ["tags", "users"] + (["datasets"] if self.kind == Kind.MODEL else [])
+        for name in list_names:
+            before = [value for value in original.get(name, []) if isinstance(value, str)]
+            after = data[name]
+            remove = [value for value in before if value not in after]
+            add = [value for value in after if value not in before]
+            if remove or add:
+                lists[name] = ListChange(remove=remove, add=add)
+        before_metadata = {
+            row[0]: row[1] for row in original.get("metadata", []) if isinstance(row, list) and len(row) == 2
+        }
+        after_metadata = {entry["name"]: entry["value"] for entry in data["metadata"]}
+        remove = [name for name in before_metadata if name not in after_metadata]
+        add = [
+            {"name": name, "value": value}
+            for name, value in after_metadata.items()
+            if name not in before_metadata or not _same_value(before_metadata[name], value)
+        ]
+        if remove or add:
+            lists["metadata"] = ListChange(remove=remove, add=add)
+        return scalars, lists
+
+    # ------------------------------------------------------------ service errors
+
+    def add_service_error(self, error: ApiError) -> None:
+        """Show a service's error next to the field its details name ("name: …", "metadata.x: …")."""
+        details = str(error.details)
+        prefix, separator, message = details.partition(": ")
+        field = prefix.split(".")[0] if separator else ""
+        if field in self.fields and field != "original":
+            shown = message if "." not in prefix else f"{prefix.split('.', 1)[1]}: {message}"
+            self.add_error(field, shown)
+        else:
+            self.add_error(None, message if separator and prefix == "_id" else details)
+
+
+def original_lists(document: dict[str, Any]) -> str:
+    """The hidden ``original`` value of an edit form, from the item's API document (``item_document``)."""
+    return json.dumps(
+        {
+            "tags": document["tags"],
+            "users": document["users"],
+            "datasets": document.get("datasets", []),
+            "metadata": [[entry["name"], entry["value"]] for entry in document["metadata"]],
+        }
+    )
+
+
+def _same_value(before: Any, after: Any) -> bool:
+    """Equal values of the same JSON type (in Python ``1 == True``; here a boolean never equals a number)."""
+    return type(before) is type(after) and before == after

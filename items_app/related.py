@@ -1,0 +1,160 @@
+"""What an item document shows beyond the item's own scalars, loaded for a page of items at once.
+
+The API's documents (``item_document``) and the pages read ``item.related``, set by ``load_related`` after
+a read, or by ``create_item`` from the rows it has just written. Shares, tags, metadata and datasets come
+from the item's ``ItemLists`` row, which every write keeps equal to the rows (``rewrite_lists``).
+Lists are ordered here, in Python, rather than by the database: the same order on every database and
+collation, and the same order in a create response as in a later read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from items_app.models import (
+    Item,
+    ItemLists,
+    ItemTag,
+    Kind,
+    Lineage,
+    MetadataEntry,
+    Share,
+    Version,
+    stored_value,
+)
+
+if TYPE_CHECKING:
+    from tenants_app.models import User
+
+
+class MetadataValue(NamedTuple):
+    """One metadata entry: a checked input value on its way to a row, or a row on its way to a document."""
+
+    name: str
+    value_type: str
+    text: str
+    number: float | None = None
+
+    @property
+    def value(self) -> str | float | int | bool:
+        return stored_value(self.value_type, self.text)
+
+
+@dataclass
+class Related:
+    """An item's shares (usernames), tags, metadata, datasets (readable ones) and versions, in document order."""
+
+    users: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    metadata: list[MetadataValue] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    versions: list[Version] = field(default_factory=list)
+
+    def put_in_order(self) -> Related:
+        """Users and tags alphabetically; metadata, datasets and versions stay in the order they were added."""
+        self.users.sort()
+        self.tags.sort()
+        return self
+
+    def stored(self) -> dict[str, list[Any]]:
+        """The ``ItemLists.content`` form: everything but the versions, which are rows read on their own."""
+        return {
+            "users": self.users,
+            "tags": self.tags,
+            "metadata": [[entry.name, entry.value_type, entry.text] for entry in self.metadata],
+            "datasets": self.datasets,
+        }
+
+    @classmethod
+    def from_stored(cls, lists: dict[str, list[Any]]) -> Related:
+        return cls(
+            users=lists["users"],
+            tags=lists["tags"],
+            metadata=[MetadataValue(*entry) for entry in lists["metadata"]],
+            datasets=lists["datasets"],
+        )
+
+
+def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
+    """Set ``item.related`` on each item (loaded with ``select_related("owner")``), whatever their number.
+
+    The lists come from the items' ``ItemLists`` rows: joined already when the items were loaded with
+    ``select_related("lists")``, else one query for all of them. Other queries only where needed: one when
+    some item links datasets, to keep only those the viewer can read (a hidden dataset never appears, not
+    even by id); one when some item has versions; and the rows of items without stored lists.
+    """
+    stored = _stored_lists(items)
+    related = {pk: Related.from_stored(content) for pk, content in stored.items()}
+    unwritten = [item for item in items if item.pk not in related]
+    if unwritten:
+        related.update(_from_rows(unwritten))
+    linked = {dataset_id for entry in related.values() for dataset_id in entry.datasets}
+    if linked:
+        readable = set(Item.objects.visible_to(viewer).filter(pk__in=linked).order_by().values_list("pk", flat=True))
+        for entry in related.values():
+            entry.datasets = [dataset_id for dataset_id in entry.datasets if dataset_id in readable]
+    versioned = [item.pk for item in items if item.last_ordinal]
+    if versioned:
+        for version in Version.objects.filter(item_id__in=versioned).select_related("owner").order_by("ordinal"):
+            related[version.item_id].versions.append(version)
+    for item in items:
+        item.related = related[item.pk]
+    return items
+
+
+def _stored_lists(items: Sequence[Item]) -> dict[str, dict[str, list[Any]]]:
+    """The stored lists of those items that have them, by item id."""
+    stored = {}
+    unjoined = []
+    for item in items:
+        if not Item.lists.is_cached(item):
+            unjoined.append(item.pk)
+        elif (lists := Item.lists.related.get_cached_value(item)) is not None:
+            stored[item.pk] = lists.content
+    if unjoined:
+        stored.update(ItemLists.objects.filter(item_id__in=unjoined).values_list("item_id", "content"))
+    return stored
+
+
+def lists_from_rows(item: Item) -> dict[str, list[Any]]:
+    """What the item's ``ItemLists`` must hold now, read from its rows (what ``rewrite_lists`` stores)."""
+    return _from_rows([item])[item.pk].stored()
+
+
+def rewrite_lists(items: Iterable[Item], batch: int = 500) -> None:
+    """Store the lists of these items as their rows now say (``lists_from_rows``): inside the transaction that
+    changed the rows, with the items' rows locked. Each item needs its ``id`` and ``kind``."""
+    pending = list(items)
+    for start in range(0, len(pending), batch):
+        chunk = pending[start : start + batch]
+        from_rows = _from_rows(chunk)
+        ItemLists.objects.bulk_create(
+            [ItemLists(item_id=item.pk, content=from_rows[item.pk].stored()) for item in chunk],
+            update_conflicts=True,
+            unique_fields=["item"],
+            update_fields=["content"],
+        )
+
+
+def _from_rows(items: Sequence[Item]) -> dict[str, Related]:
+    """The items' lists as their rows say, every linked dataset included, in document order: four queries
+    (three without models). Plain ``values_list`` rows: model instances would cost more than the queries."""
+    related = {item.pk: Related() for item in items}
+    ids = list(related)
+    # Users and tags are sorted by put_in_order: no ORDER BY to compile and run.
+    for item_id, username in Share.objects.filter(item_id__in=ids).order_by().values_list("item_id", "user__username"):
+        related[item_id].users.append(username)
+    for item_id, tag in ItemTag.objects.filter(item_id__in=ids).order_by().values_list("item_id", "tag_id"):
+        related[item_id].tags.append(tag)
+    entries = MetadataEntry.objects.filter(item_id__in=ids).order_by("id")
+    for item_id, *entry in entries.values_list("item_id", "name_id", "value_type", "text"):
+        related[item_id].metadata.append(MetadataValue(*entry))
+    models = [item.pk for item in items if item.kind == Kind.MODEL]
+    if models:
+        for model_id, dataset_id in (
+            Lineage.objects.filter(model_id__in=models).order_by("id").values_list("model_id", "dataset_id")
+        ):
+            related[model_id].datasets.append(dataset_id)
+    return {item_id: entry.put_in_order() for item_id, entry in related.items()}

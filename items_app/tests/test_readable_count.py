@@ -1,0 +1,76 @@
+"""An unfiltered list's ``totalDocs`` is counted in three parts (``count_readable``), and one item is read by
+testing the rule on its row (``readable_one``): both must agree with the one visibility rule for every
+persona, whatever mix of public, private, shared and owned items there is.
+
+Personas: ``reggie`` and ``olive`` own items and share some with each other, ``oscar`` an outsider of acme,
+``ada`` acme's admin, and globex, another tenant with no items.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from items_app.models import Item, Kind
+from items_app.querysets import count_readable
+from items_app.tests.files import create_dataset, create_model
+from tenants_app import tenancy
+
+
+@pytest.fixture
+def mixed(acme: Any) -> Any:
+    """Public, private, shared-with-one, shared-with-several, shared with the owner too, and datasets."""
+    acme.add_user("oscar")
+    reggie, olive = acme.client("reggie"), acme.client("olive")
+    create_model(reggie, "public-one", visibility="public")
+    create_model(reggie, "public-shared", visibility="public", users=["olive"])
+    create_model(reggie, "private-one")
+    create_model(reggie, "shared-with-olive", users=["olive"])
+    create_model(reggie, "shared-with-both", users=["olive", "oscar"])
+    create_model(reggie, "shared-with-its-owner", users=["reggie", "olive"])
+    create_model(olive, "olives-private")
+    create_model(olive, "olives-shared-with-reggie", users=["reggie"])
+    create_dataset(reggie, "public-dataset", visibility="public")
+    create_dataset(olive, "private-dataset", users=["reggie"])
+    return acme
+
+
+def both_counts(tenant: Any, username: str, kind: str) -> tuple[int, int]:
+    """(split count, the rule's own count) of the items of ``kind`` that ``username`` may read."""
+    with tenancy.using_tenant(tenant.tenant):
+        user = tenant.user(username)
+        items = Item.objects.of_kind(kind)
+        return count_readable(items, user), items.visible_to(user).count()
+
+
+@pytest.mark.parametrize(
+    ("username", "models", "datasets"),
+    [("reggie", 7, 2), ("olive", 7, 2), ("oscar", 3, 1), ("ada", 8, 2)],
+)
+def test_the_split_count_agrees_with_the_visibility_rule_for_every_persona(mixed, username, models, datasets):
+    assert both_counts(mixed, username, Kind.MODEL) == (models, models)
+    assert both_counts(mixed, username, Kind.DATASET) == (datasets, datasets)
+
+
+def test_an_unfiltered_list_reports_the_split_count(mixed):
+    response = mixed.client("olive").get("/v1/models")
+
+    assert response.status_code == 200
+    assert response.json()["totalDocs"] == 7
+
+
+def test_a_tenant_without_items_counts_none(globex):
+    assert both_counts(globex, "gus", Kind.MODEL) == (0, 0)
+    globex.add_user("gina")
+    assert both_counts(globex, "gina", Kind.MODEL) == (0, 0)
+
+
+@pytest.mark.parametrize("username", ["reggie", "olive", "oscar", "ada"])
+def test_reading_one_item_agrees_with_the_visibility_rule_for_every_persona(mixed, username):
+    with tenancy.using_tenant(mixed.tenant):
+        user = mixed.user(username)
+        for item in Item.objects.all():
+            readable = Item.objects.visible_to(user).filter(pk=item.pk).first()
+            assert Item.objects.readable_one(item.pk, user) == readable, f"{username} reading {item.name}"
+        assert Item.objects.readable_one("0" * 24, user) is None

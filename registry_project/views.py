@@ -1,0 +1,68 @@
+"""Service endpoints (contract §7) and the JSON answers for routes that do not exist under ``/v1/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views import defaults
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from framework.api.errors import catalogue_document, is_api_path, json_error
+from tenants_app.context import require_tenant
+
+
+class VersionView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response({"version": settings.REGISTRY_VERSION})
+
+
+class ErrorsView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response(catalogue_document())
+
+
+class InfoView(APIView):
+    """What a client may know about this installation: names and lifetimes, never hosts, paths or secrets."""
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "version": settings.REGISTRY_VERSION,
+                "environment": settings.ENVIRONMENT,
+                "database": connections["default"].vendor,
+                "storage": settings.STORAGE,
+                "tenant": require_tenant().id,
+                "token_expiration_time": settings.JWT_EXPIRATIONTIME_TEXT,
+                "token_renew_time": settings.JWT_RENEW_EXPIRATIONTIME_TEXT,
+                "server_time": timezone.now().isoformat().replace("+00:00", "Z"),
+            }
+        )
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    return json_error("resource_not_found", f"No API route {request.method} {request.path}")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api_path(request):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if is_api_path(request):
+        return json_error("internal_server_error", "The server could not complete the request.")
+    return defaults.server_error(request)

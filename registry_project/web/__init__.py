@@ -1,1 +1,0 @@
-"""What every page shares: signing in and out with a tenant, the layout, and Django admin per tenant."""

@@ -1,7 +1,0 @@
-from django.contrib.admin.apps import AdminConfig
-
-
-class RegistryAdminConfig(AdminConfig):
-    """Django admin, served by ``RegistryAdminSite`` (signs in through the registry's tenant sign-in)."""
-
-    default_site = "registry_project.web.admin_site.RegistryAdminSite"

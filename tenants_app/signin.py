@@ -1,0 +1,60 @@
+"""Signing in to a tenant and out again. The same credential checks, throttling and audit as the API."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login as start_session
+from django.contrib.auth import logout as end_session
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from framework.api.errors import ApiError
+from tenants_app import services
+from tenants_app.forms import SignInForm
+from tenants_app.middleware import SESSION_TENANT, SESSION_TENANT_UID
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/models/"
+    allowed = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
+    return target if allowed else "/models/"
+
+
+@require_http_methods(["GET", "POST"])
+def signin(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            tenant, user = services.authenticate(
+                tenant_id=form.cleaned_data["tenant"],
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                address=request.META.get("REMOTE_ADDR"),
+            )
+        except ApiError as error:
+            form.add_error(None, str(error.details))
+            status = error.kind.status
+        else:
+            start_session(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session[SESSION_TENANT] = tenant.id
+            request.session[SESSION_TENANT_UID] = tenant.uid
+            messages.success(request, f"Signed in to {tenant.id} as {user.username}.")
+            return HttpResponseRedirect(_safe_next(request))
+    elif request.method == "POST":
+        status = 400
+    return render(request, "web/signin.html", {"form": form, "next": _safe_next(request)}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def signout(request: HttpRequest) -> HttpResponse:
+    end_session(request)
+    messages.info(request, "Signed out.")
+    return HttpResponseRedirect("/signin/")
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The front door: the models list when signed in, the sign-in page otherwise."""
+    return HttpResponseRedirect("/models/" if request.user.is_authenticated else "/signin/")
