@@ -1,14 +1,7 @@
 from django.contrib import admin
 
+from datasets_app.kind import DATASET
 from datasets_app.models import Dataset
-from items_app.admin import ItemAdmin, MetadataInline, ShareInline, TagInline, UsedByInline, VersionInline
+from items_app.admin import kind_admin
 
-
-@admin.register(Dataset)
-class DatasetAdmin(ItemAdmin):
-    """Datasets have no status and no datasets of their own; they list the models that use them."""
-
-    list_display = ("name", "owner", "visibility", "lastmod")
-    list_filter = ("visibility", ("owner", admin.RelatedOnlyFieldListFilter), "lastmod")
-    fields = ("id", "name", "owner", "visibility", "description", "timestamp", "lastmod")
-    inlines = (TagInline, MetadataInline, ShareInline, UsedByInline, VersionInline)
+admin.site.register(Dataset, kind_admin(DATASET))

@@ -34,8 +34,8 @@ class VocabularyAdmin(BrowseAndDeleteAdmin):
     def items(self, obj: Any) -> int:
         return obj.item_count
 
-    def delete_with_service(self, caller: Caller, obj: VocabularyEntry) -> None:
-        services.delete_entry(caller, self.vocabulary, obj)
+    def delete_with_service(self, request: HttpRequest, obj: VocabularyEntry) -> None:
+        services.delete_entry(Caller.of(request), self.vocabulary, obj)
 
 
 @admin.register(Tag)

@@ -11,7 +11,7 @@ from django.db import IntegrityError
 from django.db.models import ProtectedError
 
 from folksonomy_app.models import MetadataName, Tag, Usage, VocabularyEntry, validate_vocabulary_name
-from framework.api.errors import ApiError, conflict, forbidden
+from framework.errors import Conflict, Forbidden, Invalid
 from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
@@ -82,15 +82,15 @@ def retrying_forgotten_names(write: Callable[[], T]) -> T:
     return write()
 
 
-def check_name(field: str, name: object, kind: str = "post_request_error") -> str:
+def check_name(field: str, name: object) -> str:
     """A vocabulary name as stored (trimmed), or a 400 naming the field and the rule."""
     if not isinstance(name, str):
-        raise ApiError(kind, f"{field}: expected a string, got {type(name).__name__}")
+        raise Invalid(f"{field}: expected a string, got {type(name).__name__}")
     trimmed = name.strip()
     try:
         validate_vocabulary_name(trimmed)
     except ValidationError as exc:
-        raise ApiError(kind, f"{field}: {' '.join(exc.messages)} ({trimmed[:70]!r})") from None
+        raise Invalid(f"{field}: {' '.join(exc.messages)} ({trimmed[:70]!r})") from None
     return trimmed
 
 
@@ -112,7 +112,7 @@ def record_use(model: type[VocabularyEntry], names: Iterable[str], owner: User |
 def create_default(caller: Caller, vocabulary: str, name: object) -> VocabularyEntry:
     """An admin's curated entry (``usage: default``); an existing name is a 409."""
     if not caller.is_admin:
-        raise forbidden("POST", f"Only tenant admins can create default {vocabulary} entries.")
+        raise Forbidden(f"Only tenant admins can create default {vocabulary} entries.", action="create")
     model = VOCABULARIES[vocabulary]
     entry = model(id=check_name("_id", name), usage=Usage.DEFAULT, owner=caller.user)
     try:
@@ -120,14 +120,14 @@ def create_default(caller: Caller, vocabulary: str, name: object) -> VocabularyE
             entry.save(force_insert=True)
             audit.record(caller, action="create", resource=vocabulary, target=entry.id)
     except IntegrityError:
-        raise conflict(f"_id: {entry.id!r} already exists") from None
+        raise Conflict(f"_id: {entry.id!r} already exists") from None
     return entry
 
 
 def delete_entry(caller: Caller, vocabulary: str, entry: VocabularyEntry) -> VocabularyEntry:
     """Remove an entry nobody uses; an entry still in use is a 409 naming the items."""
     if not caller.is_admin:
-        raise forbidden("DELETE", f"Only tenant admins can delete {vocabulary} entries.")
+        raise Forbidden(f"Only tenant admins can delete {vocabulary} entries.", action="delete")
     entry_id = entry.id
     try:
         with tenant_atomic():
@@ -137,6 +137,6 @@ def delete_entry(caller: Caller, vocabulary: str, entry: VocabularyEntry) -> Voc
     except ProtectedError as exc:
         users = sorted({str(getattr(row, "item", row)) for row in exc.protected_objects})
         shown = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10 else "")
-        raise conflict(f"_id: {entry_id!r} is still used by {shown}") from None
+        raise Conflict(f"_id: {entry_id!r} is still used by {shown}") from None
     entry.id = entry_id
     return entry

@@ -16,18 +16,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from folksonomy_app import services
-from folksonomy_app.api.views import MetadataNameViewSet, TagViewSet, VocabularyViewSet
+from folksonomy_app import lists, services
 from folksonomy_app.forms import EntryCreateForm, EntryDeleteForm, EntryFilterForm
-from framework.api.errors import ApiError
-from framework.web.pages import admin_required, focus_first_error, list_page, show_api_error
+from framework.errors import ServiceError
+from framework.web.pages import admin_required, focus_first_error, list_page, show_refusal, status_of
 from tenants_app.audit import Caller
 
 
 @dataclass(frozen=True)
 class Vocabulary:
     name: str  # the services' name: "tag" or "metadata"
-    viewset: type[VocabularyViewSet]
     noun: str
     plural: str
     url_name: str
@@ -35,10 +33,9 @@ class Vocabulary:
 
 
 VOCABULARIES = {
-    "tag": Vocabulary("tag", TagViewSet, "tag", "tags", "manage:vocabulary:tags", "manage:vocabulary:tag-delete"),
+    "tag": Vocabulary("tag", "tag", "tags", "manage:vocabulary:tags", "manage:vocabulary:tag-delete"),
     "metadata": Vocabulary(
         "metadata",
-        MetadataNameViewSet,
         "metadata name",
         "metadata names",
         "manage:vocabulary:metadata",
@@ -48,8 +45,8 @@ VOCABULARIES = {
 
 
 def _counted(request: HttpRequest, vocabulary: Vocabulary) -> QuerySet[Any]:
-    # The API's queryset, so "count" means the same everywhere (items the viewer can read that use it).
-    return vocabulary.viewset(request=request).counted()
+    # The API's entries, so "count" means the same everywhere (items the viewer can read that use it).
+    return lists.counted(vocabulary.name, request.user)
 
 
 def _page(
@@ -78,9 +75,9 @@ def entries(request: HttpRequest, vocabulary: str) -> HttpResponse:
         if create_form.is_valid():
             try:
                 entry = services.create_default(Caller.of(request), kind.name, create_form.cleaned_data["name"])
-            except ApiError as error:
-                show_api_error(create_form, error, {"_id": "name"})
-                status = error.status_code
+            except ServiceError as error:
+                show_refusal(create_form, error, {"_id": "name"})
+                status = status_of(error, request)
             else:
                 messages.success(request, f"Default {kind.noun} “{entry.id}” created.")
                 return HttpResponseRedirect(reverse(kind.url_name))
@@ -90,7 +87,7 @@ def entries(request: HttpRequest, vocabulary: str) -> HttpResponse:
         listing = list_page(
             request,
             _counted(request, kind),
-            kind.viewset.list_spec,
+            lists.ENTRIES,
             filter_form.filter_document(),
             sort=filter_form.sort_document(),
             page=filter_form.cleaned_data["page"],
@@ -121,9 +118,11 @@ def delete(request: HttpRequest, vocabulary: str) -> HttpResponse:
     if request.method == "POST":
         try:
             services.delete_entry(Caller.of(request), kind.name, entry)
-        except ApiError as error:
+        except ServiceError as error:
             context["error"] = str(error.details).removeprefix("_id: ")
-            return _page(request, "folksonomy_app/vocabulary_delete.html", kind, context, status=error.status_code)
+            return _page(
+                request, "folksonomy_app/vocabulary_delete.html", kind, context, status=status_of(error, request)
+            )
         messages.success(request, f"The {kind.noun} “{entry.id}” was deleted.")
         return HttpResponseRedirect(reverse(kind.url_name))
     return _page(request, "folksonomy_app/vocabulary_delete.html", kind, context)

@@ -13,7 +13,7 @@ def one_or_none(queryset: QuerySet[Any, T]) -> T | None:
     """The row of a lookup that matches at most one (a primary key), or None.
 
     ``first()`` would add an ORDER BY: compiling the models' default ordering (``-timestamp, id``, resolved
-    through the joins of a ``select_related``) costs 0.1 to 0.3 ms per lookup, paid on every request by the
-    tenant, user and item reads, and buys nothing for one row.
+    through the joins of a ``select_related``) is paid on every request by the tenant, user and item reads,
+    and buys nothing for one row.
     """
     return next(iter(queryset.order_by()[:1]), None)

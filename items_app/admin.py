@@ -1,11 +1,13 @@
-"""Django admin for what models and datasets share: item pages with their rows, and versions (read-only).
+"""Django admin for items of every kind (``kind_admin``) and for versions (read-only).
 
-``models_app`` and ``datasets_app`` register their proxies with ``ItemAdmin``; deletions go through the
-item services, so the audit log is written and blobs are released exactly as through the API.
+A kind app registers its proxy with ``kind_admin(KIND)``: the columns, filters and inlines of what every
+item has, plus those of the kind's traits. Deletions go through the item services, so the audit log is
+written and blobs are released exactly as through the API.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
@@ -13,9 +15,27 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from framework.web.admin import BrowseAndDeleteAdmin, ReadOnlyInline
-from items_app import services
-from items_app.models import Item, ItemTag, Lineage, MetadataEntry, Share, Version
+from items_app import kinds, services, versions
+from items_app.kinds import ItemKind
+from items_app.models import Item, ItemTag, MetadataEntry, Share, Version
 from tenants_app.audit import Caller
+
+
+def choices_filter(field_path: str, title: str, choices: Sequence[tuple[str, str]]) -> type[admin.SimpleListFilter]:
+    """A list filter offering ``choices`` for ``field_path`` (the choices live in code, not on the column)."""
+
+    class ChoicesFilter(admin.SimpleListFilter):
+        parameter_name = f"{field_path}__exact"
+
+        def lookups(self, request: HttpRequest, model_admin: Any) -> Sequence[tuple[str, str]]:
+            return choices
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+            value = self.value()
+            return queryset.filter(**{field_path: value}) if value else queryset
+
+    ChoicesFilter.title = title
+    return ChoicesFilter
 
 
 class TagInline(ReadOnlyInline):
@@ -42,32 +62,6 @@ class ShareInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("user")
 
 
-class DatasetsInline(ReadOnlyInline):
-    """The datasets a model was trained or tested on."""
-
-    model = Lineage
-    fk_name = "model"
-    fields = ("dataset",)
-    verbose_name = "dataset"
-    verbose_name_plural = "datasets"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("dataset")
-
-
-class UsedByInline(ReadOnlyInline):
-    """The models that use a dataset (while there are any, the dataset cannot be deleted)."""
-
-    model = Lineage
-    fk_name = "dataset"
-    fields = ("model",)
-    verbose_name = "used by model"
-    verbose_name_plural = "used by models"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("model")
-
-
 class VersionInline(ReadOnlyInline):
     model = Version
     fields = ("ordinal", "original", "size", "sha256", "owner", "timestamp")
@@ -78,18 +72,41 @@ class VersionInline(ReadOnlyInline):
 
 
 class ItemAdmin(BrowseAndDeleteAdmin):
-    """Models and datasets: browse, search, filter, and delete through ``delete_item``."""
+    """Items: browse, search, filter, and delete through ``delete_item``."""
 
-    list_display = ("name", "owner", "status", "visibility", "lastmod")
     list_select_related = ("owner",)
-    list_filter = ("status", "visibility", ("owner", admin.RelatedOnlyFieldListFilter), "lastmod")
     search_fields = ("name", "description", "owner__username", "=id")
     ordering = ("-lastmod", "id")
-    fields = ("id", "name", "owner", "status", "visibility", "description", "timestamp", "lastmod")
-    inlines = (TagInline, MetadataInline, ShareInline, DatasetsInline, VersionInline)
 
-    def delete_with_service(self, caller: Caller, obj: Item) -> None:
-        services.delete_item(caller, obj)
+    def delete_with_service(self, request: HttpRequest, obj: Item) -> None:
+        services.delete_item(Caller.of(request), obj)
+
+
+def kind_admin(kind: ItemKind) -> type[ItemAdmin]:
+    """The admin of ``kind``'s proxy: what every item shows, with the columns and inlines of its traits."""
+    scalars = tuple(scalar.field for scalar in kind.scalars)
+    filters = tuple(choices_filter(scalar.field, scalar.label, scalar.choices) for scalar in kind.scalars)
+    trait_inlines = tuple(inline for trait in kind.traits for inline in trait.admin_inlines)
+    attributes: dict[str, Any] = {
+        "__doc__": f"{kind.plural}: browse, search, filter, and delete through ``delete_item``.",
+        "list_display": ("name", "owner", *scalars, "visibility", "lastmod"),
+        "list_filter": (*filters, "visibility", ("owner", admin.RelatedOnlyFieldListFilter), "lastmod"),
+        "fields": ("id", "name", "owner", *scalars, "visibility", "description", "timestamp", "lastmod"),
+        "inlines": (TagInline, MetadataInline, ShareInline, *trait_inlines, VersionInline),
+    }
+    return type(f"{kind.singular}Admin", (ItemAdmin,), attributes)
+
+
+class VersionKindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "item__kind__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(kind.value, kind.singular) for kind in kinds.every()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(item__kind=value) if value else queryset
 
 
 @admin.register(Version)
@@ -98,7 +115,7 @@ class VersionAdmin(BrowseAndDeleteAdmin):
 
     list_display = ("original", "item", "ordinal", "size", "sha256", "owner", "timestamp")
     list_select_related = ("item", "owner")
-    list_filter = ("item__kind", "timestamp")
+    list_filter = (VersionKindFilter, "timestamp")
     search_fields = ("original", "=blob__sha256", "item__name")
     date_hierarchy = "timestamp"
     fields = ("item", "ordinal", "original", "size", "sha256", "content_type", "description", "owner", "timestamp")
@@ -108,5 +125,5 @@ class VersionAdmin(BrowseAndDeleteAdmin):
     def sha256(self, obj: Version) -> str:
         return obj.blob_id
 
-    def delete_with_service(self, caller: Caller, obj: Version) -> None:
-        services.delete_version(caller, obj.item, obj)
+    def delete_with_service(self, request: HttpRequest, obj: Version) -> None:
+        versions.delete_version(Caller.of(request), obj.item, obj)

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from items_app.models import Item, Kind
+from items_app import kinds
+from items_app.models import Item
 
 LOWER_IS_BETTER = frozenset(
     {"loss", "error", "err", "errors", "latency", "rmse", "mae", "mse", "mape", "wer", "cer", "perplexity",
@@ -81,11 +82,12 @@ def property_rows(items: Sequence[Item]) -> list[Row]:
         return f"v{versions[-1].ordinal} · {versions[-1].original}" if versions else None
 
     rows = [
-        Row("Kind", [_cell(item.get_kind_display()) for item in items]),
+        Row("Kind", [_cell(kinds.get(item.kind).singular) for item in items]),
         Row("Owner", [_cell(item.owner.username) for item in items]),
     ]
-    if any(item.kind == Kind.MODEL for item in items):
-        rows.append(Row("Status", [_cell(item.status or None) for item in items]))
+    scalars = {scalar.field: scalar for item in items for scalar in kinds.get(item.kind).scalars}
+    for scalar in scalars.values():
+        rows.append(Row(scalar.label, [_cell(getattr(item, scalar.field) or None) for item in items]))
     rows += [
         Row("Visibility", [_cell(item.visibility) for item in items]),
         Row("Tags", [_cell(", ".join(item.related.tags) or None) for item in items]),

@@ -1,10 +1,10 @@
-"""The create/edit form of models and datasets.
+"""The create/edit form of items of every kind.
 
 The form only turns what a browser sends into the shapes ``services.create_item`` / ``update_item`` take
 (lists of names, ``{"name", "value"}`` metadata pairs, list changes). Every business rule — name rules,
-users and datasets that must exist and be readable, vocabulary names, value limits, uniqueness — is checked
-by the services; their errors come back as ``ApiError`` whose details start with the field name, and
-``add_service_error`` puts them next to that field.
+users and references that must exist and be readable, vocabulary names, value limits, uniqueness — is
+checked by the services; their refusals name the field first, and ``add_service_error`` puts them next to
+that field. A kind's traits add their fields (a select for a scalar, what the list trait offers).
 """
 
 from __future__ import annotations
@@ -17,18 +17,22 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 
-from framework.api.errors import ApiError
-from items_app.models import Item, Kind, Status, ValueType, Visibility
-from items_app.services import ListChange
+from framework.errors import ServiceError
+from items_app.kinds import ItemKind
+from items_app.models import Item, ValueType, Visibility
+from items_app.related import ListChange
 
 if TYPE_CHECKING:
     from items_app.related import MetadataValue
+    from tenants_app.models import User
 
 # What a metadata row's "Type" select offers; "auto" reads true/false as booleans and numbers as numbers.
 METADATA_TYPES = [("auto", "Auto"), ("string", "Text"), ("number", "Number"), ("boolean", "Yes/No")]
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
+CORE_SCALARS = ("name", "visibility", "description")
+NAME_LISTS = ("tags", "users")  # comma-separated names in the form
 
 
 def split_names(raw: str) -> list[str]:
@@ -45,26 +49,38 @@ def metadata_value(name: str, raw: str, value_type: str) -> Any:
     """A form row's value as the JSON value the services store (raises ``ValueError`` with a message)."""
     text = raw.strip() if value_type != ValueType.STRING else raw
     if value_type == "auto":
-        if text.lower() in ("true", "false"):
-            return text.lower() == "true"
-        if _NUMBER.fullmatch(text):
-            return json.loads(text)
-        return text
+        return _auto_value(text)
     if value_type == ValueType.NUMBER:
-        try:
-            number = json.loads(text) if _NUMBER.fullmatch(text) else float(text)
-        except ValueError:
-            raise ValueError(f"{name}: {raw[:40]!r} is not a number") from None
-        if isinstance(number, float) and not math.isfinite(number):
-            raise ValueError(f"{name}: {raw[:40]!r} is not a finite number")
-        return number
+        return _number_value(name, raw, text)
     if value_type == ValueType.BOOLEAN:
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise ValueError(f"{name}: {raw[:40]!r} is not yes/no (true/false)")
+        return _boolean_value(name, raw, text)
     return raw
+
+
+def _auto_value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if _NUMBER.fullmatch(text):
+        return json.loads(text)
+    return text
+
+
+def _number_value(name: str, raw: str, text: str) -> Any:
+    try:
+        number = json.loads(text) if _NUMBER.fullmatch(text) else float(text)
+    except ValueError:
+        raise ValueError(f"{name}: {raw[:40]!r} is not a number") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"{name}: {raw[:40]!r} is not a finite number")
+    return number
+
+
+def _boolean_value(name: str, raw: str, text: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise ValueError(f"{name}: {raw[:40]!r} is not yes/no (true/false)")
 
 
 def metadata_rows_of(entries: Iterable[MetadataValue]) -> list[dict[str, str]]:
@@ -73,36 +89,33 @@ def metadata_rows_of(entries: Iterable[MetadataValue]) -> list[dict[str, str]]:
 
 
 class ItemForm(forms.Form):
-    """Name, status (models), visibility, description, tags, sharing, datasets (models) and metadata rows.
+    """Name, visibility, description, tags, sharing and metadata rows, and the fields of the kind's traits.
 
-    ``tags`` and ``users`` are comma-separated (static/js/chips.js turns them into chip inputs with
-    suggestions); metadata arrives as parallel ``meta_name`` / ``meta_value`` / ``meta_type`` lists
-    (static/js/metadata-rows.js adds and removes rows).
+    ``tags`` and ``users`` are comma-separated (static/js/item-form.js turns them into chip inputs with
+    suggestions); metadata arrives as parallel ``meta_name`` / ``meta_value`` / ``meta_type`` lists (the
+    same script adds and removes rows).
     """
 
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    status = forms.ChoiceField(choices=Status.choices, initial=Status.TRAINING)
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PRIVATE, widget=forms.RadioSelect)
     description = forms.CharField(
         max_length=20000, required=False, strip=False, widget=forms.Textarea(attrs={"rows": 5})
     )
     tags = forms.CharField(required=False, max_length=70000)
     users = forms.CharField(required=False, max_length=200000, label="Shared with")
-    datasets = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     # Not a widget of its own: the rows are read from meta_* lists; the field carries their errors.
     metadata = forms.Field(required=False)
     # The lists as they were when the edit form was shown: a save only removes what the user removed, so
     # entries someone else added meanwhile are kept (the services apply add/remove changes row by row).
     original = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, kind: str, dataset_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kind: ItemKind, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
-        if kind == Kind.MODEL:
-            self.fields["datasets"].choices = dataset_choices
-        else:
-            del self.fields["status"]
-            del self.fields["datasets"]
+        for scalar in kind.scalars:
+            self.fields[scalar.field] = scalar.form_field()
+        for trait in kind.lists:
+            self.fields[trait.field] = trait.form_field(viewer)
 
     # ------------------------------------------------------------ reading the rows
 
@@ -172,46 +185,56 @@ class ItemForm(forms.Form):
             "users": data["users"],
             "metadata": data["metadata"],
         }
-        if self.kind == Kind.MODEL:
-            arguments["status"] = data["status"]
-            arguments["datasets"] = data["datasets"]
+        for trait in (*self.kind.scalars, *self.kind.lists):
+            arguments[trait.field] = data[trait.field]
         return arguments
 
     def changes(self, item: Item) -> tuple[dict[str, Any], dict[str, ListChange]]:
         """(scalars that differ from ``item``, list changes against the lists the form was shown with)."""
+        original = self.cleaned_data.get("original") or {}
+        lists = self._name_list_changes(original)
+        metadata = self._metadata_change(original)
+        if metadata is not None:
+            lists["metadata"] = metadata
+        return self._scalar_changes(item), lists
+
+    def _scalar_changes(self, item: Item) -> dict[str, Any]:
         data = self.cleaned_data
-        scalar_names = ["name", "visibility", "description"] + (["status"] if self.kind == Kind.MODEL else [])
-        scalars = {name: data[name] for name in scalar_names if data.get(name, "") != getattr(item, name)}
+        names = [*CORE_SCALARS, *(scalar.field for scalar in self.kind.scalars)]
+        scalars = {name: data[name] for name in names if data.get(name, "") != getattr(item, name)}
         if "name" in scalars and data["name"].strip() == item.name:
             del scalars["name"]  # the services trim names: "x " is no change of "x"
-        original = data.get("original") or {}
+        return scalars
+
+    def _name_list_changes(self, original: dict[str, Any]) -> dict[str, ListChange]:
+        """What the user removed from and added to each list of names or ids, since the form was shown."""
         lists: dict[str, ListChange] = {}
-        list_names = ["tags", "users"] + (["datasets"] if self.kind == Kind.MODEL else [])
-        for name in list_names:
+        for name in (*NAME_LISTS, *(trait.field for trait in self.kind.lists)):
             before = [value for value in original.get(name, []) if isinstance(value, str)]
-            after = data[name]
+            after = self.cleaned_data[name]
             remove = [value for value in before if value not in after]
             add = [value for value in after if value not in before]
             if remove or add:
                 lists[name] = ListChange(remove=remove, add=add)
-        before_metadata = {
-            row[0]: row[1] for row in original.get("metadata", []) if isinstance(row, list) and len(row) == 2
-        }
-        after_metadata = {entry["name"]: entry["value"] for entry in data["metadata"]}
-        remove = [name for name in before_metadata if name not in after_metadata]
+        return lists
+
+    def _metadata_change(self, original: dict[str, Any]) -> ListChange | None:
+        """The entries the user removed, and those added or given another value, since the form was shown."""
+        rows = original.get("metadata", [])
+        before = {row[0]: row[1] for row in rows if isinstance(row, list) and len(row) == 2}
+        after = {entry["name"]: entry["value"] for entry in self.cleaned_data["metadata"]}
+        remove = [name for name in before if name not in after]
         add = [
             {"name": name, "value": value}
-            for name, value in after_metadata.items()
-            if name not in before_metadata or not _same_value(before_metadata[name], value)
+            for name, value in after.items()
+            if name not in before or not _same_value(before[name], value)
         ]
-        if remove or add:
-            lists["metadata"] = ListChange(remove=remove, add=add)
-        return scalars, lists
+        return ListChange(remove=remove, add=add) if remove or add else None
 
     # ------------------------------------------------------------ service errors
 
-    def add_service_error(self, error: ApiError) -> None:
-        """Show a service's error next to the field its details name ("name: …", "metadata.x: …")."""
+    def add_service_error(self, error: ServiceError) -> None:
+        """Show a service's refusal next to the field its details name ("name: …", "metadata.x: …")."""
         details = str(error.details)
         prefix, separator, message = details.partition(": ")
         field = prefix.split(".")[0] if separator else ""
@@ -222,16 +245,13 @@ class ItemForm(forms.Form):
             self.add_error(None, message if separator and prefix == "_id" else details)
 
 
-def original_lists(document: dict[str, Any]) -> str:
+def original_lists(kind: ItemKind, document: dict[str, Any]) -> str:
     """The hidden ``original`` value of an edit form, from the item's API document (``item_document``)."""
-    return json.dumps(
-        {
-            "tags": document["tags"],
-            "users": document["users"],
-            "datasets": document.get("datasets", []),
-            "metadata": [[entry["name"], entry["value"]] for entry in document["metadata"]],
-        }
-    )
+    lists: dict[str, Any] = {"tags": document["tags"], "users": document["users"]}
+    for trait in kind.lists:
+        lists[trait.field] = document[trait.field]
+    lists["metadata"] = [[entry["name"], entry["value"]] for entry in document["metadata"]]
+    return json.dumps(lists)
 
 
 def _same_value(before: Any, after: Any) -> bool:

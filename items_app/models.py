@@ -1,8 +1,10 @@
-"""Items: the rows behind models and datasets, and the indexed rows that make filters run in the database.
+"""Items: the rows behind every kind of item, and the indexed rows that make filters run in the database.
 
-Both kinds live in one table (``kind`` tells them apart) so that every behaviour — visibility, sharing,
-metadata, tags, versions, filters — is written once. ``MLModel`` (models_app) and ``Dataset``
-(datasets_app) are proxies over it.
+Every kind lives in one table (``kind`` tells them apart) so that every behaviour — visibility, sharing,
+metadata, tags, versions, filters — is written once. The kind apps (``models_app``, ``datasets_app``)
+declare their kind and its traits (``items_app.kinds``) and add proxies over this table (``MLModel``,
+``Dataset``); what a kind's own columns and rows mean (a model's ``status``, its ``Lineage`` rows) is
+written in the app that declares them.
 
 Tags, shares, lineage and metadata entries are rows of their own rather than JSON on the item: each list
 change is an insert or delete of one row, so two clients changing different entries of one item never
@@ -29,31 +31,21 @@ from framework.ids import new_object_id
 from items_app.querysets import ItemQuerySet
 
 
-class Kind(models.TextChoices):
-    MODEL = "model", "Model"
-    DATASET = "dataset", "Dataset"
-
-
 class Visibility(models.TextChoices):
     PUBLIC = "public", "Everyone in the tenant"
     PRIVATE = "private", "Owner, shared users and admins"
-
-
-class Status(models.TextChoices):
-    TRAINING = "training"
-    TEST = "test"
-    PRODUCTION = "production"
-    DEPLOY = "deploy"
 
 
 class Item(models.Model):
     """A registered model or dataset, owned by one user of the tenant."""
 
     id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # The value of an ``ItemKind`` registered by a kind app ("model", "dataset").
+    kind = models.CharField(max_length=16)
     name = models.CharField(max_length=200)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="items")
-    status = models.CharField(max_length=16, choices=Status.choices, blank=True, default="")
+    # A maturity status, for kinds whose trait gives them one (``models_app.status``); "" for the others.
+    status = models.CharField(max_length=16, blank=True, default="")
     visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE)
     description = models.TextField(blank=True, default="")
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Share", related_name="shared_items")
@@ -87,9 +79,8 @@ class Item(models.Model):
             # the default list order (-timestamp, id): a first page reads 10 index entries instead of sorting
             models.Index(fields=["kind", "-timestamp", "id"], name="item_kind_recent"),
             # Everything the visibility rule reads, by id: a filter's tag or metadata rows (or a vocabulary
-            # entry's uses) are checked against it without reading the item rows. On SQLite, whose text
-            # primary key is a separate index, that halved counting a filter's readable matches after a
-            # change (tag 33 -> 19 ms, accuracy >= 0.9 81 -> 46, tag autocomplete counts 74 -> 39).
+            # entry's uses) are checked against it without reading the item rows, which SQLite, whose text
+            # primary key is a separate index, would otherwise look up one by one.
             models.Index(fields=["id", "kind", "visibility", "owner"], name="item_readable"),
         ]
 
@@ -130,7 +121,8 @@ class Share(models.Model):
 
 
 class Lineage(models.Model):
-    """``model`` was trained or tested on ``dataset``; a dataset in use cannot be deleted."""
+    """``model`` was trained or tested on ``dataset``: the rows of ``datasets_app.lineage``'s trait, which
+    also refuses to delete a dataset while a row names it (the foreign key protects it as well)."""
 
     model = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="lineage", db_index=False)
     dataset = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="trained_models", db_index=False)

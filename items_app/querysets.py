@@ -37,9 +37,8 @@ def count_readable(items: models.QuerySet[Any], user: User) -> int:
 
     Public items, the user's own non-public ones, and the non-public ones of others shared with them: the
     same rule as ``readable_by``, split so that neither database has to test the three-way ``OR`` on every
-    item. Counting the 34,919 items out of 100,000 a user may read took 24 ms on PostgreSQL (a scan of every
-    item) and 9 ms on SQLite; the three counts take 2.9 + 0.9 + 2.7 ms and 1.5 + 1.5 + 2.2 ms. One statement,
-    so the three parts see the same snapshot: the sum is a count of one state of the database.
+    item (PostgreSQL scanned every item for it; each part is an index range). One statement, so the three
+    parts see the same snapshot: the sum is a count of one state of the database.
     The split pays off when nothing else narrows the items (a filter's own rows are then the better start:
     splitting made a tag filter's count slower on SQLite), so the lists use it for unfiltered counts.
     """
@@ -62,8 +61,8 @@ def count_readable(items: models.QuerySet[Any], user: User) -> int:
 def _count_of(items: models.QuerySet[Any]) -> models.QuerySet[Any]:
     """``SELECT COUNT(*) FROM items`` as a subquery (grouped by a constant: one row, even for no items).
 
-    ``COUNT(*)``, not ``COUNT(id)``: SQLite then counts from an index alone (2 ms instead of 12 for 33,430
-    public items: the text primary key is in no other index).
+    ``COUNT(*)``, not ``COUNT(id)``: SQLite then counts from an index alone (the text primary key is in no
+    other index).
     """
     return items.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n")
 
@@ -75,7 +74,7 @@ class ItemQuerySet(models.QuerySet[Any]):
     def readable_one(self, pk: str, user: User) -> Any:
         """``self.visible_to(user).filter(pk=pk).first()``, with the rule tested on the one row: a public
         item, the user's own or any item for an admin costs one primary-key read, one shared with them a
-        second. PostgreSQL would otherwise hash every share of the user for one row (1.0 to 1.3 ms, not 0.4).
+        second. PostgreSQL would otherwise hash every share of the user to test one row.
         """
         from items_app.models import Share, Visibility
 

@@ -1,32 +1,39 @@
 """What an item document shows beyond the item's own scalars, loaded for a page of items at once.
 
-The API's documents (``item_document``) and the pages read ``item.related``, set by ``load_related`` after
-a read, or by ``create_item`` from the rows it has just written. Shares, tags, metadata and datasets come
-from the item's ``ItemLists`` row, which every write keeps equal to the rows (``rewrite_lists``).
-Lists are ordered here, in Python, rather than by the database: the same order on every database and
-collation, and the same order in a create response as in a later read.
+The API's documents (``documents.item_document``) and the pages read ``item.related``, set by
+``load_related`` after a read, or by ``create_item`` from the rows it has just written. Shares, tags,
+metadata and the lists of the kind's traits come from the item's ``ItemLists`` row, which every write keeps
+equal to the rows (``rewrite_lists``). Lists are ordered here, in Python, rather than by the database: the
+same order on every database and collation, and the same order in a create response as in a later read.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from items_app.models import (
-    Item,
-    ItemLists,
-    ItemTag,
-    Kind,
-    Lineage,
-    MetadataEntry,
-    Share,
-    Version,
-    stored_value,
-)
+from items_app import kinds
+from items_app.models import Item, ItemLists, ItemTag, MetadataEntry, Share, Version, stored_value
 
 if TYPE_CHECKING:
     from tenants_app.models import User
+
+CORE_LISTS = ("users", "tags", "metadata")
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """How one list field changes: a whole new list, or removals then additions."""
+
+    replace: Sequence[Any] | None = None
+    remove: Sequence[Any] = field(default_factory=tuple)
+    add: Sequence[Any] = field(default_factory=tuple)
+
+    def added(self) -> list[Any]:
+        """The references this change adds (its removals need not exist)."""
+        return [*(self.replace or ()), *self.add]
 
 
 class MetadataValue(NamedTuple):
@@ -44,16 +51,17 @@ class MetadataValue(NamedTuple):
 
 @dataclass
 class Related:
-    """An item's shares (usernames), tags, metadata, datasets (readable ones) and versions, in document order."""
+    """An item's shares (usernames), tags, metadata, its traits' lists (``lists``, by field) and versions,
+    in document order."""
 
     users: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     metadata: list[MetadataValue] = field(default_factory=list)
-    datasets: list[str] = field(default_factory=list)
+    lists: dict[str, list[str]] = field(default_factory=dict)
     versions: list[Version] = field(default_factory=list)
 
     def put_in_order(self) -> Related:
-        """Users and tags alphabetically; metadata, datasets and versions stay in the order they were added."""
+        """Users and tags alphabetically; metadata, trait lists and versions stay in the order they were added."""
         self.users.sort()
         self.tags.sort()
         return self
@@ -64,16 +72,16 @@ class Related:
             "users": self.users,
             "tags": self.tags,
             "metadata": [[entry.name, entry.value_type, entry.text] for entry in self.metadata],
-            "datasets": self.datasets,
+            **self.lists,
         }
 
     @classmethod
-    def from_stored(cls, lists: dict[str, list[Any]]) -> Related:
+    def from_stored(cls, kind: str, content: dict[str, list[Any]]) -> Related:
         return cls(
-            users=lists["users"],
-            tags=lists["tags"],
-            metadata=[MetadataValue(*entry) for entry in lists["metadata"]],
-            datasets=lists["datasets"],
+            users=content["users"],
+            tags=content["tags"],
+            metadata=[MetadataValue(*entry) for entry in content["metadata"]],
+            lists={trait.field: list(content.get(trait.field, ())) for trait in kinds.get(kind).lists},
         )
 
 
@@ -81,20 +89,17 @@ def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     """Set ``item.related`` on each item (loaded with ``select_related("owner")``), whatever their number.
 
     The lists come from the items' ``ItemLists`` rows: joined already when the items were loaded with
-    ``select_related("lists")``, else one query for all of them. Other queries only where needed: one when
-    some item links datasets, to keep only those the viewer can read (a hidden dataset never appears, not
-    even by id); one when some item has versions; and the rows of items without stored lists.
+    ``select_related("lists")``, else one query for all of them. Other queries only where needed: one per
+    trait list that some item links, to keep only what the viewer may see (a hidden dataset never appears,
+    not even by id); one when some item has versions; and the rows of items without stored lists.
     """
     stored = _stored_lists(items)
-    related = {pk: Related.from_stored(content) for pk, content in stored.items()}
+    kind_of = {item.pk: item.kind for item in items}
+    related = {pk: Related.from_stored(kind_of[pk], content) for pk, content in stored.items()}
     unwritten = [item for item in items if item.pk not in related]
     if unwritten:
         related.update(_from_rows(unwritten))
-    linked = {dataset_id for entry in related.values() for dataset_id in entry.datasets}
-    if linked:
-        readable = set(Item.objects.visible_to(viewer).filter(pk__in=linked).order_by().values_list("pk", flat=True))
-        for entry in related.values():
-            entry.datasets = [dataset_id for dataset_id in entry.datasets if dataset_id in readable]
+    _hide_what_the_viewer_may_not_see(related, kind_of, viewer)
     versioned = [item.pk for item in items if item.last_ordinal]
     if versioned:
         for version in Version.objects.filter(item_id__in=versioned).select_related("owner").order_by("ordinal"):
@@ -102,6 +107,18 @@ def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     for item in items:
         item.related = related[item.pk]
     return items
+
+
+def _hide_what_the_viewer_may_not_see(related: dict[str, Related], kind_of: dict[str, str], viewer: User) -> None:
+    traits = {trait for kind in set(kind_of.values()) for trait in kinds.get(kind).lists}
+    for trait in traits:
+        linked = {ref for entry in related.values() for ref in entry.lists.get(trait.field, ())}
+        if not linked:
+            continue
+        shown = trait.shown_to(viewer, linked)
+        for entry in related.values():
+            if trait.field in entry.lists:
+                entry.lists[trait.field] = [ref for ref in entry.lists[trait.field] if ref in shown]
 
 
 def _stored_lists(items: Sequence[Item]) -> dict[str, dict[str, list[Any]]]:
@@ -139,8 +156,8 @@ def rewrite_lists(items: Iterable[Item], batch: int = 500) -> None:
 
 
 def _from_rows(items: Sequence[Item]) -> dict[str, Related]:
-    """The items' lists as their rows say, every linked dataset included, in document order: four queries
-    (three without models). Plain ``values_list`` rows: model instances would cost more than the queries."""
+    """The items' lists as their rows say, every linked reference included, in document order: three queries
+    and one per trait list of their kinds. Plain ``values_list`` rows: model instances would cost more."""
     related = {item.pk: Related() for item in items}
     ids = list(related)
     # Users and tags are sorted by put_in_order: no ORDER BY to compile and run.
@@ -151,10 +168,17 @@ def _from_rows(items: Sequence[Item]) -> dict[str, Related]:
     entries = MetadataEntry.objects.filter(item_id__in=ids).order_by("id")
     for item_id, *entry in entries.values_list("item_id", "name_id", "value_type", "text"):
         related[item_id].metadata.append(MetadataValue(*entry))
-    models = [item.pk for item in items if item.kind == Kind.MODEL]
-    if models:
-        for model_id, dataset_id in (
-            Lineage.objects.filter(model_id__in=models).order_by("id").values_list("model_id", "dataset_id")
-        ):
-            related[model_id].datasets.append(dataset_id)
+    for trait, having in _items_by_list_trait(items).items():
+        for item in having:
+            related[item.pk].lists[trait.field] = []
+        for item_id, ref in trait.from_rows([item.pk for item in having]):
+            related[item_id].lists[trait.field].append(ref)
     return {item_id: entry.put_in_order() for item_id, entry in related.items()}
+
+
+def _items_by_list_trait(items: Sequence[Item]) -> dict[Any, list[Item]]:
+    by_trait: dict[Any, list[Item]] = defaultdict(list)
+    for item in items:
+        for trait in kinds.get(item.kind).lists:
+            by_trait[trait].append(item)
+    return by_trait

@@ -1,48 +1,48 @@
-"""The pages of models and datasets (``/models/…``, ``/datasets/…``), comparison and the form's suggestions.
+"""The pages every kind shares (comparison, the form's suggestions), and the routes of a kind's pages.
 
-Both kinds get the same routes from the same views; the kind is a fixed keyword argument. Ids are opaque
-strings (``<str:pk>``), never integers.
+A kind app mounts ``item_routes(KIND)`` (``models_app.urls``): the same views for every kind, the kind a
+fixed keyword argument. Ids are opaque strings (``<str:pk>``), never integers.
 """
 
 from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from items_app import views
-from items_app.models import Kind
+from items_app.kinds import ItemKind
+from items_app.views import browse, compare, item, suggest, versions
 
 
-def _item_routes(kind: str, prefix: str) -> list[URLPattern]:
-    fixed = {"kind": kind}
+def item_routes(kind: ItemKind) -> list[URLPattern]:
+    """``/<prefix>/…``: the list, the form, an item's page, its deletion and its versions."""
+    fixed = {"kind": kind.value}
+    prefix, name = kind.prefix, kind.value
     return [
-        path(f"{prefix}/", views.browse, fixed, name=f"{kind}-list"),
-        path(f"{prefix}/new/", views.create, fixed, name=f"{kind}-create"),
-        path(f"{prefix}/<str:pk>/", views.detail, fixed, name=f"{kind}-detail"),
-        path(f"{prefix}/<str:pk>/edit/", views.edit, fixed, name=f"{kind}-edit"),
-        path(f"{prefix}/<str:pk>/delete/", views.delete, fixed, name=f"{kind}-delete"),
-        path(f"{prefix}/<str:pk>/versions/", views.versions_fragment, fixed, name=f"{kind}-versions"),
-        path(f"{prefix}/<str:pk>/versions/upload", views.upload_version, fixed, name=f"{kind}-upload"),
+        path(f"{prefix}/", browse.browse, fixed, name=f"{name}-list"),
+        path(f"{prefix}/new/", item.create, fixed, name=f"{name}-create"),
+        path(f"{prefix}/<str:pk>/", item.detail, fixed, name=f"{name}-detail"),
+        path(f"{prefix}/<str:pk>/edit/", item.edit, fixed, name=f"{name}-edit"),
+        path(f"{prefix}/<str:pk>/delete/", item.delete, fixed, name=f"{name}-delete"),
+        path(f"{prefix}/<str:pk>/versions/", versions.versions_fragment, fixed, name=f"{name}-versions"),
+        path(f"{prefix}/<str:pk>/versions/upload", versions.upload_version, fixed, name=f"{name}-upload"),
         path(
             f"{prefix}/<str:pk>/versions/<str:ref>/download",
-            views.download_version,
+            versions.download_version,
             fixed,
-            name=f"{kind}-download",
+            name=f"{name}-download",
         ),
         path(
             f"{prefix}/<str:pk>/versions/<str:ref>/delete/",
-            views.delete_version,
+            versions.delete_version,
             fixed,
-            name=f"{kind}-version-delete",
+            name=f"{name}-version-delete",
         ),
     ]
 
 
 app_name = "items"
 urlpatterns = [
-    *_item_routes(Kind.MODEL, "models"),
-    *_item_routes(Kind.DATASET, "datasets"),
-    path("compare/", views.compare, name="compare"),
-    path("suggest/tags", views.suggest, {"vocabulary": "tags"}, name="suggest-tags"),
-    path("suggest/metadata", views.suggest, {"vocabulary": "metadata"}, name="suggest-metadata"),
-    path("suggest/users", views.suggest_users, name="suggest-users"),
+    path("compare/", compare.compare, name="compare"),
+    path("suggest/tags", suggest.suggest, {"vocabulary": "tags"}, name="suggest-tags"),
+    path("suggest/metadata", suggest.suggest, {"vocabulary": "metadata"}, name="suggest-metadata"),
+    path("suggest/users", suggest.suggest_users, name="suggest-users"),
 ]

@@ -15,13 +15,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
+from framework.units import parse_duration, parse_size
+
 N = TypeVar("N", int, float)  # the type of a numeric variable
 
-_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
-# Binary units, as the contract says: 4M is 4 MiB.
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -95,17 +92,6 @@ def _env_number(name: str, default: N, convert: Callable[[str], N], expected: st
     return number
 
 
-def parse_duration(text: str) -> int:
-    """Seconds in ``30m``, ``1h``, ``45s``, ``2d`` or a plain number of seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(text)
-    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
-    if seconds <= 0:
-        raise ValueError(text)
-    return seconds
-
-
 def env_duration(name: str, default: str) -> int:
     value = _raw(name) or default
     try:
@@ -114,17 +100,6 @@ def env_duration(name: str, default: str) -> int:
         raise ConfigurationError(
             f"{name}: expected a positive duration such as 45s, 30m, 1h or 3600, got {value!r}"
         ) from None
-
-
-def parse_size(text: str) -> int:
-    """Bytes in ``10G``, ``500M``, ``64k``, ``4MiB`` or a plain number of bytes (binary units)."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(text)
-    size = int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
-    if size <= 0:
-        raise ValueError(text)
-    return size
 
 
 def env_size(name: str, default: str) -> int:

@@ -71,8 +71,8 @@ if _catalog["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     _catalog["TEST"] = {"NAME": str(Path(_catalog["NAME"]).with_name("test-catalog.sqlite3"))}
-    # Opening a SQLite connection (file, PRAGMAs, Django's SQL functions) costs ~0.5 ms, twice per request
-    # (catalog and tenant); kept connections skip that. A deleted tenant's database is never reached again
+    # Opening a SQLite connection (file, PRAGMAs, Django's SQL functions) is paid twice per request (catalog
+    # and tenant); kept connections skip that. A deleted tenant's database is never reached again
     # (its tenant no longer resolves), and its idle connections close when they reach this age.
     _catalog["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
 elif _catalog["ENGINE"] == "django.db.backends.postgresql":
@@ -82,16 +82,15 @@ elif _catalog["ENGINE"] == "django.db.backends.postgresql":
     _timeout = env_duration("DATABASE_STATEMENT_TIMEOUT", "30s")
     # The planner's price of a random page read against a sequential one (PostgreSQL's default, 4, models
     # spinning disks). A registry's working set is small rows found by index on SSD or in memory; at 4,
-    # PostgreSQL scans all 100,000 items to count the 783 shared with a user (23 ms) rather than look them
-    # up (3 ms).
+    # PostgreSQL scans every item to count the few shared with a user rather than look them up.
     _random_page_cost = env_float("DATABASE_RANDOM_PAGE_COST", 1.1, minimum=0.01, maximum=100)
     _prepared = env_bool("DATABASE_PREPARED_STATEMENTS", True)
     _catalog["OPTIONS"] = {
         "options": f"-c statement_timeout={_timeout * 1000} -c jit=off -c random_page_cost={_random_page_cost:g}",
         # Server-side parameters, and psycopg preparing a statement once it ran 5 times on a connection: the
         # server then parses it once, and plans it once when a generic plan costs no more than a custom one
-        # (PostgreSQL's plan_cache_mode=auto). A create then costs PostgreSQL 1.8-2.1 ms of CPU instead of
-        # 2.4-2.8. Django leaves prepare_threshold at None (never prepare) unless it is given here.
+        # (PostgreSQL's plan_cache_mode=auto), which takes a fifth off PostgreSQL's CPU per create
+        # (bench/README.md). Django leaves prepare_threshold at None (never prepare) unless it is given here.
         # Off for a pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
         "server_side_binding": _prepared,
         "prepare_threshold": 5 if _prepared else None,
@@ -156,6 +155,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "blobs": _blobs,
 }
+
+# --- Cached reads: lists, totals and documents computed once per change (items_app/generation.py) ---
+CACHE_READS = env_bool("CACHE_READS", True)
 
 # --- Audit log and login throttling ---
 AUDIT_LOG_ENABLED = env_bool("LOG", True)
@@ -244,6 +246,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants_app.context_processors.registry",
+                "items_app.context_processors.item_kinds",
             ]
         },
     }

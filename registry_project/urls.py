@@ -5,7 +5,6 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from framework.api.docs import RedocView, SwaggerView
-from framework.api.schema import document_api
 from registry_project import views as api
 from registry_project.server import health
 from tenants_app.api.views import LoginView
@@ -32,11 +31,11 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("", include("items_app.urls")),
+    path("", include("models_app.urls")),
+    path("", include("datasets_app.urls")),
     path("manage/", include("tenants_app.urls")),
     path("", include("tenants_app.signin_urls")),
 ]
-
-document_api()  # attach the OpenAPI descriptions (framework/api/schema.py) to the views
 
 handler404 = "registry_project.views.handler404"
 handler500 = "registry_project.views.handler500"

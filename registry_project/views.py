@@ -9,15 +9,44 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views import defaults
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from framework.api.errors import catalogue_document, is_api_path, json_error
+from framework.api.errors import CATALOGUE, catalogue_document, is_api_path, json_error
+from framework.api.schema import ok
 from tenants_app.context import require_tenant
 
 
+class ServiceVersion(serializers.Serializer):
+    version = serializers.CharField()
+
+
+class ErrorKind(serializers.Serializer):
+    status = serializers.IntegerField()
+    value = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+# The catalogue is static: one property per error name, so the schema lists every error.
+ErrorCatalogue = type("ErrorCatalogue", (serializers.Serializer,), {name: ErrorKind() for name in CATALOGUE})
+
+
+class Info(serializers.Serializer):
+    version = serializers.CharField()
+    environment = serializers.CharField()
+    database = serializers.CharField()
+    storage = serializers.CharField()
+    tenant = serializers.CharField()
+    token_expiration_time = serializers.CharField()
+    token_renew_time = serializers.CharField()
+    server_time = serializers.DateTimeField()
+
+
+@extend_schema_view(get=extend_schema(operation_id="version", responses={200: ServiceVersion}, tags=["service"]))
 class VersionView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -26,6 +55,7 @@ class VersionView(APIView):
         return Response({"version": settings.REGISTRY_VERSION})
 
 
+@extend_schema_view(get=extend_schema(operation_id="errors", responses={200: ErrorCatalogue}, tags=["service"]))
 class ErrorsView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -34,6 +64,7 @@ class ErrorsView(APIView):
         return Response(catalogue_document())
 
 
+@extend_schema_view(get=extend_schema(operation_id="info", responses=ok(Info, 200, 401), tags=["service"]))
 class InfoView(APIView):
     """What a client may know about this installation: names and lifetimes, never hosts, paths or secrets."""
 

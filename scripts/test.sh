@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: lint, Django's checks, then the whole pytest suite twice: on SQLite and on a real
-# PostgreSQL server started here (and stopped again, whatever happens).
+# `make test`: lint, the import contract, Django's checks, then the whole pytest suite twice: on SQLite and
+# on a real PostgreSQL server started here (and stopped again, whatever happens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -9,6 +9,9 @@ export PYTHONDONTWRITEBYTECODE=1
 echo "== lint (ruff)"
 $BIN/ruff check .
 $BIN/ruff format --check .
+
+echo "== layers (import-linter: the import directions of docs/architecture.md)"
+$BIN/lint-imports --no-cache
 
 work=$(mktemp -d /tmp/registry-test.XXXXXX)
 chmod 755 "$work"

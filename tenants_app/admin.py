@@ -29,8 +29,8 @@ class UserAdmin(BrowseAndDeleteAdmin):
     ordering = ("username",)
     fields = ("id", "username", "email", "role", "is_active", "timestamp", "lastmod")  # never the password
 
-    def delete_with_service(self, caller: Caller, obj: User) -> None:
-        services.delete_user(caller, obj)
+    def delete_with_service(self, request: HttpRequest, obj: User) -> None:
+        services.delete_user(Caller.of(request), obj)
 
 
 @admin.register(AuditEntry)

@@ -11,6 +11,7 @@ import hmac
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -18,15 +19,12 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from framework.api.errors import ApiError
+from framework.api.errors import not_authenticated
+from framework.errors import TokenExpired, Unauthorized
 from framework.lookups import one_or_none
 from tenants_app import tenancy
 from tenants_app.models import User
 from tenants_app.tokens import RegistryToken
-
-
-def unauthorized(details: str) -> ApiError:
-    return ApiError("unauthorized", details)
 
 
 def user_for_claims(claims: Any) -> User:
@@ -37,16 +35,22 @@ def user_for_claims(claims: Any) -> User:
     """
     tenant = tenancy.find_tenant(claims.get("tenant"), claims.get("tenant_uid"))
     if tenant is None:
-        raise unauthorized("The token is no longer valid.")
+        raise Unauthorized("The token is no longer valid.")
     tenancy.enter(tenant)
     user = one_or_none(User.objects.filter(pk=str(claims.get("user_id", "")), is_active=True))
     if user is None or claims.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
-        raise unauthorized("The token is no longer valid.")
+        raise Unauthorized("The token is no longer valid.")
     return user
 
 
 class TenantJWTAuthentication(JWTAuthentication):
     def authenticate(self, request: Request) -> tuple[User, RegistryToken] | None:
+        try:
+            return self._authenticate(request)
+        except Unauthorized as exc:
+            raise not_authenticated(exc) from None
+
+    def _authenticate(self, request: Request) -> tuple[User, RegistryToken] | None:
         header = self.get_header(request)
         if header is None:
             return None
@@ -54,7 +58,7 @@ class TenantJWTAuthentication(JWTAuthentication):
         if not parts:
             return None
         if len(parts) != 2 or parts[0].decode(errors="replace") not in api_settings.AUTH_HEADER_TYPES:
-            raise unauthorized("Send the token as 'Authorization: JWT <token>' or 'Authorization: Bearer <token>'.")
+            raise Unauthorized("Send the token as 'Authorization: JWT <token>' or 'Authorization: Bearer <token>'.")
         token = self.validated(parts[1])
         return user_for_claims(token), token
 
@@ -63,11 +67,9 @@ class TenantJWTAuthentication(JWTAuthentication):
         try:
             return RegistryToken(raw)
         except ExpiredTokenError:
-            raise ApiError(
-                "token_expired", "The token has expired; renew it with PUT /v1/login or log in again."
-            ) from None
+            raise TokenExpired("The token has expired; renew it with PUT /v1/login or log in again.") from None
         except TokenError:
-            raise unauthorized("The token is invalid.") from None
+            raise Unauthorized("The token is invalid.") from None
 
 
 class ManagementIdentity:
@@ -84,8 +86,37 @@ class ApiTokenAuthentication(BaseAuthentication):
         if not header:
             return None
         if not hmac.compare_digest(header.strip().encode(), settings.API_TOKEN.encode()):
-            raise unauthorized("Tenant management needs 'Authorization: <API_TOKEN>'.")
+            raise not_authenticated(Unauthorized("Tenant management needs 'Authorization: <API_TOKEN>'."))
         return ManagementIdentity(), None
 
     def authenticate_header(self, request: Request) -> str:
         return "API-Token"
+
+
+# ------------------------------------------------------------------ how the OpenAPI document describes them
+
+
+class JWTScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants_app.authentication.TenantJWTAuthentication"
+    name = "JWT"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "The `token` of POST /v1/login, verbatim: `JWT <jwt>` (`Bearer <jwt>` works too).",
+        }
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants_app.authentication.ApiTokenAuthentication"
+    name = "ApiToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "The installation's API_TOKEN, verbatim. Opens /v1/tenants only.",
+        }

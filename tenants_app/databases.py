@@ -100,10 +100,9 @@ def analyze(database: str) -> None:
     Without ``sqlite_stat1`` SQLite takes ``kind = 'model'`` for a selective index and walks every item instead
     of starting from the few rows a tag or metadata filter matches. ``analysis_limit`` keeps the large row
     tables (tags, metadata: ten rows per item and more) to milliseconds, but a sampled index whose leading
-    column has two values (an item's ``kind``) is recorded as matching ~1,000 rows. So the tables in
-    ``FULLY_ANALYSED_TABLES`` (the items table: 70 ms at 100,000 items) are analysed in full, which made
-    counting 35,000 readable items out of 100,000 take 8 ms instead of 38 (a ``MULTI-INDEX OR`` over the
-    visibility, owner and share indexes instead of a walk over every item).
+    column has few values (an item's ``kind``) is recorded as matching ~1,000 rows. So the tables in
+    ``FULLY_ANALYSED_TABLES`` (the items table) are analysed in full: counting a user's readable items then
+    uses a ``MULTI-INDEX OR`` over the visibility, owner and share indexes instead of a walk over every item.
     """
     if not _is_sqlite():
         return
@@ -125,8 +124,8 @@ def count_write(alias: str) -> None:
 
     ``bootstrap`` analyses at start-up, but a registry that starts empty and grows to 100,000 items without a
     restart would otherwise keep the plans of an empty database (a count of every readable item walked
-    them all). At 100,000 items a refresh takes ~75 ms of the writing request and holds the write lock as
-    long: once per 5,000 writes of each worker process.
+    them all). A refresh costs the writing request some tens of milliseconds at 100,000 items, and holds
+    the write lock as long, so it happens once per ``WRITES_PER_ANALYSIS`` writes of each worker process.
     """
     if not _is_sqlite():
         return

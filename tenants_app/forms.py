@@ -2,7 +2,7 @@
 
 They check only what a browser form must (required fields, lengths, choices); the rules themselves (username
 shape, unique e-mail, password strength, the last admin) are the services', whose errors are shown on these
-forms by ``framework.web.pages.show_api_error``.
+forms by ``framework.web.pages.show_refusal``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +20,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from rest_framework_simplejwt.settings import api_settings
 
-from framework.api.errors import ApiError, conflict, forbidden
+from framework.errors import (
+    Action,
+    AuthenticationFailed,
+    Conflict,
+    Forbidden,
+    Invalid,
+    TokenExpired,
+    TooManyRequests,
+    Unauthorized,
+)
 from framework.files import storage
-from items_app import generation
-from items_app.models import Item, Share
-from items_app.related import rewrite_lists
 from tenants_app import audit, databases, tenancy
 from tenants_app.audit import Caller
 from tenants_app.context import ActiveTenant
@@ -38,23 +44,14 @@ logger = logging.getLogger("registry.tenants")
 TENANT_FIELDS = ("organization", "address", "email", "phone")
 
 
-def _validation(field: str, messages: Any) -> ApiError:
-    if isinstance(messages, ValidationError):
-        messages = messages.messages
-    text = " ".join(messages) if isinstance(messages, list | tuple) else str(messages)
-    return ApiError("post_request_error", f"{field}: {text}")
-
-
-def _check_password(password: str, user: User, field: str = "password", kind: str = "post_request_error") -> None:
+def _check_password(password: str, user: User, field: str = "password") -> None:
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
-        raise ApiError(kind, f"{field}: {' '.join(exc.messages)}") from None
+        raise Invalid(f"{field}: {' '.join(exc.messages)}") from None
 
 
-def _full_clean(
-    instance: Tenant | User, kind: str, exclude: list[str] | None = None, *, constraints: bool = True
-) -> None:
+def _full_clean(instance: Tenant | User, exclude: list[str] | None = None, *, constraints: bool = True) -> None:
     """Run the model's own validation (fields, ``clean``, constraints) and report it as a 400 naming fields.
 
     Uniqueness is left to the database (409), which is also right under concurrent requests.
@@ -69,7 +66,7 @@ def _full_clean(
         details = "; ".join(
             f"{'_id' if field == 'id' else field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
         )
-        raise ApiError(kind, details) from None
+        raise Invalid(details) from None
 
 
 # ---------------------------------------------------------------- tenants
@@ -91,7 +88,7 @@ def provisioned(tenant: Tenant) -> Iterator[ActiveTenant]:
         with transaction.atomic(using=databases.DEFAULT_DB_ALIAS):
             tenant.save(force_insert=True)
     except IntegrityError:
-        raise conflict(f"_id: a tenant {tenant.id!r} already exists") from None
+        raise Conflict(f"_id: a tenant {tenant.id!r} already exists") from None
     try:
         databases.create_from_template(tenant.database)
         with tenancy.using_tenant(tenant) as current:
@@ -120,9 +117,9 @@ def create_tenant(
     started = time.perf_counter()
     tenant = Tenant(id=tenant_id, **{name: value for name, value in fields.items() if name in TENANT_FIELDS})
     tenant.database = database or database_name_for(tenant)
-    _full_clean(tenant, "post_request_error")
+    _full_clean(tenant)
     admin = User(username=admin_username, role=Role.ADMIN)
-    _full_clean(admin, "post_request_error", exclude=["password", "email"], constraints=False)
+    _full_clean(admin, exclude=["password", "email"], constraints=False)
     _check_password(admin_password, admin, "admin_password")
     with provisioned(tenant):
         User.objects.create_user(admin_username, admin_password, role=Role.ADMIN)
@@ -134,9 +131,9 @@ def create_tenant(
 def update_tenant(caller: Caller, tenant: Tenant, changes: dict[str, str]) -> Tenant:
     for name, value in changes.items():
         if name not in TENANT_FIELDS:
-            raise ApiError("put_request_error", f"{name}: cannot be changed")
+            raise Invalid(f"{name}: cannot be changed")
         setattr(tenant, name, value)
-    _full_clean(tenant, "put_request_error")
+    _full_clean(tenant)
     tenant.save()
     with tenancy.using_tenant(tenant):
         audit.record(caller, action="update", resource="tenant", target=tenant.id, details={"fields": sorted(changes)})
@@ -147,7 +144,7 @@ def delete_tenant(caller: Caller, tenant: Tenant) -> Tenant:
     """Remove the tenant from the catalog first (its tokens die at once), then its database and files."""
     tenant_id = tenant.id
     if tenant_id == settings.DEFAULT_TENANT:
-        raise conflict(f"_id: the default tenant {tenant_id!r} cannot be deleted")
+        raise Conflict(f"_id: the default tenant {tenant_id!r} cannot be deleted")
     tenant.delete()
     tenant.id = tenant_id  # Django clears the primary key of a deleted instance; the answer still names it
     databases.drop(tenant.database)
@@ -186,9 +183,9 @@ def migrate_all_tenants() -> list[str]:
 # ---------------------------------------------------------------- users
 
 
-def _admin_only(caller: Caller, method: str, what: str) -> None:
+def _admin_only(caller: Caller, action: Action, what: str) -> None:
     if not caller.is_admin:
-        raise forbidden(method, f"Only tenant admins can {what}.")
+        raise Forbidden(f"Only tenant admins can {what}.", action=action)
 
 
 def _save_user(user: User) -> User:
@@ -197,22 +194,22 @@ def _save_user(user: User) -> User:
             user.save()
     except IntegrityError:
         taken = "username" if User.objects.filter(username=user.username).exclude(pk=user.pk).exists() else "email"
-        raise conflict(f"{taken}: already used by another user") from None
+        raise Conflict(f"{taken}: already used by another user") from None
     return user
 
 
 def _check_unique(user: User) -> None:
     others = User.objects.exclude(pk=user.pk)
     if others.filter(username=user.username).exists():
-        raise conflict(f"username: {user.username!r} is already taken")
+        raise Conflict(f"username: {user.username!r} is already taken")
     if user.email and others.filter(email=user.email).exists():
-        raise conflict(f"email: {user.email!r} is already used by another user")
+        raise Conflict(f"email: {user.email!r} is already used by another user")
 
 
 def create_user(caller: Caller, *, username: str, password: str, email: str | None, role: str = Role.REGULAR) -> User:
-    _admin_only(caller, "POST", "create users")
+    _admin_only(caller, "create", "create users")
     user = User(username=username, email=email, role=role)
-    _full_clean(user, "post_request_error", exclude=["password"])
+    _full_clean(user, exclude=["password"])
     _check_password(password, user)
     _check_unique(user)
     user.set_password(password)
@@ -229,18 +226,18 @@ def update_user(caller: Caller, user: User, changes: dict[str, Any]) -> User:
     """Users change their own e-mail and password; admins also anyone's, and roles."""
     is_self = caller.user is not None and caller.user.pk == user.pk
     if not (is_self or caller.is_admin):
-        raise forbidden("PUT", "You can only change your own account.")
+        raise Forbidden("You can only change your own account.", action="modify")
     if "role" in changes and not caller.is_admin:
-        raise forbidden("PUT", "Only tenant admins can change roles.")
+        raise Forbidden("Only tenant admins can change roles.", action="modify")
     if changes.get("role") == Role.REGULAR and _last_admin(user):
-        raise conflict("role: the tenant's last admin cannot lose the admin role")
+        raise Conflict("role: the tenant's last admin cannot lose the admin role")
     password = changes.get("password")
     for name in ("email", "role"):
         if name in changes:
             setattr(user, name, changes[name])
-    _full_clean(user, "put_request_error", exclude=["password"])
+    _full_clean(user, exclude=["password"])
     if password is not None:
-        _check_password(password, user, kind="put_request_error")
+        _check_password(password, user)
         user.set_password(password)  # changes the token digest: every older token of this user dies
     _check_unique(user)
     _save_user(user)
@@ -248,22 +245,32 @@ def update_user(caller: Caller, user: User, changes: dict[str, Any]) -> User:
     return user
 
 
+# What other apps do, in the deleting transaction, when a user is deleted: the apps that keep something
+# about users (the items shared with them list their name) register a step when they load (their
+# ``AppConfig.ready``). Users sit below those apps, so this is how the one write path of a deletion reaches
+# them. A step is a context manager around the deletion: it may lock what it will rewrite before, and
+# rewrite it after; a refused deletion (the user still owns items) leaves its block with the error.
+UserDeletionStep = Callable[[User], AbstractContextManager[None]]
+_user_deletion_steps: list[UserDeletionStep] = []
+
+
+def on_user_deletion(step: UserDeletionStep) -> None:
+    if step not in _user_deletion_steps:
+        _user_deletion_steps.append(step)
+
+
 def delete_user(caller: Caller, user: User) -> User:
-    _admin_only(caller, "DELETE", "delete users")
+    _admin_only(caller, "delete", "delete users")
     if _last_admin(user):
-        raise conflict("_id: the tenant's last admin cannot be deleted")
+        raise Conflict("_id: the tenant's last admin cannot be deleted")
     try:
-        with tenant_atomic():
-            # The items shared with the user list their name: locked first (as an update locks its item),
-            # then their lists are rewritten from the rows once the shares went with the user.
-            shared = Item.objects.select_for_update().filter(pk__in=Share.objects.filter(user=user).values("item_id"))
-            shared_items = list(shared.order_by("pk").only("id", "kind"))
+        with tenant_atomic(), ExitStack() as steps:
+            for step in _user_deletion_steps:
+                steps.enter_context(step(user))
             user.delete()
-            rewrite_lists(shared_items)
-            generation.bump()
     except ProtectedError as exc:
         owned = sorted(str(item) for item in exc.protected_objects)
-        raise conflict(f"_id: {user.username} still owns {', '.join(owned)}") from None
+        raise Conflict(f"_id: {user.username} still owns {', '.join(owned)}") from None
     audit.record(caller, action="delete", resource="user", target=user.username)
     return user
 
@@ -277,9 +284,9 @@ class Session:
     token: RegistryToken
 
 
-def _authentication_failed() -> ApiError:
+def _authentication_failed() -> AuthenticationFailed:
     # One answer for an unknown tenant, an unknown user and a wrong password: nothing to probe.
-    return ApiError("authentication_error", "Incorrect tenant, username or password.")
+    return AuthenticationFailed("Incorrect tenant, username or password.")
 
 
 def login(*, tenant_id: str, username: str, password: str, address: str | None) -> Session:
@@ -293,9 +300,7 @@ def authenticate(*, tenant_id: str, username: str, password: str, address: str |
     account, client = counters_for(tenant_id, username, address)
     wait = account.retry_after() or client.retry_after()
     if wait is not None:
-        raise ApiError(
-            "too_many_requests", f"Too many failed logins; try again in {wait} s.", {"Retry-After": str(wait)}
-        )
+        raise TooManyRequests(f"Too many failed logins; try again in {wait} s.", retry_after=wait)
     tenant = tenancy.find_tenant(tenant_id)
     user = None
     if tenant is not None:
@@ -323,13 +328,13 @@ def authenticate(*, tenant_id: str, username: str, password: str, address: str |
 
 def renew(raw_token: str, *, address: str | None) -> Session:
     """A new token for a valid or expired one, while the renew window of the original login lasts."""
-    from tenants_app.authentication import unauthorized, user_for_claims
+    from tenants_app.authentication import user_for_claims
 
     payload = decode_for_renewal(raw_token)
     if payload is None:
-        raise unauthorized("The token is invalid.")
+        raise Unauthorized("The token is invalid.")
     if payload[api_settings.SLIDING_TOKEN_REFRESH_EXP_CLAIM] <= time.time():
-        raise ApiError("token_expired", "The renew window of this token has passed; log in again.")
+        raise TokenExpired("The renew window of this token has passed; log in again.")
     user = user_for_claims(payload)
     audit.record(Caller(user=user, address=address), action="renew", resource="session", target=user.username)
     return Session(user=user, token=RegistryToken.renewed(payload))

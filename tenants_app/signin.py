@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from framework.api.errors import ApiError
+from framework.errors import ServiceError
+from framework.web.pages import status_of
 from tenants_app import services
 from tenants_app.forms import SignInForm
 from tenants_app.middleware import SESSION_TENANT, SESSION_TENANT_UID
@@ -34,9 +35,9 @@ def signin(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 address=request.META.get("REMOTE_ADDR"),
             )
-        except ApiError as error:
+        except ServiceError as error:
             form.add_error(None, str(error.details))
-            status = error.kind.status
+            status = status_of(error, request)
         else:
             start_session(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_TENANT] = tenant.id

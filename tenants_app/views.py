@@ -18,11 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from folksonomy_app.models import MetadataName, Tag, Usage
-from framework.api.errors import ApiError
-from framework.web.pages import admin_required, focus_first_error, list_page, show_api_error
-from tenants_app import services
-from tenants_app.api.views import AuditLogViewSet, UserViewSet
+from framework.errors import ServiceError
+from framework.web.pages import admin_required, focus_first_error, list_page, show_refusal, status_of
+from tenants_app import lists, services
 from tenants_app.audit import Caller
 from tenants_app.forms import AuditFilterForm, PasswordResetForm, RoleForm, UserCreateForm, UserFilterForm
 from tenants_app.models import AuditEntry, AuditResult, Role, User
@@ -43,16 +41,13 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any], status: 
 def dashboard(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=1)
     users = User.objects.aggregate(total=Count("pk"), admins=Count("pk", filter=Q(role=Role.ADMIN)))
-    defaults = Count("pk", filter=Q(usage=Usage.DEFAULT))
-    tags = Tag.objects.aggregate(total=Count("pk"), defaults=defaults)
-    metadata = MetadataName.objects.aggregate(total=Count("pk"), defaults=defaults)
     log = AuditEntry.objects.filter(timestamp__gte=since).aggregate(
         total=Count("pk"), failed=Count("pk", filter=Q(result=AuditResult.FAILURE))
     )
     return _page(
         request,
         "tenants_app/dashboard.html",
-        {"users": users, "tags": tags, "metadata": metadata, "log": log, "active": "overview"},
+        {"users": users, "log": log, "active": "overview"},
     )
 
 
@@ -71,7 +66,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     context["listing"] = list_page(
         request,
         users,
-        UserViewSet.admin_spec,
+        lists.USERS_FOR_ADMINS,
         form.filter_document(),
         sort={"username": "asc"},
         page=form.cleaned_data["page"],
@@ -89,9 +84,9 @@ def user_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 user = services.create_user(Caller.of(request), **form.cleaned_data)
-            except ApiError as error:
-                show_api_error(form, error)
-                status = error.status_code
+            except ServiceError as error:
+                show_refusal(form, error)
+                status = status_of(error, request)
             else:
                 messages.success(request, f"User {user.username} created.")
                 return HttpResponseRedirect(reverse("manage:users"))
@@ -146,9 +141,9 @@ def user_role(request: HttpRequest, user_id: str) -> HttpResponse:
         return HttpResponseRedirect(reverse("manage:user", args=[user.pk]))
     try:
         services.update_user(Caller.of(request), user, {"role": role})
-    except ApiError as error:
-        show_api_error(form, error)
-        return _user_page(request, _user(user_id), role_form=form, status=error.status_code)
+    except ServiceError as error:
+        show_refusal(form, error)
+        return _user_page(request, _user(user_id), role_form=form, status=status_of(error, request))
     messages.success(request, f"{user.username} is now: {user.get_role_display()}.")
     return _after_own_change(request, user) or HttpResponseRedirect(reverse("manage:user", args=[user.pk]))
 
@@ -162,9 +157,9 @@ def user_password(request: HttpRequest, user_id: str) -> HttpResponse:
         return _user_page(request, user, password_form=form, status=400)
     try:
         services.update_user(Caller.of(request), user, {"password": form.cleaned_data["password"]})
-    except ApiError as error:
-        show_api_error(form, error)
-        return _user_page(request, _user(user_id), password_form=form, status=error.status_code)
+    except ServiceError as error:
+        show_refusal(form, error)
+        return _user_page(request, _user(user_id), password_form=form, status=status_of(error, request))
     if user.pk == request.user.pk:
         update_session_auth_hash(request, user)  # a new password ends other sessions, not this one
     messages.success(request, f"The password of {user.username} was reset; their older API tokens stopped working.")
@@ -180,9 +175,9 @@ def user_delete(request: HttpRequest, user_id: str) -> HttpResponse:
         itself = user.pk == request.user.pk
         try:
             services.delete_user(Caller.of(request), user)
-        except ApiError as error:
+        except ServiceError as error:
             context["error"] = str(error.details).removeprefix("_id: ")
-            return _page(request, "tenants_app/user_delete.html", context, status=error.status_code)
+            return _page(request, "tenants_app/user_delete.html", context, status=status_of(error, request))
         messages.success(request, f"User {user.username} deleted.")
         return HttpResponseRedirect("/signin/" if itself else reverse("manage:users"))
     return _page(request, "tenants_app/user_delete.html", context)
@@ -201,7 +196,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     context["listing"] = list_page(
         request,
         AuditEntry.objects.all(),
-        AuditLogViewSet.list_spec,
+        lists.AUDIT_LOG,
         form.filter_document(),
         page=form.cleaned_data["page"],
     )

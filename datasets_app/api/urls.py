@@ -1,6 +1,7 @@
 from datasets_app.api.views import DatasetViewSet
+from datasets_app.kind import DATASET
 from framework.api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
-router.register("datasets", DatasetViewSet, basename="dataset")
+router.register(DATASET.prefix, DatasetViewSet, basename=DATASET.value)
 urlpatterns = router.urls

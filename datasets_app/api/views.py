@@ -1,11 +1,12 @@
-"""``/v1/datasets``: the shared item viewset for items of kind ``dataset``."""
+"""``/v1/datasets``: the item viewset for datasets, and its OpenAPI description."""
 
-from items_app.api.serializers import ItemCreateInput, ItemUpdateInput
+from drf_spectacular.utils import extend_schema_view
+
+from datasets_app.kind import DATASET
+from items_app.api.schema import routes_of
 from items_app.api.views import ItemViewSet
-from items_app.models import Kind
 
 
+@extend_schema_view(**routes_of(DATASET))
 class DatasetViewSet(ItemViewSet):
-    kind = Kind.DATASET
-    create_input = ItemCreateInput
-    update_input = ItemUpdateInput
+    kind = DATASET

@@ -4,28 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from folksonomy_app import services
+from folksonomy_app import lists, services, uses
 from folksonomy_app.models import MetadataName, Tag, VocabularyEntry
-from framework.api.errors import not_found
-from framework.api.filtering import FilterField
-from framework.api.listing import ListSpec
-from framework.api.serializers import StrictInputSerializer
+from framework.api.schema import collection_operations
+from framework.api.serializers import StrictInputSerializer, iso
 from framework.api.viewsets import RegistryViewSet
-from items_app import generation
-from items_app.models import Item, ItemTag, MetadataEntry
-from items_app.querysets import readable_by
-from tenants_app.api.serializers import iso
+from framework.errors import NotFound
 from tenants_app.audit import Caller
 
 
 class EntryInput(StrictInputSerializer):
     _id = serializers.JSONField()
+
+
+# An entry, and the create body, as the OpenAPI document shows them (the components ``VocabularyEntry`` and
+# ``VocabularyEntryInput``; a docstring would become their description).
+class VocabularyEntrySerializer(serializers.Serializer):
+    _id = serializers.CharField()
+    usage = serializers.ChoiceField(choices=["default", "folk"])
+    owner = serializers.CharField(allow_null=True)
+    timestamp = serializers.DateTimeField()
+    count = serializers.IntegerField(help_text="Items the caller can read that use this entry.")
+
+
+class VocabularyEntryInputSerializer(serializers.Serializer):
+    _id = serializers.CharField(max_length=64)
 
 
 def entry_document(entry: Any) -> dict[str, Any]:
@@ -41,56 +49,22 @@ def entry_document(entry: Any) -> dict[str, Any]:
 class VocabularyViewSet(RegistryViewSet):
     vocabulary: str
     model: type[VocabularyEntry]
-    uses: Any  # the row model linking items to entries (ItemTag, MetadataEntry)
-    use_link: str  # its foreign key to the entry
-    aspect: str  # the generation counter bumped when those rows change
-    list_spec = ListSpec(
-        fields={
-            "_id": FilterField("id"),
-            "usage": FilterField("usage"),
-            "owner": FilterField("owner__username", nullable=True),
-            "timestamp": FilterField("timestamp", "datetime"),
-            "lastmod": FilterField("lastmod", "datetime"),
-            "count": FilterField("count", "number"),
-        }
-    )
-
-    def counted(self) -> QuerySet[Any]:
-        """Entries with ``count``: how many items the caller can read use each one."""
-        readable = Item.objects.visible_to(self.request.user).values("pk")
-        uses = (
-            self.uses.objects.filter(**{self.use_link: OuterRef("pk")}, item__in=readable)
-            .order_by()
-            .values(self.use_link)
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        count = Coalesce(Subquery(uses, output_field=IntegerField()), Value(0))
-        return self.model.objects.select_related("owner").annotate(count=count)
+    list_spec = lists.ENTRIES
 
     def entry(self, pk: str) -> Any:
-        entry = self.counted().filter(pk=pk).first()
+        entry = lists.counted(self.vocabulary, self.request.user).filter(pk=pk).first()
         if entry is None:
-            raise not_found(f"_id: no {self.vocabulary} entry {pk!r}")
+            raise NotFound(f"_id: no {self.vocabulary} entry {pk!r}")
         return entry
 
     def list(self, request: Request) -> Response:
         params = request.query_params
         if "count" in (params.get("filter") or "") or "count" in (params.get("sort") or ""):
-            return self.list_response(request, self.counted(), lambda rows: [entry_document(e) for e in rows])
+            counted = lists.counted(self.vocabulary, request.user)
+            return self.list_response(request, counted, lambda rows: [entry_document(e) for e in rows])
 
         def with_counts(rows: list[Any]) -> list[dict[str, Any]]:
-            # One grouped query for the page's entries instead of a correlated count for every matching entry;
-            # visibility is tested on the joined item row (an IN over every readable item costs 4x more).
-            link = f"{self.use_link}_id"
-            viewer = self.request.user
-            entries = tuple(row.pk for row in rows)
-            uses = self.uses.objects.filter(readable_by(viewer, "item__"), **{f"{link}__in": entries})
-            counts = generation.Cached(viewer).get(
-                ("uses", link, viewer.pk, viewer.role, entries),
-                lambda: dict(uses.order_by().values(link).annotate(n=Count("pk")).values_list(link, "n")),
-                depends_on=[self.aspect],
-            )
+            counts = uses.of(self.vocabulary).counts([row.pk for row in rows], request.user)
             for row in rows:
                 row.count = counts.get(row.pk, 0)
             return [entry_document(e) for e in rows]
@@ -115,17 +89,19 @@ class VocabularyViewSet(RegistryViewSet):
         return Response(document)
 
 
+@extend_schema_view(
+    **collection_operations("tag", VocabularyEntrySerializer, create=VocabularyEntryInputSerializer, update=None)
+)
 class TagViewSet(VocabularyViewSet):
     vocabulary = "tag"
     model = Tag
-    uses = ItemTag
-    use_link = "tag"
-    aspect = "tags"
 
 
+@extend_schema_view(
+    **collection_operations(
+        "metadata", VocabularyEntrySerializer, create=VocabularyEntryInputSerializer, update=None, tag="metadata"
+    )
+)
 class MetadataNameViewSet(VocabularyViewSet):
     vocabulary = "metadata"
     model = MetadataName
-    uses = MetadataEntry
-    use_link = "name"
-    aspect = "metadata"

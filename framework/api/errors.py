@@ -2,14 +2,14 @@
 
 Every error a client can see is ``{"status", "value", "message", "details"}``: ``value`` is a stable,
 unique number from ``CATALOGUE``; ``message`` is fixed text; ``details`` says what exactly was wrong.
-``GET /v1/errors`` lists the catalogue.
+``GET /v1/errors`` lists the catalogue. Services refuse with the domain errors of ``framework.errors``;
+``refusal`` maps each to its entry here, for the API and the pages alike.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+
+from framework import errors
 
 logger = logging.getLogger("registry.errors")
 
@@ -81,29 +83,6 @@ _VALIDATION_BY_METHOD = {
 }
 
 
-class ApiError(drf.APIException):
-    """An error a client should see; raise it anywhere below a view (services and authentication included).
-
-    It is a DRF ``APIException`` so that DRF's own machinery (authentication, throttling) treats it as an
-    expected failure; ``exception_handler`` renders it from the catalogue.
-    """
-
-    def __init__(self, name: str, details: Any = "", headers: Mapping[str, str] | None = None) -> None:
-        self.kind = CATALOGUE[name]
-        self.status_code = self.kind.status
-        self.details = details
-        self.headers = dict(headers or {})
-        super().__init__(detail=f"{name}: {details}", code=name)
-
-
-def not_found(details: str = "") -> ApiError:
-    return ApiError("resource_not_found", details)
-
-
-def conflict(details: Any) -> ApiError:
-    return ApiError("conflict", details)
-
-
 def envelope(kind: ErrorKind, details: Any = "") -> dict[str, Any]:
     return {"status": kind.status, "value": kind.value, "message": kind.message, "details": details}
 
@@ -127,18 +106,6 @@ def validation_details(detail: Any) -> str:
     return str(detail)
 
 
-@contextmanager
-def numbered(index: int) -> Iterator[None]:
-    """Prefix the details of an error raised in the block with ``[index]``: the position, in a request's
-    array, of the body it is about (a batch create's shape errors and its services' errors alike)."""
-    try:
-        yield
-    except ApiError as exc:
-        raise ApiError(exc.kind.name, f"[{index}] {exc.details}", exc.headers) from None
-    except drf.ValidationError as exc:
-        raise drf.ValidationError(f"[{index}] {validation_details(exc.detail)}") from None
-
-
 _RESTRICTED_BY_METHOD = {
     "POST": "restricted_access_create",
     "PUT": "restricted_access_modify",
@@ -151,19 +118,55 @@ def _restricted_kind(method: str | None) -> ErrorKind:
     return CATALOGUE[_RESTRICTED_BY_METHOD.get((method or "").upper(), "restricted_access_read")]
 
 
-def forbidden(method: str, details: str) -> ApiError:
-    """A 403 named after what the caller tried to do (create, modify, delete or read)."""
-    return ApiError(_restricted_kind(method).name, details)
-
-
 def _method_validation_kind(method: str | None) -> ErrorKind:
     return CATALOGUE[_VALIDATION_BY_METHOD.get((method or "").upper(), "generic_request_error")]
 
 
+# The catalogue entry of each domain error (``framework.errors``); ``Invalid`` and ``Forbidden`` are named
+# after what the request did (``_method_validation_kind``, the action).
+_DOMAIN: dict[type[errors.ServiceError], str] = {
+    errors.InvalidFilter: "invalid_filter",
+    errors.InvalidListParameter: "invalid_list_parameter",
+    errors.NotFound: "resource_not_found",
+    errors.Conflict: "conflict",
+    errors.TooLarge: "payload_too_large",
+    errors.UnsupportedMediaType: "unsupported_media_type",
+    errors.UploadFailed: "generic_upload_error",
+    errors.DigestMismatch: "digest_mismatch",
+    errors.RangeNotSatisfiable: "range_not_satisfiable",
+    errors.AuthenticationFailed: "authentication_error",
+    errors.TokenExpired: "token_expired",
+    errors.Unauthorized: "unauthorized",
+    errors.TooManyRequests: "too_many_requests",
+}
+_ACTIONS = {
+    "read": "restricted_access_read",
+    "create": "restricted_access_create",
+    "modify": "restricted_access_modify",
+    "delete": "restricted_access_delete",
+}
+
+
+def refusal(exc: errors.ServiceError, method: str | None) -> tuple[ErrorKind, str, dict[str, str]]:
+    """The catalogue entry, details and headers of a service's refusal: the one mapping the API and the
+    pages both use."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
+    if isinstance(exc, errors.Forbidden):
+        return CATALOGUE[_ACTIONS[exc.action]], exc.details, headers
+    for domain_type in type(exc).__mro__:
+        if domain_type in _DOMAIN:
+            return CATALOGUE[_DOMAIN[domain_type]], exc.details, headers
+    return _method_validation_kind(method), exc.details, headers  # Invalid: named after the request
+
+
 def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[str, str]]:
     """The catalogue entry, details and extra headers for any exception a view may raise."""
-    if isinstance(exc, ApiError):
-        return exc.kind, exc.details, exc.headers
+    if isinstance(exc, errors.ServiceError):
+        return refusal(exc, method)
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return CATALOGUE["payload_too_large"], f"body: larger than {limit} bytes; send a batch in parts", {}
@@ -175,7 +178,7 @@ def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[
         detail = exc.detail if isinstance(exc, drf.ValidationError) else getattr(exc, "message_dict", exc.messages)
         return _method_validation_kind(method), validation_details(detail), {}
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
-        return CATALOGUE["unauthorized"], str(exc.detail), {}
+        return _authentication_kind(exc), str(exc.detail), {}
     if isinstance(exc, drf.PermissionDenied | DjangoPermissionDenied):
         return _restricted_kind(method), "Your role does not allow this.", {}
     if isinstance(exc, drf.NotFound | Http404):
@@ -190,6 +193,19 @@ def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[
         headers = {"Retry-After": str(int(exc.wait))} if exc.wait is not None else {}
         return CATALOGUE["too_many_requests"], str(exc.detail), headers
     return CATALOGUE["internal_server_error"], "The server could not complete the request.", {}
+
+
+def _authentication_kind(exc: drf.APIException) -> ErrorKind:
+    """An authentication class names the catalogue entry in its exception's code (``token_expired``)."""
+    code = exc.get_codes()
+    return CATALOGUE[code] if isinstance(code, str) and code in CATALOGUE else CATALOGUE["unauthorized"]
+
+
+def not_authenticated(exc: errors.ServiceError) -> drf.AuthenticationFailed:
+    """A refusal of an authentication class, in the exception DRF expects from one (it then treats the
+    request as anonymous); the catalogue entry travels in its code."""
+    kind, details, _ = refusal(exc, None)
+    return drf.AuthenticationFailed(details, code=kind.name)
 
 
 def error_response(kind: ErrorKind, details: Any = "", headers: Mapping[str, str] | None = None) -> Response:

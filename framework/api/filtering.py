@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.dateparse import parse_datetime
 
-from framework.api.errors import ApiError
+from framework.errors import InvalidFilter
 
 FieldKind = Literal["string", "number", "boolean", "datetime"]
 MAX_FILTER_LENGTH = 8192
@@ -50,8 +50,8 @@ def _is_operator_object(condition: Any) -> bool:
     return isinstance(condition, dict) and any(key.startswith("$") for key in condition)
 
 
-def invalid(details: str) -> ApiError:
-    return ApiError("invalid_filter", details)
+def invalid(details: str) -> InvalidFilter:
+    return InvalidFilter(details)
 
 
 def parse_filter_parameter(raw: str | None) -> Any:

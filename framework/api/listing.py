@@ -15,8 +15,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from framework.api.errors import ApiError
 from framework.api.filtering import FieldHandler, FilterField, FilterTranslator, parse_filter_parameter
+from framework.errors import InvalidListParameter
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -45,8 +45,8 @@ class ListQuery:
     select: list[str] | None
 
 
-def bad_parameter(details: str) -> ApiError:
-    return ApiError("invalid_list_parameter", details)
+def bad_parameter(details: str) -> InvalidListParameter:
+    return InvalidListParameter(details)
 
 
 def _positive_int(params: QueryDict, name: str, default: int) -> int:

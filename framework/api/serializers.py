@@ -8,6 +8,11 @@ from typing import Any
 from rest_framework import serializers
 
 
+def iso(value: Any) -> str | None:
+    """A timestamp as every document writes it: ISO 8601 in UTC with a ``Z``."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
 class StrictInputSerializer(serializers.Serializer):
     """Validates a JSON request body and refuses fields it does not declare (naming them).
 

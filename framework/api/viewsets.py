@@ -10,8 +10,9 @@ from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from framework.api.errors import numbered
+from framework.api.errors import validation_details
 from framework.api.listing import ListSpec, paginate
+from framework.errors import Invalid
 
 S = TypeVar("S", bound=serializers.Serializer)
 
@@ -55,6 +56,8 @@ class RegistryViewSet(viewsets.ViewSet):
         serializer = serializer_class()
         checked = []
         for index, body in enumerate(bodies):
-            with numbered(index):
+            try:
                 checked.append(dict(serializer.run_validation(body)))
+            except serializers.ValidationError as exc:
+                raise Invalid(f"[{index}] {validation_details(exc.detail)}") from None
         return checked

@@ -9,14 +9,24 @@ bytes never pass through Python. From S3 the bytes are streamed in 1 MiB chunks,
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from framework.api.errors import ApiError
+from framework.errors import RangeNotSatisfiable
 from framework.files import storage
-from items_app.models import Version
+
+
+class StoredFile(Protocol):
+    """What a download needs to know of a stored file (an item's ``Version``)."""
+
+    blob_id: str  # its SHA-256, the key of its bytes
+    original: str  # the name it is downloaded under
+    content_type: str
+    size: int
+
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -50,8 +60,8 @@ def requested_range(request: HttpRequest, size: int, etag: str) -> tuple[int, in
     return start, end - start + 1
 
 
-def unsatisfiable(size: int) -> ApiError:
-    return ApiError("range_not_satisfiable", f"Range: the file has {size} bytes", {"Content-Range": f"bytes */{size}"})
+def unsatisfiable(size: int) -> RangeNotSatisfiable:
+    return RangeNotSatisfiable(f"Range: the file has {size} bytes", size=size)
 
 
 def etag_matches(request: HttpRequest, etag: str) -> bool:
@@ -62,7 +72,7 @@ def etag_matches(request: HttpRequest, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def download(request: HttpRequest, tenant_id: str, version: Version) -> tuple[HttpResponse, str | None]:
+def download(request: HttpRequest, tenant_id: str, version: StoredFile) -> tuple[HttpResponse, str | None]:
     """The response for one version, and the byte range served (for the audit log)."""
     etag = f'"{version.blob_id}"'
     disposition = content_disposition_header(as_attachment=True, filename=version.original)

@@ -7,12 +7,11 @@ Nothing holds a whole file in memory. Two ways in, one result (``ReceivedFile``)
 Both refuse a file over ``MAX_UPLOAD_SIZE`` with 413 while it streams, and delete what they wrote when
 anything goes wrong.
 
-Speed (bench/file_transfer.py): a background thread hashes and writes each chunk while the request thread
-receives the next one (hashlib and ``os.write`` release the GIL), and under gunicorn the body is read from
-the socket with ``recv_into`` (``SocketBody``: a raw body into a few reused buffers, a multipart body
-for Django's parser) instead of through gunicorn's body reader, which copies every byte several times
-on its way. Per GiB uploaded, the server's CPU time went from ~2.5 s to ~1.1-1.6 s (raw) and from ~2.9-3.8 s
-to ~1.6-1.8 s (multipart).
+A background thread hashes and writes each chunk while the request thread receives the next one (hashlib
+and ``os.write`` release the GIL), and under gunicorn the body is read from the socket with ``recv_into``
+(``SocketBody``: a raw body into a few reused buffers, a multipart body for Django's parser) instead of
+through gunicorn's body reader, which copies every byte several times on its way: together they halve the
+server's CPU time per uploaded byte (bench/README.md, "File transfers").
 """
 
 from __future__ import annotations
@@ -37,16 +36,18 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 
-from framework.api.errors import ApiError
+from framework.errors import Invalid, ServiceError, TooLarge, UnsupportedMediaType, UploadFailed
 
 CHUNK = 1024 * 1024
 IN_FLIGHT = 4  # chunks received but not yet hashed and written: bounds the memory an upload holds
-# Writes into the page cache in 64 KiB pieces: 1 MiB writes cost this machine's kernel 2-3x the CPU per byte
-# (bench/file_transfer.py: raw uploads at 1 GiB went from 367-547 to 1,106-1,137 MB/s, 3.1 to 1.1 s per GiB).
+# Writes into the page cache in 64 KiB pieces: larger writes cost the kernel more CPU per byte (measured in
+# bench/README.md, "File transfers").
 WRITE_SIZE = 64 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file in a multipart body
 MAX_ORIGINAL_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 20000
 
 
 class ReceivedFile(TemporaryUploadedFile):
@@ -56,10 +57,10 @@ class ReceivedFile(TemporaryUploadedFile):
     original: str  # the safe base name (``safe_original``), checked before the first byte was written
 
 
-def too_large(size: int | None = None) -> ApiError:
+def too_large(size: int | None = None) -> TooLarge:
     limit = settings.MAX_UPLOAD_SIZE
     seen = f" ({size} bytes)" if size is not None else ""
-    return ApiError("payload_too_large", f"file: larger than MAX_UPLOAD_SIZE, {limit} bytes{seen}")
+    return TooLarge(f"file: larger than MAX_UPLOAD_SIZE, {limit} bytes{seen}")
 
 
 def refuse_oversized_request(request: HttpRequest, overhead: int) -> None:
@@ -67,7 +68,7 @@ def refuse_oversized_request(request: HttpRequest, overhead: int) -> None:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise ApiError("generic_upload_error", "Content-Length: not a number") from None
+        raise UploadFailed("Content-Length: not a number") from None
     if declared > settings.MAX_UPLOAD_SIZE + overhead:
         raise too_large(declared)
 
@@ -236,9 +237,9 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
     """Stream a raw request body (``application/octet-stream``) to disk; its name from Content-Disposition."""
     name = filename_from_disposition(request.META.get("HTTP_CONTENT_DISPOSITION", ""))
     if name is None:
-        raise ApiError("generic_upload_error", 'Content-Disposition: send attachment; filename="<name>"')
+        raise UploadFailed('Content-Disposition: send attachment; filename="<name>"')
     if request.META.get("CONTENT_LENGTH") in (None, ""):
-        raise ApiError("generic_upload_error", "Content-Length: required for a raw upload")
+        raise UploadFailed("Content-Length: required for a raw upload")
     refuse_oversized_request(request, overhead=0)
     sink = DigestingFile(name, request.META.get("CONTENT_TYPE", "application/octet-stream"), settings.MAX_UPLOAD_SIZE)
     expected = int(request.META["CONTENT_LENGTH"])
@@ -250,13 +251,13 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
             while chunk := request.read(CHUNK):
                 sink.write(chunk)
         if sink.size != expected:
-            raise ApiError("generic_upload_error", f"body: {sink.size} of {expected} bytes arrived")
-    except ApiError:
+            raise UploadFailed(f"body: {sink.size} of {expected} bytes arrived")
+    except ServiceError:
         sink.discard()
         raise
     except Exception:
         sink.discard()
-        raise ApiError("generic_upload_error", "body: the upload was interrupted") from None
+        raise UploadFailed("body: the upload was interrupted") from None
     return sink.finish()
 
 
@@ -389,7 +390,7 @@ def expected_digest(request: HttpRequest) -> str | None:
     if hex_digest:
         value = hex_digest.strip().lower()
         if not re.fullmatch(r"[0-9a-f]{64}", value):
-            raise ApiError("generic_upload_error", "X-Checksum-Sha256: expected 64 hexadecimal characters")
+            raise UploadFailed("X-Checksum-Sha256: expected 64 hexadecimal characters")
         return value
     digest = request.META.get("HTTP_DIGEST")
     if digest:
@@ -399,9 +400,9 @@ def expected_digest(request: HttpRequest) -> str | None:
                 try:
                     raw = base64.b64decode(value.strip(), validate=True)
                 except (binascii.Error, ValueError):
-                    raise ApiError("generic_upload_error", "Digest: sha-256 value is not base64") from None
+                    raise UploadFailed("Digest: sha-256 value is not base64") from None
                 if len(raw) != 32:
-                    raise ApiError("generic_upload_error", "Digest: sha-256 value is not 32 bytes")
+                    raise UploadFailed("Digest: sha-256 value is not 32 bytes")
                 return raw.hex()
     return None
 
@@ -409,13 +410,76 @@ def expected_digest(request: HttpRequest) -> str | None:
 def safe_original(name: str | None) -> str:
     """The base name of an uploaded file's name, without directories or control characters."""
     if not name:
-        raise ApiError("generic_upload_error", "file: the file has no name")
+        raise UploadFailed("file: the file has no name")
     base = re.split(r"[\\/]", name)[-1]
     cleaned = "".join(char for char in base if char.isprintable()).strip()
     if cleaned in ("", ".", ".."):
-        raise ApiError("generic_upload_error", f"file: {name[:80]!r} is not a usable file name")
+        raise UploadFailed(f"file: {name[:80]!r} is not a usable file name")
     if cleaned.isdigit():
-        raise ApiError("generic_upload_error", "file: a name of digits only would read as an ordinal; rename it")
+        raise UploadFailed("file: a name of digits only would read as an ordinal; rename it")
     if len(cleaned) > MAX_ORIGINAL_LENGTH:
-        raise ApiError("generic_upload_error", f"file: names are at most {MAX_ORIGINAL_LENGTH} characters")
+        raise UploadFailed(f"file: names are at most {MAX_ORIGINAL_LENGTH} characters")
     return cleaned
+
+
+def receive_upload(request: HttpRequest) -> tuple[ReceivedFile, str]:
+    """The uploaded file (streamed to disk, hashed) and its description, from either upload encoding.
+
+    One implementation for the API (``/v1/…/versions``) and the pages (``/models/<id>/versions/upload``):
+    it takes Django's ``HttpRequest`` (DRF views pass ``request._request``) and nothing must have read the
+    body before it, so the hashing upload handler sees every byte.
+    """
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type == "application/octet-stream":
+        received = receive_raw(request)
+        description = request.GET.get("description", "")
+    elif content_type == "multipart/form-data":
+        received, description = _receive_multipart(request)
+    else:
+        raise UnsupportedMediaType("Content-Type: send multipart/form-data (part 'file') or application/octet-stream")
+    return received, description
+
+
+def _receive_multipart(request: HttpRequest) -> tuple[ReceivedFile, str]:
+    refuse_oversized_request(request, overhead=MULTIPART_OVERHEAD)
+    handler = HashingUploadHandler(request)
+    request.upload_handlers = [handler]
+    try:
+        files, fields = request.FILES, request.POST
+        if not _body_fully_read(request):
+            raise UploadFailed("body: the upload was cut off before its end")
+        unknown = sorted((set(fields) - {"description", "file"}) | (set(files) - {"file"}))
+        if unknown:
+            raise Invalid(f"{', '.join(unknown)}: unknown field(s); send 'file' and 'description'")
+        received = files.get("file")
+        if received is None:
+            raise Invalid("file: required (a multipart part named 'file')")
+        description = fields.get("description", "")
+        if len(description) > MAX_DESCRIPTION_LENGTH:
+            raise Invalid(f"description: at most {MAX_DESCRIPTION_LENGTH} characters")
+    except MultiPartParserError as exc:
+        _discard(handler)
+        raise UploadFailed(f"body: Multipart form parse error - {exc}") from None
+    except OSError:  # the client hung up mid-body (UnreadablePostError)
+        _discard(handler)
+        raise UploadFailed("body: the upload was interrupted") from None
+    except BaseException:
+        _discard(handler)
+        raise
+    for other in handler.received:
+        if other is not received:
+            other.close()
+    return received, description
+
+
+def _discard(handler: HashingUploadHandler) -> None:
+    handler.upload_interrupted()
+    for received in handler.received:
+        received.close()
+
+
+def _body_fully_read(request: HttpRequest) -> bool:
+    """Whether the whole declared body arrived: a client that hangs up mid-file must not leave a version."""
+    stream = getattr(request, "_stream", None)
+    position, limit = getattr(stream, "_pos", None), getattr(stream, "limit", None)
+    return position is None or limit is None or position >= limit

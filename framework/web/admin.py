@@ -12,8 +12,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from framework.api.errors import ApiError
-from tenants_app.audit import Caller
+from framework.errors import ServiceError
 
 
 class RegistryAdminSite(admin.AdminSite):
@@ -41,7 +40,7 @@ class BrowseAndDeleteAdmin(admin.ModelAdmin):
     blob release, the services' rules); a refusal (409) becomes an error message instead of a 500.
     """
 
-    def delete_with_service(self, caller: Caller, obj: Any) -> None:
+    def delete_with_service(self, request: HttpRequest, obj: Any) -> None:
         raise NotImplementedError
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -51,15 +50,14 @@ class BrowseAndDeleteAdmin(admin.ModelAdmin):
         return False
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        self.delete_with_service(Caller.of(request), obj)
+        self.delete_with_service(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        caller = Caller.of(request)
         refused = []
         for obj in queryset:
             try:
-                self.delete_with_service(caller, obj)
-            except ApiError as error:
+                self.delete_with_service(request, obj)
+            except ServiceError as error:
                 refused.append(f"{obj}: {error.details}")
         if refused:
             self.message_user(request, f"Not deleted: {'; '.join(refused)}", messages.ERROR)
@@ -69,7 +67,7 @@ class BrowseAndDeleteAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)
-        except ApiError as error:  # raised by delete_model; the admin's transaction has rolled back
+        except ServiceError as error:  # raised by delete_model; the admin's transaction has rolled back
             self.message_user(request, str(error.details), messages.ERROR)
             opts = self.opts
             return HttpResponseRedirect(

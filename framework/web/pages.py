@@ -1,7 +1,7 @@
 """What the server-rendered pages share: the admin-only gate, service errors shown on forms, and lists.
 
-Pages call the same services as the API; a service refuses with an ``ApiError`` whose ``details`` start with
-the field name (``"email: ..."``), so ``show_api_error`` puts the message next to that field. Lists go through
+Pages call the same services as the API; a service refuses with a ``ServiceError`` whose ``details`` start with
+the field name (``"email: ..."``), so ``show_refusal`` puts the message next to that field. Lists go through
 the API's list machinery (``paginate`` with the collection's ``ListSpec``): a page builds the filter document
 from its form fields, so there is one filter implementation for the API and the pages.
 """
@@ -20,8 +20,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 
-from framework.api.errors import ApiError
+from framework.api.errors import refusal
 from framework.api.listing import ListSpec, paginate
+from framework.errors import ServiceError
 
 SIGNIN_URL = "/signin/"
 PAGE_SIZE = 25
@@ -48,7 +49,12 @@ def admin_required(view: View) -> View:
     return guarded
 
 
-def show_api_error(form: forms.Form, error: ApiError, aliases: Mapping[str, str | None] | None = None) -> None:
+def status_of(error: ServiceError, request: HttpRequest) -> int:
+    """The HTTP status a page answers with for a service's refusal: the API's, from the one mapping."""
+    return refusal(error, request.method)[0].status
+
+
+def show_refusal(form: forms.Form, error: ServiceError, aliases: Mapping[str, str | None] | None = None) -> None:
     """Attach a service's refusal to the form: each ``"field: message"`` part next to its field.
 
     ``aliases`` maps the service's field names to the form's (``{"_id": "name"}``); a name mapped to None,

@@ -1,27 +1,19 @@
-"""Request bodies of the item endpoints, and the read shape of an item (contract §4)."""
+"""Request bodies of the item endpoints (contract §4): what every kind takes, plus the fields of its traits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer
-from items_app.models import (
-    Item,
-    Kind,
-    Status,
-    Version,
-    Visibility,
-)
-from items_app.related import Related, load_related
-from items_app.services import ListChange
-from tenants_app.api.serializers import iso
-from tenants_app.models import User
+from items_app.kinds import ItemKind
+from items_app.models import Visibility
+from items_app.related import ListChange
 
-# ------------------------------------------------------------------ input
+MAX_DESCRIPTION_LENGTH = 20000
 
 
 @extend_schema_field(
@@ -67,77 +59,31 @@ def _list() -> serializers.ListField:
 class ItemCreateInput(StrictInputSerializer):
     name = serializers.CharField(max_length=200)
     visibility = serializers.ChoiceField(choices=Visibility.values, required=False, default=Visibility.PRIVATE)
-    description = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_blank=True, default="")
     users = _list()
     metadata = _list()
     tags = _list()
 
 
-class ModelCreateInput(ItemCreateInput):
-    status = serializers.ChoiceField(choices=Status.values, required=False)
-    datasets = _list()
-
-
 class ItemUpdateInput(NonEmptyInputSerializer):
     name = serializers.CharField(max_length=200, required=False)
     visibility = serializers.ChoiceField(choices=Visibility.values, required=False)
-    description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_blank=True)
     users = ListChangeField(required=False)
     metadata = ListChangeField(required=False)
     tags = ListChangeField(required=False)
 
 
-class ModelUpdateInput(ItemUpdateInput):
-    status = serializers.ChoiceField(choices=Status.values, required=False)
-    datasets = ListChangeField(required=False)
+@functools.cache
+def create_input(kind: ItemKind) -> type[serializers.Serializer]:
+    """The create body of ``kind``: what every item takes, then its traits' fields (``ModelCreateInput``); a
+    kind without fields of its own takes the body every item takes."""
+    fields = {trait.field: field for trait in kind.traits if (field := trait.create_input()) is not None}
+    return type(f"{kind.singular}CreateInput", (ItemCreateInput,), fields) if fields else ItemCreateInput
 
 
-# ------------------------------------------------------------------ output
-
-
-def version_document(version: Version) -> dict[str, Any]:
-    return {
-        "ordinal": version.ordinal,
-        "original": version.original,
-        "size": version.size,
-        "sha256": version.blob_id,
-        "content_type": version.content_type,
-        "description": version.description,
-        "timestamp": iso(version.timestamp),
-        "owner": version.owner.username if version.owner_id else None,
-    }
-
-
-def item_document(item: Item) -> dict[str, Any]:
-    """The read shape; expects an item passed through ``load_related``."""
-    related: Related = item.related
-    document: dict[str, Any] = {
-        "_id": item.pk,
-        "name": item.name,
-        "owner": item.owner.username,
-    }
-    if item.kind == Kind.MODEL:
-        document["status"] = item.status
-    document.update(
-        {
-            "visibility": item.visibility,
-            "users": related.users,
-        }
-    )
-    if item.kind == Kind.MODEL:
-        document["datasets"] = related.datasets
-    document.update(
-        {
-            "metadata": [{"name": entry.name, "value": entry.value} for entry in related.metadata],
-            "tags": related.tags,
-            "description": item.description,
-            "versions": [version_document(version) for version in related.versions],
-            "timestamp": iso(item.timestamp),
-            "lastmod": iso(item.lastmod),
-        }
-    )
-    return document
-
-
-def item_documents(items: Sequence[Item], viewer: User) -> list[dict[str, Any]]:
-    return [item_document(item) for item in load_related(items, viewer)]
+@functools.cache
+def update_input(kind: ItemKind) -> type[serializers.Serializer]:
+    """The update body of ``kind``, built as ``create_input`` builds its create body."""
+    fields = {trait.field: field for trait in kind.traits if (field := trait.update_input()) is not None}
+    return type(f"{kind.singular}UpdateInput", (ItemUpdateInput,), fields) if fields else ItemUpdateInput

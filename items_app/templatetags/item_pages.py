@@ -9,6 +9,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from items_app import kinds
+from items_app.models import Item
 from items_app.urlstate import url_with
 
 register = template.Library()
@@ -26,6 +28,12 @@ def with_tag(context: dict[str, Any], tag: str) -> str:
 def without_tag(context: dict[str, Any], tag: str) -> str:
     request = context["request"]
     return url_with(request, tag=[value for value in request.GET.getlist("tag") if value != tag])
+
+
+@register.filter
+def item_url(item: Item) -> str:
+    """The page of ``item``, whatever its kind."""
+    return f"/{kinds.get(item.kind).prefix}/{item.pk}/"
 
 
 @register.filter

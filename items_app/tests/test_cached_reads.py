@@ -19,9 +19,10 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from items_app import generation, services
+from items_app import generation, kinds, listing, services
 from items_app.api import views
-from items_app.models import Item, Kind
+from items_app.api.serializers import update_input
+from items_app.models import Item
 from items_app.tests.files import create_dataset, create_model, upload
 from tenants_app import tenancy
 from tenants_app.audit import Caller
@@ -222,22 +223,26 @@ def test_an_edit_keeps_the_totals_of_filters_that_do_not_read_what_it_changed(ac
 
 
 def test_a_filter_on_a_field_the_registry_does_not_classify_is_counted_after_every_write():
-    assert views.filter_aspects({"tags": "tabular", "$or": [{"name": "a"}, {"metadata.accuracy": 1}]}) == {
+    assert listing.filter_aspects({"tags": "tabular", "$or": [{"name": "a"}, {"metadata.accuracy": 1}]}) == {
         "tags",
         "name",
         "metadata",
     }
-    assert views.filter_aspects([{"owner": "reggie"}, {"_id": "x"}]) == set()
-    assert views.filter_aspects({"$and": [{"tags": "a"}, {"popularity": 3}]}) is None
+    assert listing.filter_aspects([{"owner": "reggie"}, {"_id": "x"}]) == set()
+    assert listing.filter_aspects({"$and": [{"tags": "a"}, {"popularity": 3}]}) is None
 
 
 def test_every_item_filter_and_every_item_field_is_classified():
-    for kind in (Kind.MODEL, Kind.DATASET):
-        fields = set(views.item_list_spec(kind, User(username="reggie")).fields)
-        assert fields <= set(views.FILTER_ASPECTS), f"unclassified {kind} filters: {fields - set(views.FILTER_ASPECTS)}"
-    assert set(services.ASPECT_OF_FIELD) == {*services.SCALAR_FIELDS, *services.LIST_FIELDS}
-    used = {aspect for aspects in views.FILTER_ASPECTS.values() for aspect in aspects}
-    assert used | set(services.ASPECT_OF_FIELD.values()) - {None} <= set(generation.ASPECTS)
+    declared = generation.field_aspects()
+    for kind in kinds.every():
+        fields = set(listing.item_list_spec(kind, User(username="reggie")).fields)
+        unclassified = {name for name in fields if listing.field_aspects_of(name, declared) is None}
+        assert not unclassified, f"unclassified {kind} filters: {unclassified}"
+        writable = set(update_input(kind)().fields)
+        assert writable <= set(declared), (
+            f"{kind} fields an update changes but declares nothing of: {writable - set(declared)}"
+        )
+    assert {aspect for aspect in declared.values() if aspect} <= set(generation.ASPECTS)
 
 
 CHANGES = {

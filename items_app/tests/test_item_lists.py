@@ -15,8 +15,9 @@ from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from rest_framework.test import APIClient
 
+from items_app import generation
 from items_app.models import Item, ItemLists
-from items_app.related import lists_from_rows
+from items_app.related import Related, lists_from_rows
 from items_app.tests.files import create_dataset, create_model
 from tenants_app import tenancy
 
@@ -116,7 +117,7 @@ def test_a_dataset_the_viewer_cannot_read_is_stored_but_not_in_their_document(ac
 
 def test_an_item_restored_without_its_lists_reads_its_rows(acme, owner, shared_reader, churn):
     before = shared_reader.get(f"/v1/models/{churn['_id']}").json()
-    with tenancy.using_tenant(acme.tenant):
+    with tenancy.using_tenant(acme.tenant), generation.changing():
         ItemLists.objects.filter(item_id=churn["_id"]).delete()
         Item.objects.filter(pk=churn["_id"]).update(revision=99)  # a new revision: not served from the cache
     assert shared_reader.get(f"/v1/models/{churn['_id']}").json() == before
@@ -125,7 +126,7 @@ def test_an_item_restored_without_its_lists_reads_its_rows(acme, owner, shared_r
 
 def test_the_upgrade_writes_the_lists_of_existing_items(acme, churn, census):
     """Migration 0010 stores the lists of the items that existed before it, as the writes do."""
-    with tenancy.using_tenant(acme.tenant) as active:
+    with tenancy.using_tenant(acme.tenant) as active, generation.changing():
         ItemLists.objects.all().delete()
         connection = connections[active.alias]
         migration = MigrationLoader(connection).get_migration("items", "0010_item_lists")
@@ -133,5 +134,7 @@ def test_the_upgrade_writes_the_lists_of_existing_items(acme, churn, census):
             MigrationLoader(connection).project_state().apps, SimpleNamespace(connection=connection)
         )
         for item in Item.objects.all():
-            assert ItemLists.objects.get(item=item).content == lists_from_rows(item)
+            # (It also writes an empty "datasets" for datasets, as the writes did then; reading ignores it.)
+            upgraded = Related.from_stored(item.kind, ItemLists.objects.get(item=item).content)
+            assert upgraded.stored() == lists_from_rows(item)
         assert ItemLists.objects.get(item_id=churn["_id"]).content["datasets"] == [census["_id"]]

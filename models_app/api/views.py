@@ -1,11 +1,12 @@
-"""``/v1/models``: the shared item viewset for items of kind ``model``."""
+"""``/v1/models``: the item viewset for models, and its OpenAPI description."""
 
-from items_app.api.serializers import ModelCreateInput, ModelUpdateInput
+from drf_spectacular.utils import extend_schema_view
+
+from items_app.api.schema import routes_of
 from items_app.api.views import ItemViewSet
-from items_app.models import Kind
+from models_app.kind import MODEL
 
 
+@extend_schema_view(**routes_of(MODEL))
 class MLModelViewSet(ItemViewSet):
-    kind = Kind.MODEL
-    create_input = ModelCreateInput
-    update_input = ModelUpdateInput
+    kind = MODEL

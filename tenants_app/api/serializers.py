@@ -7,13 +7,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer
+from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer, iso
 from tenants_app.models import AuditEntry, Role, Tenant, User
-
-
-def iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
 
 # ------------------------------------------------------------------ output
 
@@ -105,3 +100,53 @@ class UserUpdateInput(NonEmptyInputSerializer):
     email = serializers.EmailField(required=False)
     password = serializers.CharField(max_length=512, trim_whitespace=False, required=False)
     role = serializers.ChoiceField(choices=Role.values, required=False)
+
+
+# ------------------------------------------------------------------ documents, as the OpenAPI document names them
+# (drf-spectacular drops the "Serializer" suffix: these are the components Tenant, User, Login, AuditEntry)
+
+
+class TenantSerializer(serializers.Serializer):
+    _id = serializers.CharField()
+    organization = serializers.CharField()
+    address = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    lastmod = serializers.DateTimeField()
+
+
+class UserSerializer(serializers.Serializer):
+    _id = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.EmailField(required=False, allow_null=True, help_text="Own record and admins only.")
+    role = serializers.ChoiceField(
+        choices=["admin", "regular"], required=False, help_text="Own record and admins only."
+    )
+    timestamp = serializers.DateTimeField(required=False)
+    lastmod = serializers.DateTimeField(required=False)
+
+
+class LoginUserSerializer(serializers.Serializer):
+    _id = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.EmailField(allow_null=True)
+    role = serializers.ChoiceField(choices=["admin", "regular"])
+
+
+class LoginSerializer(serializers.Serializer):
+    user = LoginUserSerializer()
+    token = serializers.CharField(help_text="Send verbatim as the Authorization header: `JWT <jwt>`.")
+    token_expiration_time = serializers.CharField()
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    _id = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    action = serializers.CharField()
+    resource = serializers.CharField()
+    target = serializers.CharField(allow_blank=True)
+    result = serializers.ChoiceField(choices=["success", "failure", "denied"])
+    address = serializers.CharField(allow_null=True)
+    details = serializers.DictField()

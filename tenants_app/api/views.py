@@ -6,43 +6,33 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from framework.api.errors import ApiError, forbidden, not_found
-from framework.api.filtering import FilterField
 from framework.api.listing import ListSpec
+from framework.api.schema import LIST_PARAMETERS, collection_operations, ok, page_of
 from framework.api.viewsets import RegistryViewSet
-from tenants_app import services
+from framework.errors import Forbidden, NotFound, Unauthorized
+from tenants_app import lists, services
 from tenants_app.api import serializers as io
 from tenants_app.audit import Caller
 from tenants_app.authentication import ApiTokenAuthentication
 from tenants_app.models import AuditEntry, Tenant, User
 
-TIMESTAMPS = {
-    "timestamp": FilterField("timestamp", "datetime"),
-    "lastmod": FilterField("lastmod", "datetime"),
-}
 
-
+@extend_schema_view(
+    **collection_operations("tenant", io.TenantSerializer, create=io.TenantCreateInput, update=io.TenantUpdateInput)
+)
 class TenantViewSet(RegistryViewSet):
     """``/v1/tenants``: only the holder of API_TOKEN; a JWT here is a 401."""
 
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [IsAuthenticated]
-    list_spec = ListSpec(
-        fields={
-            "_id": FilterField("id"),
-            "organization": FilterField("organization"),
-            "address": FilterField("address"),
-            "email": FilterField("email"),
-            "phone": FilterField("phone"),
-            **TIMESTAMPS,
-        }
-    )
+    list_spec = lists.TENANTS
 
     @staticmethod
     def caller(request: Request) -> Caller:
@@ -52,7 +42,7 @@ class TenantViewSet(RegistryViewSet):
     def tenant(pk: str) -> Tenant:
         tenant = Tenant.objects.filter(pk=pk).first()
         if tenant is None:
-            raise not_found(f"_id: no tenant {pk!r}")
+            raise NotFound(f"_id: no tenant {pk!r}")
         return tenant
 
     def list(self, request: Request) -> Response:
@@ -77,6 +67,22 @@ class TenantViewSet(RegistryViewSet):
         return Response(io.tenant_document(tenant))
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="login",
+        request=io.LoginInput,
+        responses=ok(io.LoginSerializer, 200, 400, 401, 429),
+        tags=["login"],
+        auth=[],
+    ),
+    put=extend_schema(
+        operation_id="renew_token",
+        request=None,
+        responses=ok(io.LoginSerializer, 200, 401),
+        tags=["login"],
+        description="Renew a valid or expired token within JWT_RENEW_EXPIRATIONTIME of the original login.",
+    ),
+)
 class LoginView(APIView):
     """``POST /v1/login`` (also ``/login``) signs in; ``PUT /v1/login`` renews a token."""
 
@@ -96,27 +102,19 @@ class LoginView(APIView):
     def put(self, request: Request) -> Response:
         parts = request.META.get("HTTP_AUTHORIZATION", "").split()
         if len(parts) != 2 or parts[0] not in settings.SIMPLE_JWT["AUTH_HEADER_TYPES"]:
-            raise ApiError("unauthorized", "Send the token to renew as 'Authorization: JWT <token>'.")
+            raise Unauthorized("Send the token to renew as 'Authorization: JWT <token>'.")
         session = services.renew(parts[1], address=request.META.get("REMOTE_ADDR"))
         return Response(io.login_document(session.user, session.token))
 
 
+@extend_schema_view(
+    **collection_operations("user", io.UserSerializer, create=io.UserCreateInput, update=io.UserUpdateInput)
+)
 class UserViewSet(RegistryViewSet):
     """``/v1/users``: everyone in the tenant sees who exists; only admins see others' e-mail and role."""
 
-    public_fields = {"_id": FilterField("id"), "username": FilterField("username")}
-    admin_spec = ListSpec(
-        fields={
-            **public_fields,
-            "email": FilterField("email", nullable=True),
-            "role": FilterField("role"),
-            **TIMESTAMPS,
-        }
-    )
-    regular_spec = ListSpec(fields=public_fields, default_sort=("username",))
-
     def get_list_spec(self) -> ListSpec:
-        return self.admin_spec if self.request.user.is_admin else self.regular_spec
+        return lists.USERS_FOR_ADMINS if self.request.user.is_admin else lists.USERS
 
     def document(self, user: User) -> dict[str, Any]:
         viewer = self.request.user
@@ -126,7 +124,7 @@ class UserViewSet(RegistryViewSet):
     def user(ref: str) -> User:
         user = User.objects.filter(Q(pk=ref) | Q(username=ref)).first()
         if user is None:
-            raise not_found(f"_id: no user {ref!r}")
+            raise NotFound(f"_id: no user {ref!r}")
         return user
 
     def list(self, request: Request) -> Response:
@@ -137,7 +135,7 @@ class UserViewSet(RegistryViewSet):
 
     def create(self, request: Request) -> Response:
         if not request.user.is_admin:  # before validation: non-admins learn nothing about the body rules
-            raise forbidden("POST", "Only tenant admins can create users.")
+            raise Forbidden("Only tenant admins can create users.", action="create")
         data = self.validated(io.UserCreateInput, request)
         user = services.create_user(Caller.of(request), **data)
         return Response(self.document(user), status=status.HTTP_201_CREATED)
@@ -154,23 +152,20 @@ class UserViewSet(RegistryViewSet):
         return Response(document)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="log_list",
+        parameters=LIST_PARAMETERS,
+        responses=ok(page_of(io.AuditEntrySerializer), 200, 400, 401, 403),
+        tags=["log"],
+    ),
+)
 class AuditLogViewSet(RegistryViewSet):
     """``/v1/log``: the tenant's audit log, for its admins."""
 
-    list_spec = ListSpec(
-        fields={
-            "_id": FilterField("id"),
-            "timestamp": FilterField("timestamp", "datetime"),
-            "actor": FilterField("actor", nullable=True),
-            "action": FilterField("action"),
-            "resource": FilterField("resource"),
-            "target": FilterField("target"),
-            "result": FilterField("result"),
-            "address": FilterField("address", nullable=True),
-        }
-    )
+    list_spec = lists.AUDIT_LOG
 
     def list(self, request: Request) -> Response:
         if not request.user.is_admin:
-            raise forbidden("GET", "Only tenant admins can read the audit log.")
+            raise Forbidden("Only tenant admins can read the audit log.")
         return self.list_response(request, AuditEntry.objects.all(), lambda rows: [io.audit_document(e) for e in rows])

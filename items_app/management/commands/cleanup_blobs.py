@@ -17,9 +17,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from framework.files import storage
+from framework.units import parse_duration
+from items_app.blobs import release_blob
 from items_app.models import Blob, Version
-from items_app.services import release_blob
-from registry_project.config import parse_duration
 from tenants_app import tenancy
 from tenants_app.models import Tenant
 

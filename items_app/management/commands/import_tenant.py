@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants_app.backup import BackupError, import_tenant
+from items_app.archives import BackupError, import_tenant
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants_app.backup import export_tenant
+from items_app.archives import export_tenant
 from tenants_app.models import Tenant
 
 

@@ -1,5 +1,8 @@
 """Exporting a tenant to one archive and importing it again: its database rows and its files.
 
+It lives with the item core because the archive holds what every app below it keeps (tenants' users,
+vocabulary, audit log) and the files of the item versions, which only the items know.
+
 The archive is a tar file:
 - ``manifest.json``: format, registry version, the tenant's catalog fields, the migrations its data was
   written with, and every blob's SHA-256 and size;
@@ -29,9 +32,10 @@ from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from framework.api.errors import ApiError
+from framework.errors import ServiceError
 from framework.files import storage
 from framework.files.uploads import DigestingFile, ReceivedFile
+from items_app import generation
 from items_app.models import Blob
 from tenants_app import audit, databases, services, tenancy
 from tenants_app.audit import Caller
@@ -167,11 +171,12 @@ def import_tenant(source: Path, tenant_id: str | None = None) -> Tenant:
         tenant.database = services.database_name_for(tenant)
         try:
             with services.provisioned(tenant) as current:
-                _load_rows(archive, manifest, current.alias)
+                with generation.changing():  # a new incarnation: nothing is cached for it yet, but say so
+                    _load_rows(archive, manifest, current.alias)
                 _store_blobs(archive, manifest, tenant.id)
                 details = {"from": manifest["tenant"]["_id"], "exported_at": manifest["exported_at"]}
                 audit.record(IMPORTER, action="import", resource="tenant", target=tenant.id, details=details)
-        except ApiError as error:  # the id was taken meanwhile
+        except ServiceError as error:  # the id was taken meanwhile
             raise BackupError(str(error.details)) from None
     logger.info("imported tenant %s from %s (%d blob(s))", tenant.id, source, len(manifest["blobs"]))
     return tenant

@@ -1,0 +1,113 @@
+"""How services refuse: domain errors that say what was wrong, and nothing about HTTP.
+
+A service raises one of these with ``details`` that name the field, value or rule (``"name: at most 200
+characters"``). ``framework.api.errors`` is the one place that turns each class into an entry of the error
+catalogue (status, stable value, fixed message) for the API; the pages show the same details beside the
+field they name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from copy import copy
+from typing import Literal
+
+Action = Literal["read", "create", "modify", "delete"]
+
+
+class ServiceError(Exception):
+    """A request the registry refuses; ``details`` say why, starting with the field they are about."""
+
+    def __init__(self, details: str = "") -> None:
+        super().__init__(details)
+        self.details = details
+
+    def with_details(self, details: str) -> ServiceError:
+        """The same refusal, said differently (a batch prefixes the position of the body it is about)."""
+        changed = copy(self)
+        changed.details = details
+        changed.args = (details,)
+        return changed
+
+
+class Invalid(ServiceError):
+    """A value, a reference or a limit of the request breaks a rule."""
+
+
+class InvalidFilter(Invalid):
+    """The filter document is not one the filter language accepts."""
+
+
+class InvalidListParameter(Invalid):
+    """A list parameter (sort, page, limit, select) is malformed."""
+
+
+class NotFound(ServiceError):
+    """No such resource, or none the caller may read (the two are never told apart)."""
+
+
+class Forbidden(ServiceError):
+    """The caller may read the resource but not do ``action`` to it."""
+
+    def __init__(self, details: str = "", *, action: Action = "read") -> None:
+        super().__init__(details)
+        self.action = action
+
+
+class Conflict(ServiceError):
+    """The request conflicts with the current state: a name is taken, a resource is still in use."""
+
+
+class TooLarge(ServiceError):
+    """A file or a body is larger than the configured limit."""
+
+
+class UnsupportedMediaType(ServiceError):
+    """The body comes in an encoding this route does not take."""
+
+
+class UploadFailed(ServiceError):
+    """An upload could not be received or stored (cut off, malformed, storage failure)."""
+
+
+class DigestMismatch(ServiceError):
+    """The received file's SHA-256 differs from the one the client announced."""
+
+
+class RangeNotSatisfiable(ServiceError):
+    """The requested byte range lies outside a file of ``size`` bytes."""
+
+    def __init__(self, details: str = "", *, size: int) -> None:
+        super().__init__(details)
+        self.size = size
+
+
+class AuthenticationFailed(ServiceError):
+    """Wrong tenant, username or password (one answer for all three: nothing to probe)."""
+
+
+class Unauthorized(ServiceError):
+    """No credential, or one that is malformed, revoked or no longer valid."""
+
+
+class TokenExpired(Unauthorized):
+    """A token past its lifetime (renewable while its renew window lasts)."""
+
+
+class TooManyRequests(ServiceError):
+    """Too many attempts; the caller may try again after ``retry_after`` seconds."""
+
+    def __init__(self, details: str = "", *, retry_after: int) -> None:
+        super().__init__(details)
+        self.retry_after = retry_after
+
+
+@contextmanager
+def numbered(index: int) -> Iterator[None]:
+    """Prefix the details of a refusal raised in the block with ``[index]``: the position, in a request's
+    array, of the body it is about (a batch create's services and its bodies' checks alike)."""
+    try:
+        yield
+    except ServiceError as exc:
+        raise exc.with_details(f"[{index}] {exc.details}") from None

@@ -1,0 +1,60 @@
+"""The read shape of items and versions (contract §4, §5), shared by the API and the pages.
+
+An item document holds, in this order: ``_id``, ``name``, ``owner``, the kind's scalar traits
+(``status``), ``visibility``, ``users``, the kind's list traits (``datasets``), ``metadata``, ``tags``,
+``description``, ``versions``, ``timestamp``, ``lastmod``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from framework.api.serializers import iso
+from items_app import kinds
+from items_app.models import Item, Version
+from items_app.related import Related, load_related
+
+if TYPE_CHECKING:
+    from tenants_app.models import User
+
+
+def version_document(version: Version) -> dict[str, Any]:
+    return {
+        "ordinal": version.ordinal,
+        "original": version.original,
+        "size": version.size,
+        "sha256": version.blob_id,
+        "content_type": version.content_type,
+        "description": version.description,
+        "timestamp": iso(version.timestamp),
+        "owner": version.owner.username if version.owner_id else None,
+    }
+
+
+def item_document(item: Item) -> dict[str, Any]:
+    """The read shape; expects an item passed through ``load_related``."""
+    kind = kinds.get(item.kind)
+    related: Related = item.related
+    document: dict[str, Any] = {"_id": item.pk, "name": item.name, "owner": item.owner.username}
+    for scalar in kind.scalars:
+        document[scalar.field] = getattr(item, scalar.field)
+    document["visibility"] = item.visibility
+    document["users"] = related.users
+    for trait in kind.lists:
+        document[trait.field] = related.lists[trait.field]
+    document.update(
+        {
+            "metadata": [{"name": entry.name, "value": entry.value} for entry in related.metadata],
+            "tags": related.tags,
+            "description": item.description,
+            "versions": [version_document(version) for version in related.versions],
+            "timestamp": iso(item.timestamp),
+            "lastmod": iso(item.lastmod),
+        }
+    )
+    return document
+
+
+def item_documents(items: Sequence[Item], viewer: User) -> list[dict[str, Any]]:
+    return [item_document(item) for item in load_related(items, viewer)]

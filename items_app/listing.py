@@ -1,0 +1,145 @@
+"""Item lists for the API and the pages alike: what can be filtered and sorted, and cached totals and pages.
+
+A list is the shared list machinery (``framework.api.listing``) over ``Item.objects.of_kind(kind)
+.visible_to(viewer)``, with the fields of ``item_list_spec``: every field items share and those of the
+kind's traits. Totals and the ids of a page come from the generation cache (``items_app.generation``),
+kept while nothing that the filter and the sort read changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+
+from framework.api.filtering import FieldHandler, FilterField, MetadataField, RowsField
+from framework.api.listing import ListQuery, ListSpec
+from items_app import generation
+from items_app.kinds import ItemKind
+from items_app.models import Item, ItemTag, MetadataEntry, Share, Version
+from items_app.querysets import count_readable
+from tenants_app.models import User
+
+LOGIC = ("$and", "$or", "$nor")
+# Filterable fields that are not document fields of their own, with the document field whose changes
+# they follow.
+DERIVED_FIELDS = {"versions.original": "versions", "versions.sha256": "versions", "versions.size": "versions"}
+
+
+def filter_aspects(document: Any) -> set[str] | None:
+    """The counters a (valid) item filter reads besides which items the viewer may read; None when it names
+    a field whose changes nothing declares, so that its total is counted again after any write."""
+    fields = generation.field_aspects()
+    aspects: set[str] = set()
+    for part in document if isinstance(document, list) else [document]:
+        if not isinstance(part, dict):
+            return None
+        for key, condition in part.items():
+            read = filter_aspects(condition) if key in LOGIC else field_aspects_of(key, fields)
+            if read is None:
+                return None
+            aspects |= read
+    return aspects
+
+
+def field_aspects_of(key: str, fields: dict[str, str | None]) -> set[str] | None:
+    """The counters a filter or sort on ``key`` reads (``fields``: ``generation.field_aspects()``); None for a
+    field nothing declares."""
+    if key.startswith("metadata."):
+        key = "metadata"
+    key = DERIVED_FIELDS.get(key, key)
+    if key in generation.FIXED_FIELDS:
+        return set()
+    if key not in fields:
+        return None
+    aspect = fields[key]
+    return {aspect} if aspect else set()
+
+
+def canonical(filter_document: Any) -> str:
+    """One text per filter, whatever the key order: part of the cache keys of totals and pages."""
+    return json.dumps(filter_document, sort_keys=True, separators=(",", ":"))
+
+
+def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None = None) -> ListSpec:
+    """Filterable and sortable fields of a list of ``kind``, as the viewer may see them."""
+    metadata = MetadataField(MetadataEntry, "item")
+    fields: dict[str, FieldHandler] = {
+        "_id": FilterField("id"),
+        "name": FilterField("name"),
+        "owner": FilterField("owner__username"),
+        "visibility": FilterField("visibility"),
+        "description": FilterField("description"),
+        "timestamp": FilterField("timestamp", "datetime"),
+        "lastmod": FilterField("lastmod", "datetime"),
+        "users": RowsField(Share, "item", FilterField("user__username")),
+        "tags": RowsField(ItemTag, "item", FilterField("tag__id")),
+        "metadata": metadata,
+        "versions.original": RowsField(Version, "item", FilterField("original")),
+        "versions.sha256": RowsField(Version, "item", FilterField("blob__sha256")),
+        "versions.size": RowsField(Version, "item", FilterField("size", "number")),
+    }
+    for scalar in kind.scalars:
+        fields[scalar.field] = scalar.filter_field(viewer)
+    for trait in kind.lists:
+        fields[trait.field] = trait.filter_field(viewer)
+    reads = reads or generation.Cached(viewer)
+    return ListSpec(
+        fields=fields,
+        prefixed={"metadata.": metadata.named},
+        counter=cached_total(kind, viewer, reads),
+        page_rows=cached_page_rows(kind, viewer, reads, fields),
+    )
+
+
+def cached_total(kind: ItemKind, viewer: User, reads: generation.Cached) -> Callable[[QuerySet[Item], Any], int]:
+    """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
+    of what it reads (every page of a list shares it). An unfiltered list is counted in parts
+    (``count_readable``)."""
+
+    def total(filtered: QuerySet[Item], filter_document: Any) -> int:
+        count = unfiltered_total if filter_document == {} else filtered.count
+        key = ("total", kind.value, viewer.pk, viewer.role, canonical(filter_document))
+        return reads.get(key, count, depends_on=filter_aspects(filter_document))
+
+    def unfiltered_total() -> int:
+        return count_readable(Item.objects.of_kind(kind.value), viewer)
+
+    return total
+
+
+def cached_page_rows(
+    kind: ItemKind, viewer: User, reads: generation.Cached, fields: dict[str, FieldHandler]
+) -> Callable[[QuerySet[Item], ListQuery, int], list[Item]]:
+    """The items of one list page: which ones, in which order, from the generation cache like totals (kept
+    while nothing the filter or the order reads changes); the items themselves are loaded fresh by id."""
+    field_aspects = generation.field_aspects()
+    sort_aspects = {
+        handler.lookup: field_aspects_of(name, field_aspects)
+        for name, handler in fields.items()
+        if isinstance(handler, FilterField)
+    }
+    sort_aspects["pk"] = set()
+
+    def rows(filtered: QuerySet[Item], query: ListQuery, offset: int) -> list[Item]:
+        read = filter_aspects(query.filter_document)
+        for lookup in query.ordering:
+            by = sort_aspects.get(lookup.lstrip("-"))
+            read = None if read is None or by is None else read | by
+        filter_key = canonical(query.filter_document)
+        key = ("page", kind.value, viewer.pk, viewer.role, filter_key, tuple(query.ordering), offset, query.limit)
+        loaded: list[Item] = []
+
+        def page_ids() -> list[str]:
+            loaded.extend(filtered.order_by(*query.ordering)[offset : offset + query.limit])
+            return [item.pk for item in loaded]
+
+        ids = reads.get(key, page_ids, depends_on=read)
+        if loaded:  # just computed: the page query loaded the items too
+            return loaded
+        found = Item.objects.of_kind(kind.value).visible_to(viewer).select_related("owner", "lists").in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
+
+    return rows

@@ -1,0 +1,93 @@
+"""``/compare/?ids=<id>&ids=<id>…``: 2 to 6 readable items of any kind, side by side (``items_app.compare``).
+
+The whole comparison is in the URL (ids, ``hide_identical=1``, ``flip=<name>``), so it can be bookmarked
+and shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from items_app import compare as comparison
+from items_app import kinds
+from items_app.models import Item
+from items_app.related import load_related
+from items_app.urlstate import url_with
+from items_app.views.browse import MAX_COMPARE, unique
+from items_app.views.common import item_path, page, readable
+
+CHOICES_PER_KIND = 25  # recently changed items offered by the picker
+
+
+def _readable_items(request: HttpRequest, ids: list[str]) -> dict[str, Item]:
+    """The items of ``ids`` the user may read, whatever their kind, with everything a column shows."""
+    found: dict[str, Item] = {}
+    for kind in kinds.every():
+        chosen = list(readable(request, kind).select_related("owner", "lists").filter(pk__in=ids))
+        for item in load_related(chosen, request.user):
+            found[item.pk] = item
+    return found
+
+
+def _problem(ids: list[str], items: list[Item]) -> str | None:
+    if len(ids) > MAX_COMPARE:
+        return f"Compare at most {MAX_COMPARE} items at a time; you picked {len(ids)}."
+    if len(ids) > 1 and len(items) < 2:
+        return "Pick at least two items you can read."
+    return None
+
+
+def _choices(request: HttpRequest) -> list[dict[str, Any]]:
+    """Recently changed readable items of every kind, for the picker shown when nothing is compared yet."""
+    choices = []
+    for kind in kinds.every():
+        for item in readable(request, kind).select_related("owner").order_by("-lastmod", "pk")[:CHOICES_PER_KIND]:
+            choices.append({"item": item, "k": kind, "url": item_path(item)})
+    return sorted(choices, key=lambda choice: choice["item"].lastmod, reverse=True)
+
+
+def _table(request: HttpRequest, items: list[Item], flipped: list[str]) -> dict[str, Any]:
+    """The comparison's columns and rows; each metadata row links to the same page with its direction flipped."""
+    property_rows = comparison.property_rows(items)
+    metadata_rows = comparison.metadata_rows(items, flipped)
+    for row in metadata_rows:
+        flips = [name for name in flipped if name != row.metadata_name]
+        if not row.flipped:
+            flips.append(row.metadata_name or "")
+        row.flip_url = url_with(request, flip=flips)
+    all_rows = [*property_rows, *metadata_rows]
+    return {
+        "columns": [{"item": item, "k": kinds.get(item.kind), "url": item_path(item)} for item in items],
+        "property_rows": property_rows,
+        "metadata_rows": metadata_rows,
+        "identical_count": sum(row.identical for row in all_rows),
+        "total_rows": len(all_rows),
+    }
+
+
+@page
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    ids = unique(request.GET.getlist("ids"))
+    flipped = unique(request.GET.getlist("flip"))
+    context: dict[str, Any] = {
+        "section": "compare",
+        "ids": ids,
+        "hide_identical": request.GET.get("hide_identical") == "1",
+        "flipped": flipped,
+        "max": MAX_COMPARE,
+    }
+    found = _readable_items(request, ids) if ids and len(ids) <= MAX_COMPARE else {}
+    if ids and len(ids) <= MAX_COMPARE:
+        context["missing"] = [pk for pk in ids if pk not in found]
+    items = [found[pk] for pk in ids if pk in found]
+    problem = _problem(ids, items)
+    if problem or len(items) < 2:
+        context.update(problem=problem, choices=_choices(request))
+        return render(request, "items/compare.html", context, status=400 if problem else 200)
+    context.update(_table(request, items, flipped))
+    return render(request, "items/compare.html", context)

@@ -1,0 +1,93 @@
+"""The versions of an item on its page: the table, uploading from the page, downloading, deleting."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from framework.errors import Forbidden, UnsupportedMediaType
+from framework.files import downloads
+from framework.files.uploads import expected_digest, receive_upload
+from items_app import kinds, services, versions
+from items_app.documents import version_document
+from items_app.views.common import item_path, json_endpoint, load_item, may_edit, page, require_edit
+from tenants_app.audit import Caller
+from tenants_app.context import require_tenant
+
+
+@page
+@require_GET
+def versions_fragment(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
+    """The versions table alone: the item page reloads it after an upload."""
+    k = kinds.get(kind)
+    item = load_item(request, k, pk)
+    context = {"k": k, "item": item, "versions": item.related.versions, "can_edit": may_edit(request, item)}
+    return render(request, "items/_versions.html", context)
+
+
+def _csrf_rejection(request: HttpRequest) -> HttpResponse | None:
+    """Django's own CSRF check (X-CSRFToken header), run by hand: see ``upload_version``."""
+    return CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(request, None, (), {})
+
+
+@csrf_exempt  # checked by hand below, once the body is known not to be multipart (the check would parse it)
+@require_POST
+@json_endpoint
+def upload_version(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
+    """The item page's upload: a raw body streamed to disk and hashed, then ``versions.add_version``.
+
+    Only raw bodies (``application/octet-stream``) are taken here: Django's CSRF check reads ``request.POST``,
+    which for a multipart body would parse (and store) the whole upload before permissions are checked.
+    """
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type != "application/octet-stream":
+        raise UnsupportedMediaType("Content-Type: send the file as application/octet-stream")
+    if _csrf_rejection(request) is not None:
+        raise Forbidden("CSRF token missing or incorrect; reload the page and try again.", action="create")
+    item = services.readable_item(request.user, kind, pk)
+    caller = Caller.of(request)
+    services.ensure_editable(caller, item, "create")  # before a single byte of the body is read
+    expected = expected_digest(request)
+    received, description = receive_upload(request)
+    version = versions.add_version(
+        caller, item, received, original=received.original, description=description, expected_sha256=expected
+    )
+    return JsonResponse(version_document(version), status=201)
+
+
+@page
+@require_GET
+def download_version(request: HttpRequest, kind: str, pk: str, ref: str) -> HttpResponse:
+    item = services.readable_item(request.user, kind, pk)
+    version = versions.find_version(item, ref)
+    response, served_range = downloads.download(request, require_tenant().id, version)
+    if response.status_code != 304:
+        versions.record_download(Caller.of(request), item, version, served_range)
+    return response
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def delete_version(request: HttpRequest, kind: str, pk: str, ref: str) -> HttpResponse:
+    k = kinds.get(kind)
+    item = load_item(request, k, pk)
+    require_edit(request, item, "delete")
+    version = versions.find_version(item, ref)
+    if request.method == "POST":
+        versions.delete_version(Caller.of(request), item, version)
+        messages.success(request, f"Deleted version {version.ordinal} ({version.original}).")
+        return HttpResponseRedirect(item_path(item) + "#versions")
+    context = {
+        "k": k,
+        "section": k.prefix,
+        "item": item,
+        "title": f"Delete version {version.ordinal} ({version.original}) of “{item.name}”?",
+        "consequence": "Its file is deleted unless another version has the same content. This cannot be undone.",
+        "confirm": "Delete version",
+        "cancel_url": item_path(item) + "#versions",
+    }
+    return render(request, "items/confirm.html", context)

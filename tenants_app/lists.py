@@ -1,0 +1,48 @@
+"""What the lists of tenants, users and the audit log let a caller filter and sort on: the same for the API
+and the /manage/ pages."""
+
+from __future__ import annotations
+
+from framework.api.filtering import FilterField
+from framework.api.listing import ListSpec
+
+TIMESTAMPS = {
+    "timestamp": FilterField("timestamp", "datetime"),
+    "lastmod": FilterField("lastmod", "datetime"),
+}
+
+TENANTS = ListSpec(
+    fields={
+        "_id": FilterField("id"),
+        "organization": FilterField("organization"),
+        "address": FilterField("address"),
+        "email": FilterField("email"),
+        "phone": FilterField("phone"),
+        **TIMESTAMPS,
+    }
+)
+
+# Everyone sees who exists; only admins may filter on (and see) e-mail addresses and roles.
+_PUBLIC_USER_FIELDS = {"_id": FilterField("id"), "username": FilterField("username")}
+USERS_FOR_ADMINS = ListSpec(
+    fields={
+        **_PUBLIC_USER_FIELDS,
+        "email": FilterField("email", nullable=True),
+        "role": FilterField("role"),
+        **TIMESTAMPS,
+    }
+)
+USERS = ListSpec(fields=_PUBLIC_USER_FIELDS, default_sort=("username",))
+
+AUDIT_LOG = ListSpec(
+    fields={
+        "_id": FilterField("id"),
+        "timestamp": FilterField("timestamp", "datetime"),
+        "actor": FilterField("actor", nullable=True),
+        "action": FilterField("action"),
+        "resource": FilterField("resource"),
+        "target": FilterField("target"),
+        "result": FilterField("result"),
+        "address": FilterField("address", nullable=True),
+    }
+)
