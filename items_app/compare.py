@@ -1,6 +1,6 @@
 """Side-by-side comparison of items: one row per property and per metadata name, one column per item.
 
-Rules (also in the README):
+Rules (also in docs/pages.md):
 - a row is *identical* when every item has the same value (same JSON type and text); a name that some
   items lack is a difference;
 - in a row where at least two items have numbers that are not all equal, the best number is marked:

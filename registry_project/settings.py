@@ -1,4 +1,4 @@
-"""Settings of the registry: one module, every value from the environment (see README, "Configuration").
+"""Settings of the registry: one module, every value from the environment (docs/configuration.md lists them).
 
 Values are read through the typed helpers of ``registry_project.config``; a malformed value stops the
 start-up with a message naming the variable. Secrets that are not given are generated once and kept in
