@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from django.conf import settings
 from testing.servers import free_port, wait_for_port
 
 MARKER = "<!-- recipe -->"
+BASH = shutil.which("bash") or "/bin/bash"  # the shell a reader pastes the recipe into
 
 
 def recipe() -> str:
@@ -65,7 +67,7 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
 def test_the_readme_recipe_runs_as_written_and_again(served):
     for attempt in (1, 2):  # the recipe names what it creates uniquely, so a user can run it again
         result = subprocess.run(  # noqa: S603 - the README's own block
-            ["bash", "-c", recipe()], env=served, capture_output=True, text=True, timeout=120, check=False
+            [BASH, "-c", recipe()], env=served, capture_output=True, text=True, timeout=120, check=False
         )
         assert result.returncode == 0, f"attempt {attempt}:\n{result.stdout}\n{result.stderr}"
         assert "downloaded.onnx: OK" in result.stdout
