@@ -1,10 +1,9 @@
-"""gunicorn settings used by `make run` and by production (`scripts/serve`).
+"""gunicorn settings used by `make run` and in production (docs/operations.md).
 
-Worker class: ``gthread``. A sync worker must answer its arbiter's heartbeat from the thread that serves
-the request, so a multi-gigabyte upload or download on a slow link outlives the 30 s ``timeout`` and is
-killed. With ``gthread`` the heartbeat comes from the worker's main loop while request threads stream,
-so long transfers are fine and ``timeout`` still catches a worker that is truly stuck. Our subclass
-(``registry_project.server.workers``) spreads new connections evenly over the workers.
+Worker class: ``gthread``, because a sync worker answers its arbiter's heartbeat from the thread that
+serves the request, so a long upload or download on a slow link outlives ``timeout`` and is killed; with
+threads the heartbeat comes from the worker's main loop while request threads stream. Our subclass
+(``registry_project.server.workers``) also spreads keep-alive connections evenly over the workers.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """WSGI entry point used by gunicorn (``gunicorn.conf.py``).
 
-Memory: every gunicorn worker holds its own copy of what it imports, so optional extras that libraries
-pick up merely because they are installed, and that a serving worker never uses, are kept out (measured
-with bench/file_transfer.py: ~23 MB less per worker):
+Every gunicorn worker holds its own copy of what it imports, so optional extras that libraries load only
+because they are installed, and that a serving worker never uses, are hidden while those libraries look
+for them (the memory this saves: bench/README.md, "Server plumbing, re-measured (December 2026)"):
 - ``requests``: Django REST framework imports it for its test client (``RequestsClient``) only;
-- ``django.contrib.postgres`` (and with it psycopg, ~10 MB): DRF maps PostgreSQL-only model fields with it;
-  kept out only when the catalog is SQLite, where such fields cannot exist;
 - ``cryptography``: PyJWT imports it for the RSA/EC/EdDSA algorithms; tokens here are signed with HS256
-  (``SIMPLE_JWT["ALGORITHM"]`` in settings), which is ``hmac`` from the standard library.
-Each library sees the extra as not installed at the moment it looks (they all import it inside
-``try/except ImportError``); afterwards the names import normally again for any code that needs them.
+  (``SIMPLE_JWT["ALGORITHM"]`` in settings), which is ``hmac`` from the standard library;
+- ``django.contrib.postgres`` (and psycopg with it): DRF maps PostgreSQL-only model fields with it; hidden
+  only when the catalog is SQLite, where such fields cannot exist.
+Each library imports the extra inside ``try/except ImportError`` and so sees it as not installed; afterwards
+the names import normally again for any code that needs them (``registry_project/tests/test_wsgi.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Liveness and readiness for load balancers and orchestrators (outside /v1/, no authentication).
+"""Liveness and readiness for load balancers and orchestrators (outside /v1/, no authentication), so they
+restart a process that stopped answering and send no traffic to one whose database or storage is gone
+(docker-compose.yml's health check asks /readyz).
 
 ``/healthz`` says the process answers. ``/readyz`` checks what a request needs: the catalog database, a
 tenant database (the default tenant's) and the blob storage; it answers 503 naming the failing part.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -47,7 +50,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    results = {}
+    results: dict[str, str] = {}
     for name, check in CHECKS.items():
         try:
             check()
@@ -56,7 +59,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
             logger.exception("readiness check %s failed", name)
             results[name] = "unavailable"
     failing = [name for name, result in results.items() if result != "ok"]
-    body = {"status": "unavailable" if failing else "ok", "checks": results}
+    body: dict[str, Any] = {"status": "unavailable" if failing else "ok", "checks": results}
     if failing:
         body["failing"] = failing
     return JsonResponse(body, status=503 if failing else 200)

@@ -1,4 +1,9 @@
-"""The Content-Security-Policy header (Django 5.2 has no built-in one): everything from the registry itself."""
+"""The Content-Security-Policy header on every answer, which Django 5.2 does not set itself.
+
+The pages load everything from the registry itself, so the browser is told to refuse anything else: a
+script injected into a page, or a page framing ours, then runs nothing. A view that needs a different
+policy (the API docs) sets its own, which is kept.
+"""
 
 from __future__ import annotations
 

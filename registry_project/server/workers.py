@@ -1,11 +1,9 @@
 """The gunicorn worker class of `make run` and production: gthread, with new connections spread evenly.
 
-Every gthread worker waits on the same listening socket, and whichever wakes first accepts a new connection,
-however many connections it already serves. A client keeps its connection for all its requests
-(keep-alive), so a few scripts working in parallel often all land on one worker. A worker runs Python
-on one core at a time (the GIL), so that one worker caps their throughput while the other cores idle.
-Measured with 4 clients creating items against 2 workers: one worker got 3 connections in 2 of 3 runs,
-and those runs made 126 and 142 items/s against 190 for the even one.
+Why: plain gthread workers all wait on one listening socket and whichever wakes first accepts, so clients
+that keep their connections (scripts, keep-alive) often all land on one worker, which runs Python on one
+core at a time while the other cores idle. Figures: bench/README.md, "Server plumbing, re-measured
+(December 2026)"; ``registry_project/tests/test_workers.py`` checks the spread on a real server.
 
 ``BalancedThreadWorker``: each worker publishes how many connections it holds in memory shared by all the
 workers of the server (``Board``). A worker woken by a new connection while another worker holds fewer
@@ -82,6 +80,7 @@ BOARD = Board()  # imported by gunicorn's arbiter (it loads the worker class) be
 
 class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no type hints
     board = BOARD
+    max_defer = MAX_DEFER
     slot: int | None = None  # claimed when the worker starts serving
 
     def run(self) -> None:
@@ -102,7 +101,7 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ship
     def accept(self, listener: Any) -> None:
         assert self.slot is not None  # the listener is polled only inside run()
         self._publish()
-        deadline = time.monotonic() + MAX_DEFER
+        deadline = time.monotonic() + self.max_defer
         while self.board.someone_holds_fewer(self.slot) and time.monotonic() < deadline:
             time.sleep(POLL)
             if not _pending(listener):

@@ -88,6 +88,13 @@ def test_a_strange_host_header_is_not_echoed_into_the_redirect(https_server):
     assert response.getheader("Location") == f"https://localhost:{https_port}/v1/login"
 
 
+@pytest.mark.parametrize("path", ["/v1/version", "/v1/nope", "/healthz", "/signin/"])
+def test_every_answer_carries_the_content_security_policy_over_plain_http_too(anonymous, path):
+    response = anonymous.get(path)
+
+    assert response["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY
+
+
 def test_selfsigned_refuses_to_overwrite_an_existing_pair(tmp_path):
     call_command("selfsigned", "--directory", str(tmp_path), stdout=StringIO())
 
