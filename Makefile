@@ -12,9 +12,11 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	bash scripts/test.sh
 
-lint: $(VENV)/.dev
+lint: $(VENV)/.dev  # the static checks of `make test`, without the suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 MAX_NAMED_USERS = 10  # items named in the 409 of a dataset in use
 
 
-def readable_datasets(viewer: User | None) -> QuerySet[Item]:
+def readable_datasets(viewer: User) -> QuerySet[Item]:
     return Item.objects.of_kind(DATASET_VALUE).visible_to(viewer)
 
 
@@ -79,7 +79,9 @@ class TrainedOnDatasets(ListTrait):
     def lookup(self, caller: Caller, refs: set[str]) -> Mapping[str, Item]:
         if not refs:
             return {}
-        return {dataset.pk: dataset for dataset in readable_datasets(caller.user).filter(pk__in=refs)}
+        # An item write's caller is a user: the new items' owner, or an editor the services checked (also below).
+        viewer = cast("User", caller.user)
+        return {dataset.pk: dataset for dataset in readable_datasets(viewer).filter(pk__in=refs)}
 
     def named(self, refs: Iterable[Any], known: Mapping[str, Any]) -> list[Any]:
         found: dict[str, Item] = {}
@@ -108,7 +110,7 @@ class TrainedOnDatasets(ListTrait):
         if remove == "all":
             # Links to datasets the caller cannot read are not theirs to drop: keep them.
             kept = [dataset.pk for dataset in add]
-            rows.filter(dataset__in=readable_datasets(caller.user)).exclude(dataset__in=kept).delete()
+            rows.filter(dataset__in=readable_datasets(cast("User", caller.user))).exclude(dataset__in=kept).delete()
         else:
             rows.filter(dataset_id__in=remove).delete()
         Lineage.objects.bulk_create(self.rows(item, add), ignore_conflicts=True)
@@ -127,7 +129,7 @@ class TrainedOnDatasets(ListTrait):
         readable = readable_datasets(viewer).values("pk")
         return RowsField(Lineage, "model", FilterField("dataset__id"), restrict=Q(dataset__in=readable))
 
-    def schema_field(self) -> serializers.Field:
+    def schema_field(self) -> serializers.Field[Any, Any, Any, Any]:
         return serializers.ListField(child=serializers.CharField(), help_text="Ids of datasets the caller can read.")
 
     # ------------------------------------------------------------ pages
@@ -150,7 +152,8 @@ class InUseByModels(Trait):
         users = Item.objects.filter(lineage__dataset=item).order_by("name")
         if not users.exists():
             return
-        readable = list(users.visible_to(caller.user).values_list("name", flat=True)[:MAX_NAMED_USERS])
+        viewer = cast("User", caller.user)  # an editor: delete_item checked it (``ensure_editable``)
+        readable = list(users.visible_to(viewer).values_list("name", flat=True)[:MAX_NAMED_USERS])
         hidden = users.count() - len(readable)
         names = ", ".join(readable) + (f" and {hidden} other model(s)" if hidden else "")
         raise Conflict(f"_id: the dataset is used by {names}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from items_app.models import Item
 from items_app.querysets import KindManager
 
@@ -11,12 +13,14 @@ DATASET_VALUE = "dataset"  # the value of ``datasets_app.kind.DATASET``, stored 
 class Dataset(Item):
     """A dataset that models are trained or tested on; it cannot be deleted while a model uses it."""
 
-    objects = KindManager(DATASET_VALUE)
+    # Only the rows of this kind: not the manager class of Item (``ItemQuerySet.as_manager()``) that
+    # django-stubs expects a subclass to keep.
+    objects: ClassVar[KindManager] = KindManager(DATASET_VALUE)  # type: ignore[assignment]
 
     class Meta:
         proxy = True
         verbose_name = "dataset"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.kind = DATASET_VALUE
         super().save(*args, **kwargs)

@@ -6,7 +6,7 @@ Default entries are created on /manage/vocabulary/ (``create_default``); deletio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
@@ -28,11 +28,12 @@ class VocabularyAdmin(BrowseAndDeleteAdmin):
     fields = ("id", "usage", "owner", "timestamp", "lastmod")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).annotate(item_count=Count(self.uses))
+        # django-stubs' plugin types annotate() on a QuerySet[Any] as Any.
+        return cast("QuerySet[Any]", super().get_queryset(request).annotate(item_count=Count(self.uses)))
 
     @admin.display(description="items using it", ordering="item_count")
     def items(self, obj: Any) -> int:
-        return obj.item_count
+        return cast(int, obj.item_count)  # annotated by get_queryset
 
     def delete_with_service(self, request: HttpRequest, obj: VocabularyEntry) -> None:
         services.delete_entry(Caller.of(request), self.vocabulary, obj)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -39,6 +40,11 @@ class VocabularyEntry(models.Model):
     )
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
     lastmod = models.DateTimeField(auto_now=True)
+
+    if TYPE_CHECKING:
+        # Django gives each concrete subclass its default manager; django-stubs declares none on an abstract
+        # model, and the services reach the entries through ``type[VocabularyEntry]``.
+        objects: ClassVar[models.Manager[Self]]
 
     class Meta:
         abstract = True

@@ -7,7 +7,7 @@ entry), the same ``ListSpec`` and filter language. Writes go through ``folksonom
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.db.models import QuerySet
@@ -21,6 +21,9 @@ from folksonomy_app.forms import EntryCreateForm, EntryDeleteForm, EntryFilterFo
 from framework.errors import ServiceError
 from framework.web.pages import admin_required, focus_first_error, list_page, show_refusal, status_of
 from tenants_app.audit import Caller
+
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInRequest
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ VOCABULARIES = {
 }
 
 
-def _counted(request: HttpRequest, vocabulary: Vocabulary) -> QuerySet[Any]:
+def _counted(request: SignedInRequest, vocabulary: Vocabulary) -> QuerySet[Any]:
     # The API's entries, so "count" means the same everywhere (items the viewer can read that use it).
     return lists.counted(vocabulary.name, request.user)
 
@@ -65,7 +68,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @admin_required
-def entries(request: HttpRequest, vocabulary: str) -> HttpResponse:
+def entries(request: SignedInRequest, vocabulary: str) -> HttpResponse:
     """The list (filtered, paged) and the form that adds a default entry."""
     kind = VOCABULARIES[vocabulary]
     create_form = EntryCreateForm(request.POST if request.method == "POST" else None)
@@ -105,7 +108,7 @@ def entries(request: HttpRequest, vocabulary: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @admin_required
-def delete(request: HttpRequest, vocabulary: str) -> HttpResponse:
+def delete(request: SignedInRequest, vocabulary: str) -> HttpResponse:
     """Confirm, then delete an entry; an entry items still use is refused (409) and the page says by whom."""
     kind = VOCABULARIES[vocabulary]
     form = EntryDeleteForm(request.POST if request.method == "POST" else request.GET)

@@ -104,12 +104,12 @@ def _add_blob(archive: tarfile.TarFile, tenant_id: str, sha256: str, size: int) 
     opened = storage.open_range(storage.blob_key(tenant_id, sha256), 0, size)
     if opened.file is not None:
         try:
-            archive.addfile(info, opened.file)  # type: ignore[arg-type]
+            archive.addfile(info, opened.file)
         finally:
             opened.file.close()
         return
     assert opened.chunks is not None
-    archive.addfile(info, _ChunkReader(opened.chunks))  # type: ignore[arg-type]
+    archive.addfile(info, _ChunkReader(opened.chunks))
 
 
 class _ChunkReader(io.RawIOBase):
@@ -146,7 +146,7 @@ def _file_sha256(path: Path) -> str:
 def read_manifest(archive: tarfile.TarFile) -> dict[str, Any]:
     try:
         member = archive.getmember("manifest.json")
-        manifest = json.loads(_extract(archive, member).read())
+        manifest: dict[str, Any] = json.loads(_extract(archive, member).read())
     except (KeyError, ValueError) as exc:
         raise BackupError(f"not a tenant archive: {exc}") from None
     if manifest.get("format") != FORMAT:

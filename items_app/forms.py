@@ -23,6 +23,8 @@ from items_app.models import Item, ValueType, Visibility
 from items_app.related import ListChange
 
 if TYPE_CHECKING:
+    from django.utils.datastructures import MultiValueDict
+
     from items_app.related import MetadataValue
     from tenants_app.models import User
 
@@ -108,6 +110,10 @@ class ItemForm(forms.Form):
     # The lists as they were when the edit form was shown: a save only removes what the user removed, so
     # entries someone else added meanwhile are kept (the services apply add/remove changes row by row).
     original = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    if TYPE_CHECKING:
+        # Bound, request.POST (a QueryDict); unbound, Django's empty MultiValueDict: ``getlist`` either way.
+        data: MultiValueDict[str, Any]
 
     def __init__(self, *args: Any, kind: ItemKind, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -35,7 +35,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db.models import F
@@ -169,7 +169,7 @@ class Change:
         unknown = self.fields - set(known)
         if unknown:
             raise ValueError(f"unknown fields of items: {sorted(unknown)}")
-        names = ("value", *sorted({known[name] for name in self.fields} - {None}))  # type: ignore[type-var]
+        names = ("value", *sorted(cast("set[str]", {known[name] for name in self.fields} - {None})))
         if self.readers is not None:
             names += (SCOPE, PUBLIC) if self.readers.everyone else (SCOPE,)
         return names
@@ -264,7 +264,7 @@ class Cached:
         full_key = self._full_key(key, depends_on)
         found, value = _cache.get(full_key)
         if found:
-            return value  # type: ignore[no-any-return]
+            return cast(T, value)  # what ``compute`` returned for this key
         value = compute()
         _cache.put(full_key, value, weight(value))
         return value

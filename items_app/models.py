@@ -21,6 +21,7 @@ every create write more: 15 tag and metadata rows per item, each updating every 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import models
@@ -29,6 +30,10 @@ from django.utils import timezone
 from folksonomy_app.models import MetadataName, Tag
 from framework.ids import new_object_id
 from items_app.querysets import ItemQuerySet
+
+if TYPE_CHECKING:
+    from items_app.related import Related
+    from tenants_app.models import User
 
 
 class Visibility(models.TextChoices):
@@ -48,11 +53,13 @@ class Item(models.Model):
     status = models.CharField(max_length=16, blank=True, default="")
     visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE)
     description = models.TextField(blank=True, default="")
-    users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Share", related_name="shared_items")
-    datasets = models.ManyToManyField(
+    users: models.ManyToManyField[User, Share] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Share", related_name="shared_items"
+    )
+    datasets: models.ManyToManyField[Item, Lineage] = models.ManyToManyField(
         "self", through="Lineage", through_fields=("model", "dataset"), symmetrical=False, related_name="models"
     )
-    tags = models.ManyToManyField(Tag, through="ItemTag", related_name="items")
+    tags: models.ManyToManyField[Tag, ItemTag] = models.ManyToManyField(Tag, through="ItemTag", related_name="items")
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
     lastmod = models.DateTimeField(default=timezone.now)
     # The last version ordinal handed out; ordinals are never reused, even after a version is deleted.
@@ -62,6 +69,10 @@ class Item(models.Model):
     revision = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = ItemQuerySet.as_manager()
+
+    if TYPE_CHECKING:
+        # Not a column: set on the instances a read loads (``related.load_related``) or a create writes.
+        related: Related
 
     class Meta:
         ordering = ["-timestamp", "id"]
@@ -188,7 +199,7 @@ def stored_value(value_type: str, text: str) -> str | float | int | bool:
     """A metadata value as the client sent it: numbers and booleans are kept as JSON text, exactly."""
     if value_type == ValueType.STRING:
         return text
-    return json.loads(text)
+    return cast("float | int | bool", json.loads(text))  # the JSON text of a number or a boolean
 
 
 class Blob(models.Model):

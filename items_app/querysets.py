@@ -6,7 +6,7 @@ filters on visibility.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
 from django.db.models import Count, IntegerField, Q, Subquery, Value
@@ -14,6 +14,7 @@ from django.db.models import Count, IntegerField, Q, Subquery, Value
 from framework.lookups import one_or_none
 
 if TYPE_CHECKING:
+    from items_app.models import Item
     from tenants_app.models import User
 
 
@@ -64,14 +65,17 @@ def _count_of(items: models.QuerySet[Any]) -> models.QuerySet[Any]:
     ``COUNT(*)``, not ``COUNT(id)``: SQLite then counts from an index alone (the text primary key is in no
     other index).
     """
-    return items.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n")
+    # django-stubs' plugin types annotate() on a QuerySet[Any] as Any.
+    return cast(
+        "models.QuerySet[Any]", items.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n")
+    )
 
 
-class ItemQuerySet(models.QuerySet[Any]):
+class ItemQuerySet(models.QuerySet["Item"]):
     def of_kind(self, kind: str) -> ItemQuerySet:
         return self.filter(kind=kind)
 
-    def readable_one(self, pk: str, user: User) -> Any:
+    def readable_one(self, pk: str, user: User) -> Item | None:
         """``self.visible_to(user).filter(pk=pk).first()``, with the rule tested on the one row: a public
         item, the user's own or any item for an admin costs one primary-key read, one shared with them a
         second. PostgreSQL would otherwise hash every share of the user to test one row.
@@ -92,7 +96,7 @@ class ItemQuerySet(models.QuerySet[Any]):
         return self if user.is_admin else self.filter(owner=user)
 
 
-class KindManager(models.Manager[Any]):
+class KindManager(models.Manager["Item"]):
     """The manager of a proxy (``MLModel``, ``Dataset``): only rows of its kind."""
 
     def __init__(self, kind: str) -> None:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError
 from django.db.models import F, Q
@@ -63,7 +63,7 @@ def readable_item(user: User, kind: str, pk: str, *related: str) -> Item:
     item = Item.objects.of_kind(kind).select_related(*related).readable_one(pk, user)
     if item is None:
         raise NotFound(f"_id: no {kind} {pk!r}")
-    return item  # type: ignore[no-any-return]
+    return item
 
 
 def is_item_id(value: str) -> bool:
@@ -240,7 +240,7 @@ def _new_item(caller: Caller, kind: ItemKind, fields: dict[str, Any], references
         _check_length(list_name, fields.get(list_name))
     item = Item(
         kind=kind.value,
-        name=fields.get("name"),
+        name=cast(str, fields.get("name")),  # required by the create body's serializer
         owner=caller.user,
         visibility=fields.get("visibility", Visibility.PRIVATE),
         description=fields.get("description", ""),
@@ -318,7 +318,7 @@ def _insert_items(caller: Caller, new_items: Sequence[NewItem]) -> None:
 
 def _insert_links(rows: Sequence[Any]) -> None:
     """The trait link rows of a create, one statement per link table."""
-    by_model: dict[type, list[Any]] = {}
+    by_model: dict[type[Any], list[Any]] = {}
     for row in rows:
         by_model.setdefault(type(row), []).append(row)
     for model, model_rows in by_model.items():
@@ -385,7 +385,7 @@ def _locked_visibility(item: Item) -> str:
     visibility = one_or_none(Item.objects.select_for_update().filter(pk=item.pk).values_list("visibility", flat=True))
     if visibility is None:  # deleted by someone else meanwhile
         raise NotFound(f"_id: no {item.kind} {item.pk!r}")
-    return visibility  # type: ignore[no-any-return]
+    return visibility
 
 
 def _shared_with(item: Item) -> set[str]:

@@ -41,11 +41,11 @@ class Trait:
     detail_template: str | None = None  # a section of the item page
     admin_inlines: tuple[type[InlineModelAdmin[Any, Any]], ...] = ()
 
-    def create_input(self) -> serializers.Field | None:
+    def create_input(self) -> serializers.Field[Any, Any, Any, Any] | None:
         """The field a create body takes for it (None: none)."""
         return None
 
-    def update_input(self) -> serializers.Field | None:
+    def update_input(self) -> serializers.Field[Any, Any, Any, Any] | None:
         """The field an update body takes for it (None: none)."""
         return None
 
@@ -56,7 +56,7 @@ class Trait:
         """What ``detail_template`` shows of ``item`` to ``viewer``."""
         return {}
 
-    def schema_field(self) -> serializers.Field | None:
+    def schema_field(self) -> serializers.Field[Any, Any, Any, Any] | None:
         """How the OpenAPI document describes the field in an item document."""
         return None
 
@@ -76,13 +76,13 @@ class ScalarTrait(Trait):
     def values(self) -> list[str]:
         return [value for value, _ in self.choices]
 
-    def create_input(self) -> serializers.Field:
+    def create_input(self) -> serializers.Field[Any, Any, Any, Any]:
         return serializers.ChoiceField(choices=self.values, required=False)
 
-    def update_input(self) -> serializers.Field:
+    def update_input(self) -> serializers.Field[Any, Any, Any, Any]:
         return serializers.ChoiceField(choices=self.values, required=False)
 
-    def schema_field(self) -> serializers.Field:
+    def schema_field(self) -> serializers.Field[Any, Any, Any, Any]:
         return serializers.ChoiceField(choices=self.values)
 
     def initial(self, value: Any) -> Any:
@@ -110,10 +110,10 @@ class ListTrait(Trait):
 
     form_template: str = ""  # the field on the create and edit page
 
-    def create_input(self) -> serializers.Field:
+    def create_input(self) -> serializers.Field[Any, Any, Any, Any]:
         return serializers.ListField(child=serializers.JSONField(), required=False, default=list)
 
-    def update_input(self) -> serializers.Field:
+    def update_input(self) -> serializers.Field[Any, Any, Any, Any]:
         from items_app.api.serializers import ListChangeField
 
         return ListChangeField(required=False)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -31,7 +31,10 @@ class ItemUses:
             .annotate(n=Count("pk"))
             .values("n")
         )
-        return entries.annotate(count=Coalesce(Subquery(uses, output_field=IntegerField()), Value(0)))
+        # django-stubs' plugin types annotate() on a QuerySet[Any] as Any.
+        return cast(
+            "QuerySet[Any]", entries.annotate(count=Coalesce(Subquery(uses, output_field=IntegerField()), Value(0)))
+        )
 
     def counts(self, entry_ids: Sequence[str], viewer: User) -> dict[str, int]:
         # One grouped query for the page's entries instead of a correlated count for every matching entry;

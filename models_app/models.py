@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from items_app.models import Item
 from items_app.querysets import KindManager
 
@@ -11,12 +13,14 @@ MODEL_VALUE = "model"  # the value of ``models_app.kind.MODEL``, stored in ``Ite
 class MLModel(Item):
     """A trained model: an item with a maturity ``status`` and the ``datasets`` it was trained on."""
 
-    objects = KindManager(MODEL_VALUE)
+    # Only the rows of this kind: not the manager class of Item (``ItemQuerySet.as_manager()``) that
+    # django-stubs expects a subclass to keep.
+    objects: ClassVar[KindManager] = KindManager(MODEL_VALUE)  # type: ignore[assignment]
 
     class Meta:
         proxy = True
         verbose_name = "model"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.kind = MODEL_VALUE
         super().save(*args, **kwargs)

@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from framework.units import parse_duration, parse_size
 
@@ -156,7 +156,7 @@ class SecretStore:
 
     def _read(self) -> dict[str, str]:
         try:
-            return json.loads(self.path.read_text())
+            return cast(dict[str, str], json.loads(self.path.read_text()))  # written by ``_add``
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -207,7 +208,7 @@ SECURE_HSTS_SECONDS = env_duration("HSTS_SECONDS", "365d") if PROTOCOL == "https
 SECURE_HSTS_INCLUDE_SUBDOMAINS = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 # Whose X-Forwarded-For names the client (login throttling, audit and request logs): the proxies gunicorn
-# also trusts for X-Forwarded-Proto (registry_project/forwarding.py).
+# also trusts for X-Forwarded-Proto (registry_project/server/forwarding.py).
 TRUSTED_PROXIES = TrustedProxies.parse(env_str("FORWARDED_ALLOW_IPS", "127.0.0.1"))
 # Everything the pages load comes from the registry itself; inline scripts and styles are not used.
 CONTENT_SECURITY_POLICY = (
@@ -283,7 +284,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
-SIMPLE_JWT = {
+SIMPLE_JWT: dict[str, Any] = {
     "SIGNING_KEY": JWT_SECRET,
     "ALGORITHM": "HS256",
     "ISSUER": "model-registry",

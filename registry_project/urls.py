@@ -1,7 +1,7 @@
 """URL map: the REST API under /v1/ (contract), plus /login as the seed's alias of /v1/login."""
 
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from framework.api.docs import RedocView, SwaggerView
@@ -9,7 +9,7 @@ from registry_project import views as api
 from registry_project.server import health
 from tenants_app.api.views import LoginView
 
-v1 = [
+v1: list[URLPattern | URLResolver] = [
     re_path(r"^version/?$", api.VersionView.as_view(), name="version"),
     re_path(r"^info/?$", api.InfoView.as_view(), name="info"),
     re_path(r"^errors/?$", api.ErrorsView.as_view(), name="errors"),

@@ -21,11 +21,11 @@ from framework.api.schema import ok
 from tenants_app.context import require_tenant
 
 
-class ServiceVersion(serializers.Serializer):
+class ServiceVersion(serializers.Serializer[Any]):
     version = serializers.CharField()
 
 
-class ErrorKind(serializers.Serializer):
+class ErrorKind(serializers.Serializer[Any]):
     status = serializers.IntegerField()
     value = serializers.IntegerField()
     message = serializers.CharField()
@@ -35,7 +35,7 @@ class ErrorKind(serializers.Serializer):
 ErrorCatalogue = type("ErrorCatalogue", (serializers.Serializer,), {name: ErrorKind() for name in CATALOGUE})
 
 
-class Info(serializers.Serializer):
+class Info(serializers.Serializer[Any]):
     version = serializers.CharField()
     environment = serializers.CharField()
     database = serializers.CharField()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: lint, the import contract, Django's checks, then the whole pytest suite twice: on SQLite and
-# on a real PostgreSQL server started here (and stopped again, whatever happens).
+# `make test`: lint, the import contracts, types (mypy), Django's checks, then the whole pytest suite twice:
+# on SQLite and on a real PostgreSQL server started here (and stopped again, whatever happens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -12,6 +12,14 @@ $BIN/ruff format --check .
 
 echo "== layers (import-linter: the import directions of docs/architecture.md)"
 $BIN/lint-imports --no-cache
+
+echo "== types (mypy)"
+# The django plugin imports the settings, which create directories under DATA_DIR: a throwaway one.
+types_data=$(mktemp -d /tmp/registry-types.XXXXXX)
+types_status=0
+DATA_DIR="$types_data" $BIN/mypy || types_status=$?
+rm -rf "$types_data"
+[[ $types_status -eq 0 ]] || exit "$types_status"
 
 work=$(mktemp -d /tmp/registry-test.XXXXXX)
 chmod 755 "$work"

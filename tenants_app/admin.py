@@ -7,6 +7,8 @@ the fields. Password hashes are never displayed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
@@ -15,6 +17,12 @@ from framework.web.admin import BrowseAndDeleteAdmin
 from tenants_app import services
 from tenants_app.audit import Caller
 from tenants_app.models import AuditEntry, User
+
+if TYPE_CHECKING:
+    # django-stubs makes ModelAdmin generic in its model; Django's cannot be subscripted at run time.
+    _AuditEntryAdmin = admin.ModelAdmin[AuditEntry]
+else:
+    _AuditEntryAdmin = admin.ModelAdmin
 
 # Tenant users have roles, not Django groups or permissions.
 if admin.site.is_registered(Group):
@@ -34,7 +42,7 @@ class UserAdmin(BrowseAndDeleteAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(_AuditEntryAdmin):
     """The audit log is written by the services only and never edited or deleted."""
 
     list_display = ("timestamp", "actor", "action", "resource", "target", "result", "address")

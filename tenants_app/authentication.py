@@ -44,7 +44,9 @@ def user_for_claims(claims: Any) -> User:
 
 
 class TenantJWTAuthentication(JWTAuthentication):
-    def authenticate(self, request: Request) -> tuple[User, RegistryToken] | None:
+    # simplejwt types its result with a constrained TypeVar that no argument binds, which no override can
+    # match; this returns what the base does (a user and a token), only more precisely.
+    def authenticate(self, request: Request) -> tuple[User, RegistryToken] | None:  # type: ignore[override]
         try:
             return self._authenticate(request)
         except Unauthorized as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from framework.api.errors import is_api_path
 from tenants_app import tenancy
 from tenants_app.context import activate, current_tenant, reset
+
+if TYPE_CHECKING:
+    from tenants_app.http import LoggedRequest
 
 SESSION_TENANT = "registry_tenant"
 SESSION_TENANT_UID = "registry_tenant_uid"
@@ -21,7 +25,7 @@ class TenantContextMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: LoggedRequest) -> HttpResponse:
         token = activate(None)
         try:
             return self.get_response(request)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenants_app.context import require_tenant
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 CATALOG = "default"
 # Models that live in the catalog database; every other model lives in each tenant's database.
@@ -26,7 +29,7 @@ class TenantRouter:
         return require_tenant().alias
 
     def db_for_read(self, model: type[Any], **hints: Any) -> str:
-        instance = hints.get("instance")
+        instance: Model | None = hints.get("instance")
         if instance is not None and instance._state.db:
             return instance._state.db
         return self._route(model)
@@ -34,7 +37,7 @@ class TenantRouter:
     def db_for_write(self, model: type[Any], **hints: Any) -> str:
         return self.db_for_read(model, **hints)
 
-    def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool:
         return obj1._state.db == obj2._state.db
 
     def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool:

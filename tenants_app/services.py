@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import ProtectedError
 from rest_framework_simplejwt.settings import api_settings
 
@@ -85,7 +85,7 @@ def provisioned(tenant: Tenant) -> Iterator[ActiveTenant]:
     catalog row are removed again. Creating a tenant and importing one both go through here.
     """
     try:
-        with transaction.atomic(using=databases.DEFAULT_DB_ALIAS):
+        with transaction.atomic(using=DEFAULT_DB_ALIAS):
             tenant.save(force_insert=True)
     except IntegrityError:
         raise Conflict(f"_id: a tenant {tenant.id!r} already exists") from None

@@ -10,7 +10,7 @@ hash that makes a password change revoke every older token):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import jwt
 from rest_framework_simplejwt.settings import api_settings
@@ -24,7 +24,8 @@ from tenants_app.models import Tenant, User
 class RegistryToken(SlidingToken):
     @classmethod
     def issue(cls, tenant: Tenant, user: User) -> RegistryToken:
-        token = cls.for_user(user)
+        # ``for_user`` builds ``cls``; simplejwt's blacklist mixin types its result as a plain SlidingToken.
+        token = cast(RegistryToken, cls.for_user(user))
         token["tenant"] = tenant.id
         token["tenant_uid"] = tenant.uid
         token["orig_iat"] = datetime_to_epoch(token.current_time)
@@ -45,7 +46,7 @@ def decode_for_renewal(raw: str) -> dict[str, Any] | None:
     try:
         payload = jwt.decode(
             raw,
-            token_backend.signing_key,
+            cast(str, token_backend.signing_key),  # None only for asymmetric algorithms; ours is HS256
             algorithms=[token_backend.algorithm],
             issuer=token_backend.issuer,
             options={

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from folksonomy_app import lists, services, uses
@@ -17,6 +16,9 @@ from framework.api.viewsets import RegistryViewSet
 from framework.errors import NotFound
 from tenants_app.audit import Caller
 
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInApiRequest
+
 
 class EntryInput(StrictInputSerializer):
     _id = serializers.JSONField()
@@ -24,7 +26,7 @@ class EntryInput(StrictInputSerializer):
 
 # An entry, and the create body, as the OpenAPI document shows them (the components ``VocabularyEntry`` and
 # ``VocabularyEntryInput``; a docstring would become their description).
-class VocabularyEntrySerializer(serializers.Serializer):
+class VocabularyEntrySerializer(serializers.Serializer[Any]):
     _id = serializers.CharField()
     usage = serializers.ChoiceField(choices=["default", "folk"])
     owner = serializers.CharField(allow_null=True)
@@ -32,7 +34,7 @@ class VocabularyEntrySerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Items the caller can read that use this entry.")
 
 
-class VocabularyEntryInputSerializer(serializers.Serializer):
+class VocabularyEntryInputSerializer(serializers.Serializer[Any]):
     _id = serializers.CharField(max_length=64)
 
 
@@ -50,6 +52,8 @@ class VocabularyViewSet(RegistryViewSet):
     vocabulary: str
     model: type[VocabularyEntry]
     list_spec = lists.ENTRIES
+    if TYPE_CHECKING:
+        request: SignedInApiRequest  # signed in: IsAuthenticated, the API's default permission
 
     def entry(self, pk: str) -> Any:
         entry = lists.counted(self.vocabulary, self.request.user).filter(pk=pk).first()
@@ -57,7 +61,7 @@ class VocabularyViewSet(RegistryViewSet):
             raise NotFound(f"_id: no {self.vocabulary} entry {pk!r}")
         return entry
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: SignedInApiRequest) -> Response:
         params = request.query_params
         if "count" in (params.get("filter") or "") or "count" in (params.get("sort") or ""):
             counted = lists.counted(self.vocabulary, request.user)
@@ -71,10 +75,10 @@ class VocabularyViewSet(RegistryViewSet):
 
         return self.list_response(request, self.model.objects.select_related("owner"), with_counts)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: SignedInApiRequest, pk: str) -> Response:
         return Response(entry_document(self.entry(pk)))
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: SignedInApiRequest) -> Response:
         caller = Caller.of(request)
         if not caller.is_admin:  # before validation: non-admins learn nothing about the body rules
             services.create_default(caller, self.vocabulary, None)
@@ -82,7 +86,7 @@ class VocabularyViewSet(RegistryViewSet):
         created = services.create_default(caller, self.vocabulary, data["_id"])
         return Response(entry_document(self.entry(created.pk)), status=status.HTTP_201_CREATED)
 
-    def destroy(self, request: Request, pk: str) -> Response:
+    def destroy(self, request: SignedInApiRequest, pk: str) -> Response:
         entry = self.entry(pk)
         document = entry_document(entry)
         services.delete_entry(Caller.of(request), self.vocabulary, entry)

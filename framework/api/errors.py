@@ -190,7 +190,8 @@ def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[
     if isinstance(exc, drf.UnsupportedMediaType):
         return CATALOGUE["unsupported_media_type"], str(exc.detail), {}
     if isinstance(exc, drf.Throttled):
-        headers = {"Retry-After": str(int(exc.wait))} if exc.wait is not None else {}
+        # DRF sets ``wait`` (seconds, or None) in __init__; djangorestframework-stubs does not declare it.
+        headers = {"Retry-After": str(int(exc.wait))} if exc.wait is not None else {}  # type: ignore[attr-defined]
         return CATALOGUE["too_many_requests"], str(exc.detail), headers
     return CATALOGUE["internal_server_error"], "The server could not complete the request.", {}
 

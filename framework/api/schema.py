@@ -36,20 +36,20 @@ class RegistryAutoSchema(AutoSchema):
 # ---------------------------------------------------------------- documents
 
 
-class Error(serializers.Serializer):
+class Error(serializers.Serializer[Any]):
     status = serializers.IntegerField()
     value = serializers.IntegerField(help_text="Stable id of the error; see GET /v1/errors.")
     message = serializers.CharField()
     details = serializers.JSONField(help_text="What exactly was wrong: the field, value or operator.")
 
 
-_PAGES: dict[str, type[serializers.Serializer]] = {}
+_PAGES: dict[str, type[serializers.Serializer[Any]]] = {}
 
 
-def _selectable(document: type[serializers.Serializer]) -> type[serializers.Serializer]:
+def _selectable(document: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
     """``document`` as a list shows it: with ``select``, only ``_id`` and the selected fields are present."""
 
-    def get_fields(self: serializers.Serializer) -> dict[str, serializers.Field]:
+    def get_fields(self: serializers.Serializer[Any]) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = document.get_fields(self)
         for name, field in fields.items():
             field.required = name == "_id"
@@ -58,12 +58,12 @@ def _selectable(document: type[serializers.Serializer]) -> type[serializers.Seri
     return type(f"Listed{_component(document)}", (document,), {"get_fields": get_fields})
 
 
-def _component(document: type[serializers.Serializer]) -> str:
+def _component(document: type[serializers.Serializer[Any]]) -> str:
     """The component name drf-spectacular gives a serializer class (without a "Serializer" suffix)."""
     return document.__name__.removesuffix("Serializer")
 
 
-def page_of(document: type[serializers.Serializer]) -> serializers.Serializer:
+def page_of(document: type[serializers.Serializer[Any]]) -> serializers.Serializer[Any]:
     """The pagination envelope around ``document`` (one component per document type)."""
     name = f"{_component(document)}Page"
     if name not in _PAGES:
@@ -127,7 +127,7 @@ WRITE_ERRORS = (400, 401, 403, 404, 409)
 
 def collection_operations(
     name: str,
-    document: type[serializers.Serializer],
+    document: type[serializers.Serializer[Any]],
     *,
     create: Any,
     update: Any | None,
@@ -170,7 +170,7 @@ def collection_operations(
     return operations
 
 
-def one_or_many(component: str, serializer: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+def one_or_many(component: str, serializer: type[serializers.Serializer[Any]]) -> PolymorphicProxySerializer:
     return PolymorphicProxySerializer(
         component_name=component,
         serializers=[serializer, serializer(many=True)],

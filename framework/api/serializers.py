@@ -13,7 +13,7 @@ def iso(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-class StrictInputSerializer(serializers.Serializer):
+class StrictInputSerializer(serializers.Serializer[Any]):
     """Validates a JSON request body and refuses fields it does not declare (naming them).
 
     Clients can never slip in server-owned fields (``_id``, ``owner``, timestamps) or misspelled ones.

@@ -14,7 +14,7 @@ from framework.api.errors import validation_details
 from framework.api.listing import ListSpec, paginate
 from framework.errors import Invalid
 
-S = TypeVar("S", bound=serializers.Serializer)
+S = TypeVar("S", bound=serializers.Serializer[Any])
 
 
 class RegistryViewSet(viewsets.ViewSet):

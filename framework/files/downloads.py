@@ -9,10 +9,12 @@ bytes never pass through Python. From S3 the bytes are streamed in 1 MiB chunks,
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from collections.abc import Iterator
+from typing import Protocol, cast
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from framework.errors import RangeNotSatisfiable
@@ -72,13 +74,14 @@ def etag_matches(request: HttpRequest, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def download(request: HttpRequest, tenant_id: str, version: StoredFile) -> tuple[HttpResponse, str | None]:
+def download(request: HttpRequest, tenant_id: str, version: StoredFile) -> tuple[HttpResponseBase, str | None]:
     """The response for one version, and the byte range served (for the audit log)."""
     etag = f'"{version.blob_id}"'
-    disposition = content_disposition_header(as_attachment=True, filename=version.original)
+    # None only for an inline response without a file name; this one is an attachment.
+    disposition = cast(str, content_disposition_header(as_attachment=True, filename=version.original))
     common = {"ETag": etag, "Accept-Ranges": "bytes", "X-Content-Type-Options": "nosniff", "Cache-Control": "private"}
     if etag_matches(request, etag):
-        response: HttpResponse = HttpResponse(status=304)
+        response: HttpResponseBase = HttpResponse(status=304)
         for name, value in common.items():
             response[name] = value
         return response, None
@@ -94,7 +97,8 @@ def download(request: HttpRequest, tenant_id: str, version: StoredFile) -> tuple
     if opened.file is not None:
         response = FileResponse(opened.file, status=status, content_type=version.content_type)
     else:
-        response = StreamingHttpResponse(opened.chunks, status=status, content_type=version.content_type)
+        chunks = cast(Iterator[bytes], opened.chunks)  # an ``Opened`` holds a file or chunks
+        response = StreamingHttpResponse(chunks, status=status, content_type=version.content_type)
     for name, value in common.items():
         response[name] = value
     response["Content-Disposition"] = disposition

@@ -12,16 +12,20 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.files.storage import FileSystemStorage, storages
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 CHUNK = 1024 * 1024
 
 
-def blobs() -> Storage:
-    return storages["blobs"]
+def blobs() -> FileSystemStorage | S3Storage:
+    # settings.STORAGES["blobs"] is one of these two (STORAGE=local or s3): the branches below rely on it.
+    return cast("FileSystemStorage | S3Storage", storages["blobs"])
 
 
 def is_local() -> bool:
@@ -141,7 +145,7 @@ def presigned_url(key: str, filename_header: str, content_type: str) -> str | No
     storage = blobs()
     if isinstance(storage, FileSystemStorage):
         return None
-    return storage.connection.meta.client.generate_presigned_url(
+    url: str = storage.connection.meta.client.generate_presigned_url(
         "get_object",
         Params={
             "Bucket": storage.bucket_name,
@@ -151,6 +155,7 @@ def presigned_url(key: str, filename_header: str, content_type: str) -> str | No
         },
         ExpiresIn=settings.S3_PRESIGNED_EXPIRY,
     )
+    return url
 
 
 def ensure_ready() -> None:

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
@@ -39,6 +39,22 @@ from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
 from framework.errors import Invalid, ServiceError, TooLarge, UnsupportedMediaType, UploadFailed
+
+if TYPE_CHECKING:
+    from django.core.handlers.wsgi import WSGIRequest
+
+    class DjangoStream(LimitedStream):
+        """Django's ``LimitedStream`` with the private attributes ``SocketBody`` moves (django-stubs omits them)."""
+
+        _read: Callable[[int], bytes]
+        _readline: Callable[[int], bytes]
+        _pos: int
+
+    class GunicornLengthReader(Protocol):
+        """gunicorn's ``LengthReader`` (gunicorn ships no type hints), as ``SocketBody`` uses it."""
+
+        length: int
+
 
 CHUNK = 1024 * 1024
 IN_FLIGHT = 4  # chunks received but not yet hashed and written: bounds the memory an upload holds
@@ -53,6 +69,7 @@ MAX_DESCRIPTION_LENGTH = 20000
 class ReceivedFile(TemporaryUploadedFile):
     """An upload on disk with the digest and size computed while it arrived."""
 
+    size: int  # set by ``DigestingFile.finish``, like ``sha256``
     sha256: str
     original: str  # the safe base name (``safe_original``), checked before the first byte was written
 
@@ -273,9 +290,9 @@ class SocketBody:
 
     head: memoryview
     sock: socket.socket
-    reader: Any
+    reader: GunicornLengthReader
     body: Any
-    stream: LimitedStream
+    stream: DjangoStream
 
     def copy_to(self, sink: DigestingFile) -> None:
         """Receive the whole body into ``IN_FLIGHT`` reused buffers, handing each full one to ``sink``."""
@@ -287,7 +304,8 @@ class SocketBody:
             filled = self.fill(buffer[:wanted])
             self.stream._pos += filled  # Django's stream follows: nothing reads these bytes again through it
             if filled:
-                sink.write(buffer[:filled], release=lambda buffer=buffer: free.put(buffer))
+                # mypy cannot infer a lambda whose parameter has a default (here: this iteration's buffer).
+                sink.write(buffer[:filled], release=lambda buffer=buffer: free.put(buffer))  # type: ignore[misc]
             else:
                 free.put(buffer)
             if filled < wanted:
@@ -352,7 +370,7 @@ def gunicorn_socket_body(request: HttpRequest) -> SocketBody | None:
     classes, whose buffers are drained here. Anything else — chunked bodies, HTTP/2, other servers, the
     Django test client — reads through ``request.read`` as before.
     """
-    stream = getattr(request, "_stream", None)
+    stream: DjangoStream | None = getattr(request, "_stream", None)
     if type(stream) is not LimitedStream or stream._pos != 0 or hasattr(request, "_body"):
         return None
     try:
@@ -360,7 +378,7 @@ def gunicorn_socket_body(request: HttpRequest) -> SocketBody | None:
         from gunicorn.http.unreader import SocketUnreader
     except ImportError:
         return None
-    body = request.environ.get("wsgi.input")
+    body = cast("WSGIRequest", request).environ.get("wsgi.input")  # a LimitedStream body: a WSGI request
     if type(body) is not Body or type(body.reader) is not LengthReader:
         return None
     reader = body.reader
@@ -374,9 +392,9 @@ def gunicorn_socket_body(request: HttpRequest) -> SocketBody | None:
 
 def _drain_buffers(body: Any, reader: Any, unreader: Any) -> bytes:
     """What gunicorn read ahead of the body: its ``Body`` buffer, then the body's share of the socket's."""
-    held = body.buf.getvalue()
+    held: bytes = body.buf.getvalue()
     body.buf = io.BytesIO()
-    ahead = unreader.take_buffered()
+    ahead: bytes = unreader.take_buffered()
     share = ahead[: reader.length]
     if len(ahead) > len(share):
         unreader.unread(ahead[len(share) :])  # the start of a pipelined next request stays for gunicorn
@@ -386,7 +404,7 @@ def _drain_buffers(body: Any, reader: Any, unreader: Any) -> bytes:
 
 def expected_digest(request: HttpRequest) -> str | None:
     """The SHA-256 the client announced (``Digest: sha-256=<base64>`` or ``X-Checksum-Sha256: <hex>``)."""
-    hex_digest = request.META.get("HTTP_X_CHECKSUM_SHA256")
+    hex_digest: str | None = request.META.get("HTTP_X_CHECKSUM_SHA256")
     if hex_digest:
         value = hex_digest.strip().lower()
         if not re.fullmatch(r"[0-9a-f]{64}", value):
@@ -451,7 +469,8 @@ def _receive_multipart(request: HttpRequest) -> tuple[ReceivedFile, str]:
         unknown = sorted((set(fields) - {"description", "file"}) | (set(files) - {"file"}))
         if unknown:
             raise Invalid(f"{', '.join(unknown)}: unknown field(s); send 'file' and 'description'")
-        received = files.get("file")
+        # HashingUploadHandler (the request's only handler) made every file of this body.
+        received = cast("ReceivedFile | None", files.get("file"))
         if received is None:
             raise Invalid("file: required (a multipart part named 'file')")
         description = fields.get("description", "")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -14,25 +13,37 @@ from django.urls import reverse
 
 from framework.errors import ServiceError
 
+if TYPE_CHECKING:
+    # django-stubs makes the admin classes generic in the models they show; Django's own classes cannot be
+    # subscripted at run time, so the parameters are for the type checker only.
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _TabularInline = admin.TabularInline[Any, Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
+    _TabularInline = admin.TabularInline
+
 
 class RegistryAdminSite(admin.AdminSite):
     site_header = "Model Registry administration"
     site_title = "Model Registry admin"
     index_title = "Your tenant"
 
-    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # The admin's own login form cannot know the tenant; the registry's sign-in page asks for it.
         target = request.GET.get("next") or reverse("admin:index")
         return HttpResponseRedirect(f"{reverse('web:signin')}?{urlencode({'next': target})}")
 
-    def logout(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    # django-stubs narrows the result to Django's own logout page (a TemplateResponse); any response will do.
+    def logout(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         return HttpResponseRedirect(reverse("web:signout"))
 
     def has_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and getattr(request.user, "is_admin", False))
 
 
-class BrowseAndDeleteAdmin(admin.ModelAdmin):
+class BrowseAndDeleteAdmin(_ModelAdmin):
     """Looking at rows, and deleting them through the service that owns that workflow.
 
     There is no add or change here: those happen on the /manage/ pages and in the API, where a service's
@@ -75,14 +86,14 @@ class BrowseAndDeleteAdmin(admin.ModelAdmin):
             )
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(_TabularInline):
     """Related rows listed on an object's admin page; they change through the services only."""
 
     extra = 0
     can_delete = False
     show_change_link = False
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Sequence[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         return [*(self.fields or ()), *self.readonly_fields]
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:

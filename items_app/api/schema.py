@@ -18,7 +18,7 @@ from items_app.api.serializers import create_input, update_input
 from items_app.kinds import ItemKind
 
 
-class Version(serializers.Serializer):
+class Version(serializers.Serializer[Any]):
     ordinal = serializers.IntegerField()
     original = serializers.CharField()
     size = serializers.IntegerField()
@@ -29,14 +29,14 @@ class Version(serializers.Serializer):
     owner = serializers.CharField(allow_null=True)
 
 
-class MetadataEntry(serializers.Serializer):
+class MetadataEntry(serializers.Serializer[Any]):
     name = serializers.CharField()
     value = serializers.JSONField(help_text="A string, a number or true/false.")
 
 
 # What every item's document holds; a kind's document adds its traits' fields (``document_of``). No
 # docstring: the generated components would inherit it as their description.
-class ItemDocument(serializers.Serializer):
+class ItemDocument(serializers.Serializer[Any]):
     _id = serializers.CharField()
     name = serializers.CharField()
     owner = serializers.CharField()
@@ -50,7 +50,7 @@ class ItemDocument(serializers.Serializer):
     lastmod = serializers.DateTimeField()
 
 
-class VersionUpload(serializers.Serializer):
+class VersionUpload(serializers.Serializer[Any]):
     file = serializers.FileField(help_text="The file; its base name becomes `original`.")
     description = serializers.CharField(required=False)
 
@@ -71,7 +71,7 @@ RANGE_HEADERS = [
 
 
 @functools.cache
-def document_of(kind: ItemKind) -> type[serializers.Serializer]:
+def document_of(kind: ItemKind) -> type[serializers.Serializer[Any]]:
     """The document component of ``kind`` (``Model``): what every item holds, then its traits' fields."""
     fields = {trait.field: field for trait in kind.traits if (field := trait.schema_field()) is not None}
     return type(kind.singular, (ItemDocument,), fields)

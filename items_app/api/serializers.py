@@ -29,7 +29,7 @@ MAX_DESCRIPTION_LENGTH = 20000
         ]
     }
 )
-class ListChangeField(serializers.Field):
+class ListChangeField(serializers.Field[ListChange, Any, Any, Any]):
     """A list field of an update: a plain array (replaces the list) or ``{"remove": [...], "add": [...]}``."""
 
     # DRF formats this text with str.format: the braces are doubled.
@@ -75,7 +75,7 @@ class ItemUpdateInput(NonEmptyInputSerializer):
 
 
 @functools.cache
-def create_input(kind: ItemKind) -> type[serializers.Serializer]:
+def create_input(kind: ItemKind) -> type[serializers.Serializer[Any]]:
     """The create body of ``kind``: what every item takes, then its traits' fields (``ModelCreateInput``); a
     kind without fields of its own takes the body every item takes."""
     fields = {trait.field: field for trait in kind.traits if (field := trait.create_input()) is not None}
@@ -83,7 +83,7 @@ def create_input(kind: ItemKind) -> type[serializers.Serializer]:
 
 
 @functools.cache
-def update_input(kind: ItemKind) -> type[serializers.Serializer]:
+def update_input(kind: ItemKind) -> type[serializers.Serializer[Any]]:
     """The update body of ``kind``, built as ``create_input`` builds its create body."""
     fields = {trait.field: field for trait in kind.traits if (field := trait.update_input()) is not None}
     return type(f"{kind.singular}UpdateInput", (ItemUpdateInput,), fields) if fields else ItemUpdateInput

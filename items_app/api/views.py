@@ -7,13 +7,13 @@ is a 404 everywhere. Bodies come from the kind (``create_input``, ``update_input
 
 from __future__ import annotations
 
+import builtins
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from framework.api.listing import ListSpec
@@ -31,6 +31,9 @@ from items_app.related import load_related
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInApiRequest
+
 
 class ItemViewSet(RegistryViewSet):
     """Every route starts from ``scoped()``: an item the caller cannot read is a 404 everywhere."""
@@ -39,6 +42,8 @@ class ItemViewSet(RegistryViewSet):
     # routes' description in docs/openapi.yaml.)
 
     kind: ItemKind
+    if TYPE_CHECKING:
+        request: SignedInApiRequest  # signed in: IsAuthenticated, the API's default permission
 
     @cached_property
     def reads(self) -> generation.Cached:
@@ -59,7 +64,7 @@ class ItemViewSet(RegistryViewSet):
         load_related([item], self.request.user)
         return item
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: SignedInApiRequest) -> Response:
         # A page asked again before anything changed is served from the generation cache.
         viewer = request.user
         params = tuple(sorted((name, tuple(values)) for name, values in request.query_params.lists()))
@@ -70,12 +75,12 @@ class ItemViewSet(RegistryViewSet):
         )
         return Response(page)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: SignedInApiRequest, pk: str) -> Response:
         viewer = request.user
         key = ("item", self.kind.value, pk, viewer.pk, viewer.role)
         return Response(self.reads.get(key, lambda: self.documents([self.readable(pk)])[0]))
 
-    def documents(self, items: list[Item]) -> list[dict[str, Any]]:
+    def documents(self, items: builtins.list[Item]) -> builtins.list[dict[str, Any]]:
         """The items' documents, each cached under its revision: an item nobody changed keeps its document
         across other writes. Besides the item's own rows, a document shows the trait lists the viewer may
         read (their reader counters) and its shares' usernames (a user's deletion bumps every counter)."""
@@ -92,7 +97,7 @@ class ItemViewSet(RegistryViewSet):
             documents.append(document)
         return documents
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: SignedInApiRequest) -> Response:
         """Create an item; an array of item bodies creates them all in one transaction (or none) and answers
         their array, in order."""
         if isinstance(request.data, list):
@@ -104,7 +109,7 @@ class ItemViewSet(RegistryViewSet):
         item = services.create_item(Caller.of(request), self.kind, **data)
         return Response(item_document(item), status=status.HTTP_201_CREATED)
 
-    def update(self, request: Request, pk: str) -> Response:
+    def update(self, request: SignedInApiRequest, pk: str) -> Response:
         item = self.loaded(pk)
         data = self.validated(update_input(self.kind), request)
         list_fields = {"users", "tags", "metadata", *(trait.field for trait in self.kind.lists)}
@@ -112,7 +117,7 @@ class ItemViewSet(RegistryViewSet):
         services.update_item(Caller.of(request), item, data, lists)
         return Response(item_document(self.loaded(pk)))
 
-    def destroy(self, request: Request, pk: str) -> Response:
+    def destroy(self, request: SignedInApiRequest, pk: str) -> Response:
         item = self.loaded(pk)
         document = item_document(item)
         services.delete_item(Caller.of(request), item)
@@ -121,7 +126,7 @@ class ItemViewSet(RegistryViewSet):
     # ------------------------------------------------------------ versions
 
     @action(detail=True, methods=["get", "post"], url_path="versions", parser_classes=[MultiPartParser])
-    def versions(self, request: Request, pk: str) -> Response:
+    def versions(self, request: SignedInApiRequest, pk: str) -> Response:
         """List the versions (readers), or upload a new one (owner and admins)."""
         item = self.loaded(pk)
         if request.method == "GET":
@@ -136,7 +141,7 @@ class ItemViewSet(RegistryViewSet):
         return Response(version_document(version), status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get", "delete"], url_path=r"versions/(?P<ref>[^/]+)")
-    def version(self, request: Request, pk: str, ref: str) -> Any:
+    def version(self, request: SignedInApiRequest, pk: str, ref: str) -> Any:
         """Download a version by ordinal or file name (readers), or delete it (owner and admins)."""
         item = self.loaded(pk)
         version = versions.find_version(item, ref)

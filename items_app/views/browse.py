@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -27,6 +27,9 @@ from items_app.related import load_related
 from items_app.urlstate import url_with
 from items_app.views.common import page, readable, scalars_of
 from tenants_app.models import User
+
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInRequest
 
 PAGE_SIZE = 20
 MAX_COMPARE = 6
@@ -96,14 +99,14 @@ def unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(value.strip() for value in values if value.strip()))
 
 
-def _sort(request: HttpRequest, kind: ItemKind) -> str:
+def _sort(request: SignedInRequest, kind: ItemKind) -> str:
     """The column the list is sorted by (``-`` first for descending), from ``?sort=``."""
     sort = request.GET.get("sort", "") or DEFAULT_SORT
     sortable = {*SORTABLE, *(scalar.field for scalar in kind.scalars)}
     return sort if sort.lstrip("-") in sortable else DEFAULT_SORT
 
 
-def _listing(request: HttpRequest, kind: ItemKind, text: str, tags: list[str], sort: str) -> dict[str, Any]:
+def _listing(request: SignedInRequest, kind: ItemKind, text: str, tags: list[str], sort: str) -> dict[str, Any]:
     """One page of the readable items of ``kind`` matching the search, through the API's list machinery."""
     params = QueryDict(mutable=True)
     params["sort"] = json.dumps({sort.lstrip("-"): "desc" if sort.startswith("-") else "asc"})
@@ -115,7 +118,7 @@ def _listing(request: HttpRequest, kind: ItemKind, text: str, tags: list[str], s
     return paginate(queryset, params, item_list_spec(kind, viewer), lambda items: _rows(kind, items, viewer))
 
 
-def _headers(request: HttpRequest, kind: ItemKind, sort: str) -> list[dict[str, Any]]:
+def _headers(request: SignedInRequest, kind: ItemKind, sort: str) -> list[dict[str, Any]]:
     """The table's column headers; a sortable one links to the list sorted by it (a second click reverses)."""
     columns = [("name", "Name"), ("owner", "Owner")]
     columns += [(scalar.field, scalar.label) for scalar in kind.scalars]
@@ -123,7 +126,7 @@ def _headers(request: HttpRequest, kind: ItemKind, sort: str) -> list[dict[str, 
     return [_header(request, field_name, label, sort) for field_name, label in columns]
 
 
-def _header(request: HttpRequest, field_name: str, label: str, sort: str) -> dict[str, Any]:
+def _header(request: SignedInRequest, field_name: str, label: str, sort: str) -> dict[str, Any]:
     header: dict[str, Any] = {"label": label, "field": field_name}
     if not field_name:
         return header
@@ -136,7 +139,7 @@ def _header(request: HttpRequest, field_name: str, label: str, sort: str) -> dic
     return header
 
 
-def _page_links(request: HttpRequest, current: int, total: int) -> list[dict[str, Any]]:
+def _page_links(request: SignedInRequest, current: int, total: int) -> list[dict[str, Any]]:
     """Page numbers around the current page, with the first and last; a gap marks what is left out."""
     wanted = sorted({1, total, *range(max(1, current - 2), min(total, current + 2) + 1)})
     links: list[dict[str, Any]] = []
@@ -149,14 +152,14 @@ def _page_links(request: HttpRequest, current: int, total: int) -> list[dict[str
     return links
 
 
-def _popular_tags(request: HttpRequest, kind: ItemKind) -> Any:
+def _popular_tags(request: SignedInRequest, kind: ItemKind) -> Any:
     uses = ItemTag.objects.filter(item__in=readable(request, kind)).values("tag_id").annotate(uses=Count("id"))
     return uses.order_by("-uses", "tag_id")[:POPULAR_TAGS]
 
 
 @page
 @require_GET
-def browse(request: HttpRequest, kind: str) -> HttpResponse:
+def browse(request: SignedInRequest, kind: str) -> HttpResponse:
     k = kinds.get(kind)
     text = request.GET.get("q", "").strip()
     tags = unique(request.GET.getlist("tag"))

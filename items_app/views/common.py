@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from framework.api.errors import json_error, refusal
-from framework.errors import Forbidden, ServiceError
+from framework.errors import Action, Forbidden, ServiceError
 from items_app import kinds, services
 from items_app.kinds import ItemKind
 from items_app.models import Item
 from items_app.querysets import ItemQuerySet
 from items_app.related import load_related
 
-View = Callable[..., HttpResponse]
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInRequest
+
+View = Callable[..., HttpResponseBase]
 _ERROR_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 416: "Range not satisfiable"}
 
 
@@ -31,25 +35,25 @@ def item_path(item: Item, suffix: str = "") -> str:
     return f"/{kinds.get(item.kind).prefix}/{item.pk}/{suffix}"
 
 
-def readable(request: HttpRequest, kind: ItemKind) -> ItemQuerySet:
+def readable(request: SignedInRequest, kind: ItemKind) -> ItemQuerySet:
     """Every page read of a list starts here: the items of ``kind`` the signed-in user may read."""
     return Item.objects.of_kind(kind.value).visible_to(request.user)
 
 
-def load_item(request: HttpRequest, kind: ItemKind, pk: str) -> Item:
+def load_item(request: SignedInRequest, kind: ItemKind, pk: str) -> Item:
     """A readable item with everything its page shows; an unreadable one is a 404, like a missing one."""
     item = services.readable_item(request.user, kind.value, pk, "owner", "lists")
     load_related([item], request.user)
     return item
 
 
-def may_edit(request: HttpRequest, item: Item) -> bool:
+def may_edit(request: SignedInRequest, item: Item) -> bool:
     return Item.objects.editable_by(request.user).filter(pk=item.pk).exists()
 
 
-def require_edit(request: HttpRequest, item: Item, action: str) -> None:
+def require_edit(request: SignedInRequest, item: Item, action: Action) -> None:
     if not may_edit(request, item):
-        raise Forbidden(f"Only the owner of this {item.kind} or an admin can change it.", action=action)  # type: ignore[arg-type]
+        raise Forbidden(f"Only the owner of this {item.kind} or an admin can change it.", action=action)
 
 
 def scalars_of(kind: ItemKind, document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,7 +81,7 @@ def page(view: View) -> View:
     """A page: signed-in users only (others go to the sign-in page); service refusals become error pages."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         try:
@@ -92,7 +96,7 @@ def json_endpoint(view: View) -> View:
     """A JSON endpoint of the pages (session auth): refusals are the API's envelope."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return json_error("unauthorized", "Sign in first.")
         try:

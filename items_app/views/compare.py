@@ -6,9 +6,9 @@ and shared.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -20,10 +20,13 @@ from items_app.urlstate import url_with
 from items_app.views.browse import MAX_COMPARE, unique
 from items_app.views.common import item_path, page, readable
 
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInRequest
+
 CHOICES_PER_KIND = 25  # recently changed items offered by the picker
 
 
-def _readable_items(request: HttpRequest, ids: list[str]) -> dict[str, Item]:
+def _readable_items(request: SignedInRequest, ids: list[str]) -> dict[str, Item]:
     """The items of ``ids`` the user may read, whatever their kind, with everything a column shows."""
     found: dict[str, Item] = {}
     for kind in kinds.every():
@@ -41,7 +44,7 @@ def _problem(ids: list[str], items: list[Item]) -> str | None:
     return None
 
 
-def _choices(request: HttpRequest) -> list[dict[str, Any]]:
+def _choices(request: SignedInRequest) -> list[dict[str, Any]]:
     """Recently changed readable items of every kind, for the picker shown when nothing is compared yet."""
     choices = []
     for kind in kinds.every():
@@ -50,7 +53,7 @@ def _choices(request: HttpRequest) -> list[dict[str, Any]]:
     return sorted(choices, key=lambda choice: choice["item"].lastmod, reverse=True)
 
 
-def _table(request: HttpRequest, items: list[Item], flipped: list[str]) -> dict[str, Any]:
+def _table(request: SignedInRequest, items: list[Item], flipped: list[str]) -> dict[str, Any]:
     """The comparison's columns and rows; each metadata row links to the same page with its direction flipped."""
     property_rows = comparison.property_rows(items)
     metadata_rows = comparison.metadata_rows(items, flipped)
@@ -71,7 +74,7 @@ def _table(request: HttpRequest, items: list[Item], flipped: list[str]) -> dict[
 
 @page
 @require_GET
-def compare(request: HttpRequest) -> HttpResponse:
+def compare(request: SignedInRequest) -> HttpResponse:
     ids = unique(request.GET.getlist("ids"))
     flipped = unique(request.GET.getlist("flip"))
     context: dict[str, Any] = {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -21,12 +21,15 @@ from items_app.models import Item
 from items_app.views.common import item_path, load_item, may_edit, page, require_edit, scalars_of
 from tenants_app.audit import Caller
 
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInRequest
+
 CURATED_SUGGESTIONS = 50  # the admins' curated vocabulary entries rendered into the form before anyone types
 
 
 @page
 @require_GET
-def detail(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
+def detail(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
     k = kinds.get(kind)
     item = load_item(request, k, pk)
     document = item_document(item)
@@ -53,7 +56,7 @@ def _curated(model: type[Any]) -> list[str]:
     )
 
 
-def _form_page(request: HttpRequest, k: ItemKind, form: ItemForm, item: Item | None, status: int) -> HttpResponse:
+def _form_page(request: SignedInRequest, k: ItemKind, form: ItemForm, item: Item | None, status: int) -> HttpResponse:
     context = {
         "k": k,
         "section": k.prefix,
@@ -71,7 +74,7 @@ def _form_page(request: HttpRequest, k: ItemKind, form: ItemForm, item: Item | N
 
 @page
 @require_http_methods(["GET", "POST"])
-def create(request: HttpRequest, kind: str) -> HttpResponse:
+def create(request: SignedInRequest, kind: str) -> HttpResponse:
     k = kinds.get(kind)
     data = request.POST if request.method == "POST" else None
     form = ItemForm(data, kind=k, viewer=request.user)
@@ -109,7 +112,7 @@ def _initial(k: ItemKind, item: Item) -> dict[str, Any]:
 
 @page
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
+def edit(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
     k = kinds.get(kind)
     item = load_item(request, k, pk)
     require_edit(request, item, "modify")
@@ -136,7 +139,7 @@ def edit(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
 
 @page
 @require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
+def delete(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
     k = kinds.get(kind)
     item = load_item(request, k, pk)
     require_edit(request, item, "delete")

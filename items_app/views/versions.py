@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -18,10 +21,13 @@ from items_app.views.common import item_path, json_endpoint, load_item, may_edit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInRequest
+
 
 @page
 @require_GET
-def versions_fragment(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
+def versions_fragment(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
     """The versions table alone: the item page reloads it after an upload."""
     k = kinds.get(kind)
     item = load_item(request, k, pk)
@@ -31,13 +37,15 @@ def versions_fragment(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
 
 def _csrf_rejection(request: HttpRequest) -> HttpResponse | None:
     """Django's own CSRF check (X-CSRFToken header), run by hand: see ``upload_version``."""
-    return CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(request, None, (), {})
+    # No view to pass: the check reads only a view's ``csrf_exempt`` flag, which None lacks (django-stubs
+    # asks for a callable).
+    return CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(request, None, (), {})  # type: ignore[arg-type]
 
 
 @csrf_exempt  # checked by hand below, once the body is known not to be multipart (the check would parse it)
 @require_POST
 @json_endpoint
-def upload_version(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
+def upload_version(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
     """The item page's upload: a raw body streamed to disk and hashed, then ``versions.add_version``.
 
     Only raw bodies (``application/octet-stream``) are taken here: Django's CSRF check reads ``request.POST``,
@@ -61,7 +69,7 @@ def upload_version(request: HttpRequest, kind: str, pk: str) -> HttpResponse:
 
 @page
 @require_GET
-def download_version(request: HttpRequest, kind: str, pk: str, ref: str) -> HttpResponse:
+def download_version(request: SignedInRequest, kind: str, pk: str, ref: str) -> HttpResponseBase:
     item = services.readable_item(request.user, kind, pk)
     version = versions.find_version(item, ref)
     response, served_range = downloads.download(request, require_tenant().id, version)
@@ -72,7 +80,7 @@ def download_version(request: HttpRequest, kind: str, pk: str, ref: str) -> Http
 
 @page
 @require_http_methods(["GET", "POST"])
-def delete_version(request: HttpRequest, kind: str, pk: str, ref: str) -> HttpResponse:
+def delete_version(request: SignedInRequest, kind: str, pk: str, ref: str) -> HttpResponse:
     k = kinds.get(kind)
     item = load_item(request, k, pk)
     require_edit(request, item, "delete")

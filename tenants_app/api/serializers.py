@@ -106,7 +106,7 @@ class UserUpdateInput(NonEmptyInputSerializer):
 # (drf-spectacular drops the "Serializer" suffix: these are the components Tenant, User, Login, AuditEntry)
 
 
-class TenantSerializer(serializers.Serializer):
+class TenantSerializer(serializers.Serializer[Any]):
     _id = serializers.CharField()
     organization = serializers.CharField()
     address = serializers.CharField()
@@ -116,7 +116,7 @@ class TenantSerializer(serializers.Serializer):
     lastmod = serializers.DateTimeField()
 
 
-class UserSerializer(serializers.Serializer):
+class UserSerializer(serializers.Serializer[Any]):
     _id = serializers.CharField()
     username = serializers.CharField()
     email = serializers.EmailField(required=False, allow_null=True, help_text="Own record and admins only.")
@@ -127,20 +127,20 @@ class UserSerializer(serializers.Serializer):
     lastmod = serializers.DateTimeField(required=False)
 
 
-class LoginUserSerializer(serializers.Serializer):
+class LoginUserSerializer(serializers.Serializer[Any]):
     _id = serializers.CharField()
     username = serializers.CharField()
     email = serializers.EmailField(allow_null=True)
     role = serializers.ChoiceField(choices=["admin", "regular"])
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(serializers.Serializer[Any]):
     user = LoginUserSerializer()
     token = serializers.CharField(help_text="Send verbatim as the Authorization header: `JWT <jwt>`.")
     token_expiration_time = serializers.CharField()
 
 
-class AuditEntrySerializer(serializers.Serializer):
+class AuditEntrySerializer(serializers.Serializer[Any]):
     _id = serializers.CharField()
     timestamp = serializers.DateTimeField()
     actor = serializers.CharField(allow_null=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -22,6 +22,9 @@ from tenants_app.api import serializers as io
 from tenants_app.audit import Caller
 from tenants_app.authentication import ApiTokenAuthentication
 from tenants_app.models import AuditEntry, Tenant, User
+
+if TYPE_CHECKING:
+    from tenants_app.http import SignedInApiRequest
 
 
 @extend_schema_view(
@@ -113,6 +116,9 @@ class LoginView(APIView):
 class UserViewSet(RegistryViewSet):
     """``/v1/users``: everyone in the tenant sees who exists; only admins see others' e-mail and role."""
 
+    if TYPE_CHECKING:
+        request: SignedInApiRequest  # signed in: IsAuthenticated, the API's default permission
+
     def get_list_spec(self) -> ListSpec:
         return lists.USERS_FOR_ADMINS if self.request.user.is_admin else lists.USERS
 
@@ -127,25 +133,25 @@ class UserViewSet(RegistryViewSet):
             raise NotFound(f"_id: no user {ref!r}")
         return user
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: SignedInApiRequest) -> Response:
         return self.list_response(request, User.objects.all(), lambda rows: [self.document(u) for u in rows])
 
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: SignedInApiRequest, pk: str) -> Response:
         return Response(self.document(self.user(pk)))
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: SignedInApiRequest) -> Response:
         if not request.user.is_admin:  # before validation: non-admins learn nothing about the body rules
             raise Forbidden("Only tenant admins can create users.", action="create")
         data = self.validated(io.UserCreateInput, request)
         user = services.create_user(Caller.of(request), **data)
         return Response(self.document(user), status=status.HTTP_201_CREATED)
 
-    def update(self, request: Request, pk: str) -> Response:
+    def update(self, request: SignedInApiRequest, pk: str) -> Response:
         user = self.user(pk)
         changes = self.validated(io.UserUpdateInput, request)
         return Response(self.document(services.update_user(Caller.of(request), user, changes)))
 
-    def destroy(self, request: Request, pk: str) -> Response:
+    def destroy(self, request: SignedInApiRequest, pk: str) -> Response:
         user = self.user(pk)
         document = io.user_document(user, full=True)
         services.delete_user(Caller.of(request), user)
@@ -165,7 +171,7 @@ class AuditLogViewSet(RegistryViewSet):
 
     list_spec = lists.AUDIT_LOG
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: SignedInApiRequest) -> Response:
         if not request.user.is_admin:
             raise Forbidden("Only tenant admins can read the audit log.")
         return self.list_response(request, AuditEntry.objects.all(), lambda rows: [io.audit_document(e) for e in rows])
