@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from testing.servers import free_port, wait_for_port
+from testing.servers import free_port, gunicorn, registry_environment
 
 MARKER = "<!-- recipe -->"
 BASH = shutil.which("bash") or "/bin/bash"  # the shell a reader pastes the recipe into
@@ -33,35 +32,18 @@ def recipe() -> str:
 def served(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A registry on its embedded defaults in a fresh data directory, as a new user's `make run` serves it."""
     port = free_port()
-    data = tmp_path / "var"
-    environment = {
-        **os.environ,
-        "HTTP_PORT": str(port),
-        "DATA_DIR": str(data),
-        "DATABASE": f"sqlite:///{data / 'registry-catalog.sqlite3'}",
-        "WEB_CONCURRENCY": "1",
-    }
+    environment = registry_environment(tmp_path / "var", port)
     for name in ("API_TOKEN", "JWT_SECRET", "SECRET_KEY"):  # the test run's own: generated, as on a new machine
         environment.pop(name, None)
-    python = Path(sys.executable)
-    subprocess.run(  # noqa: S603 - our own command, fixed arguments
-        [str(python), "manage.py", "bootstrap"], cwd=settings.BASE_DIR, env=environment, check=True, capture_output=True
-    )
-    log = (tmp_path / "gunicorn.log").open("wb")
-    server = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-        [str(python.with_name("gunicorn")), "-c", "gunicorn.conf.py"],
+    subprocess.run(
+        [sys.executable, "manage.py", "bootstrap"],
         cwd=settings.BASE_DIR,
         env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        check=True,
+        capture_output=True,
     )
-    try:
-        wait_for_port(port, server)
+    with gunicorn(environment, tmp_path / "gunicorn.log", ports=[port]):
         yield {**environment, "REGISTRY": f"http://127.0.0.1:{port}"}
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
 
 
 def test_the_readme_recipe_runs_as_written_and_again(served):

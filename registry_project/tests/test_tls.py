@@ -4,10 +4,7 @@ and the security headers are on every answer."""
 from __future__ import annotations
 
 import http.client
-import os
 import ssl
-import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from testing.servers import free_port, wait_for_port
+from testing.servers import free_port, gunicorn, registry_environment
 
 
 @pytest.fixture
@@ -23,32 +20,16 @@ def https_server(tmp_path: Path):
     resources = tmp_path / "resources"
     call_command("selfsigned", "--directory", str(resources), stdout=StringIO())
     https_port, http_port = free_port(), free_port()
-    environment = {
-        **os.environ,
-        "PROTOCOL": "https",
-        "HTTPS_PORT": str(https_port),
-        "HTTP_PORT": str(http_port),
-        "TLS_CERTFILE": str(resources / "fullchain.pem"),
-        "TLS_KEYFILE": str(resources / "privkey.pem"),
-        "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE": f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite3'}",
-        "WEB_CONCURRENCY": "1",
-    }
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-        [str(gunicorn), "-c", "gunicorn.conf.py"],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    environment = registry_environment(
+        tmp_path / "data",
+        http_port,
+        PROTOCOL="https",
+        HTTPS_PORT=str(https_port),
+        TLS_CERTFILE=str(resources / "fullchain.pem"),
+        TLS_KEYFILE=str(resources / "privkey.pem"),
     )
-    try:
-        wait_for_port(https_port, process)
-        wait_for_port(http_port, process)
+    with gunicorn(environment, tmp_path / "gunicorn.log", ports=(https_port, http_port)):
         yield https_port, http_port, resources / "fullchain.pem"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_it_serves_tls_with_the_generated_pair_and_security_headers(https_server):

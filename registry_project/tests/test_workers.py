@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from registry_project.server.workers import Board
-from testing.servers import free_port, wait_for_port
+from testing.servers import free_port, gunicorn, registry_environment
 
 ACCESS_LINE = re.compile(r'"GET /v1/version\?client=(\d+) HTTP/1.1" 200 .* <(\d+)>$')
 TOKEN = "JWT never-in-the-access-log-0123456789"  # made up: it must not reach the log
@@ -28,30 +27,11 @@ TOKEN = "JWT never-in-the-access-log-0123456789"  # made up: it must not reach t
 def two_workers(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    environment = {
-        **os.environ,
-        "HTTP_PORT": str(port),
-        "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE": f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite3'}",
-        "WEB_CONCURRENCY": "2",
-    }
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-            # as `make run` starts it, with a worker that waits longer for a starved neighbour (testing/workers.py)
-            [str(gunicorn), "-c", "gunicorn.conf.py", "--worker-class", "testing.workers.PatientBalancedThreadWorker"],
-            cwd=settings.BASE_DIR,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, process)
+    environment = registry_environment(tmp_path / "data", port, WEB_CONCURRENCY="2")
+    # as `make run` starts it, with a worker that waits longer for a starved neighbour (testing/workers.py)
+    with gunicorn(environment, log, "--worker-class", "testing.workers.PatientBalancedThreadWorker", ports=[port]):
         _wait_until_booted(log, workers=2)
         yield port, log
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def _wait_until_booted(log: Path, workers: int) -> None:
@@ -100,7 +80,7 @@ def test_four_clients_keeping_their_connections_get_two_workers_each_two_every_t
 
         assert all(len(pids) == 1 for pids in workers.values()), workers  # each client kept one connection
         assert sorted(Counter(next(iter(pids)) for pids in workers.values()).values()) == [2, 2], workers
-        time.sleep(0.5)  # the workers see the closed connections before the next scripts start
+        time.sleep(1.5)  # the workers count the closed connections out before the next scripts start
 
 
 def test_the_access_log_names_the_worker_of_each_request_but_never_the_token(two_workers):
