@@ -1,10 +1,12 @@
-"""Fixtures shared by every app's tests: tenants, personas and API clients.
+"""Fixtures shared by every app's tests: tenants, personas, API clients and the matrix of item kinds.
 
-Personas (the same in every test file):
-- ``acme``: the tenant most tests use; ``ada`` is its admin, ``reggie`` a regular user, ``olive`` another
-  regular user (the outsider of items she was not given);
-- ``globex``: a second tenant with its admin ``gus`` — the "other tenant" of every isolation check;
-- ``superuser``: the holder of API_TOKEN.
+Personas, with the same names in every test file:
+- ``acme`` is the tenant most tests use. ``owner`` (reggie) owns the items a test makes; ``reader`` (olive) is
+  the user an item is shared with; ``outsider`` (oscar) is a regular user of acme who was given nothing;
+  ``admin`` (ada) is acme's admin. oscar exists only in the tests that ask for ``outsider``.
+- ``other_tenant`` (gus) is the admin of ``globex``, the second tenant of every isolation check.
+- ``anonymous`` sends no credentials; ``superuser`` holds the installation's API_TOKEN.
+- ``kind`` runs a test once per item kind (``testing/kinds.py``): what every kind shares is tested once.
 
 Tenants are created through the real service (cloned tenant database) for each test and dropped after
 it, so tests run against real, committed databases on SQLite and PostgreSQL alike.
@@ -29,6 +31,7 @@ from tenants_app.models import Role, Tenant, User
 from tenants_app.tokens import RegistryToken
 from testing.browser import wait_for_live_requests
 from testing.helpers import PASSWORD
+from testing.kinds import KINDS, TRAINED_KINDS, KindCase
 
 SYSTEM = Caller(user=None, name="<tests>")
 
@@ -137,8 +140,8 @@ def make_tenant() -> Callable[..., TenantHandle]:
 @pytest.fixture
 def acme(make_tenant: Callable[..., TenantHandle]) -> TenantHandle:
     handle = make_tenant("acme", admin="ada", organization="Acme Corp")
-    handle.add_user("reggie")
-    handle.add_user("olive")
+    handle.add_user("reggie")  # the owner
+    handle.add_user("olive")  # the reader
     return handle
 
 
@@ -153,15 +156,22 @@ def admin(acme: TenantHandle) -> APIClient:
 
 
 @pytest.fixture
-def reader(acme: TenantHandle) -> APIClient:
-    """A regular user of acme (the shared reader of items, once items exist)."""
+def owner(acme: TenantHandle) -> APIClient:
+    """reggie, a regular user of acme, who owns the items a test makes."""
     return acme.client("reggie")
 
 
 @pytest.fixture
-def outsider(acme: TenantHandle) -> APIClient:
-    """Another regular user of acme, who has been given nothing."""
+def reader(acme: TenantHandle) -> APIClient:
+    """olive, a regular user of acme: the one an item is shared with."""
     return acme.client("olive")
+
+
+@pytest.fixture
+def outsider(acme: TenantHandle) -> APIClient:
+    """oscar, a regular user of acme who was given nothing (made on demand: acme's user lists stay three long)."""
+    acme.add_user("oscar")
+    return acme.client("oscar")
 
 
 @pytest.fixture
@@ -179,6 +189,18 @@ def superuser() -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=settings.API_TOKEN)
     return client
+
+
+@pytest.fixture(params=KINDS, ids=str)
+def kind(request: pytest.FixtureRequest) -> KindCase:
+    """Runs a test once per item kind: the behaviour every kind shares is tested once, for each of them."""
+    return request.param
+
+
+@pytest.fixture(params=TRAINED_KINDS, ids=str)
+def trained_kind(request: pytest.FixtureRequest) -> KindCase:
+    """Runs a lineage test once per kind whose items are trained on datasets."""
+    return request.param
 
 
 @pytest.fixture(scope="session")

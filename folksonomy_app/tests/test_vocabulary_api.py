@@ -76,10 +76,10 @@ def post_entry(client: Any, vocabulary: Vocabulary, body: Any) -> Any:
 # ------------------------------------------------------------------ names recorded by use
 
 
-def test_names_used_to_create_an_item_are_recorded_as_folk_by_their_user(acme, reader, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("vision"))
+def test_names_used_to_create_an_item_are_recorded_as_folk_by_their_user(acme, owner, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("vision"))
 
-    entry = entries(reader, vocabulary)["vision"]
+    entry = entries(owner, vocabulary)["vision"]
 
     assert entry["usage"] == "folk"
     assert entry["owner"] == "reggie"
@@ -89,8 +89,8 @@ def test_names_used_to_create_an_item_are_recorded_as_folk_by_their_user(acme, r
     assert (recorded.usage, recorded.owner.username) == (Usage.FOLK, "reggie")
 
 
-def test_names_added_by_an_update_are_recorded_as_folk_by_the_updater(acme, outsider, admin, vocabulary):
-    model = create_model(outsider, "olives")
+def test_names_added_by_an_update_are_recorded_as_folk_by_the_updater(acme, reader, admin, vocabulary):
+    model = create_model(reader, "olives")
 
     response = admin.put(f"/v1/models/{model['_id']}", vocabulary.added("curated-by-use"), format="json")
 
@@ -100,37 +100,37 @@ def test_names_added_by_an_update_are_recorded_as_folk_by_the_updater(acme, outs
     assert stored(acme, vocabulary, "curated-by-use").owner.username == "ada"
 
 
-def test_names_of_a_replacing_update_are_recorded(acme, outsider, vocabulary):
-    model = create_model(outsider, "olives", **vocabulary.used("old"))
+def test_names_of_a_replacing_update_are_recorded(acme, reader, vocabulary):
+    model = create_model(reader, "olives", **vocabulary.used("old"))
 
-    response = outsider.put(f"/v1/models/{model['_id']}", vocabulary.used("new"), format="json")
+    response = reader.put(f"/v1/models/{model['_id']}", vocabulary.used("new"), format="json")
 
     assert response.status_code == 200, response.content
-    listed = entries(outsider, vocabulary)
+    listed = entries(reader, vocabulary)
     assert (listed["new"]["usage"], listed["new"]["owner"], listed["new"]["count"]) == ("folk", "olive", 1)
     assert listed["old"]["count"] == 0
 
 
-def test_using_a_known_name_keeps_its_usage_and_owner(acme, admin, reader, vocabulary):
+def test_using_a_known_name_keeps_its_usage_and_owner(acme, admin, owner, vocabulary):
     assert post_entry(admin, vocabulary, {"_id": "accuracy"}).status_code == 201
 
-    create_model(reader, "resnet", **vocabulary.used("accuracy"))
+    create_model(owner, "resnet", **vocabulary.used("accuracy"))
 
-    entry = entries(reader, vocabulary)["accuracy"]
+    entry = entries(owner, vocabulary)["accuracy"]
     assert (entry["usage"], entry["owner"], entry["count"]) == ("default", "ada", 1)
     assert acme.count(vocabulary.model) == 1
 
 
-def test_names_used_in_items_are_trimmed(acme, reader, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("  spaced  "))
+def test_names_used_in_items_are_trimmed(acme, owner, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("  spaced  "))
 
-    assert "spaced" in entries(reader, vocabulary)
+    assert "spaced" in entries(owner, vocabulary)
     assert stored(acme, vocabulary, "spaced") is not None
     assert stored(acme, vocabulary, "  spaced  ") is None
 
 
-def test_an_invalid_name_in_an_item_is_a_400_and_records_nothing(acme, reader, vocabulary):
-    response = reader.post("/v1/models", {"name": "resnet", **vocabulary.used("x" * 65)}, format="json")
+def test_an_invalid_name_in_an_item_is_a_400_and_records_nothing(acme, owner, vocabulary):
+    response = owner.post("/v1/models", {"name": "resnet", **vocabulary.used("x" * 65)}, format="json")
 
     assert error_of(response) == (400, "post_request_error")
     assert acme.count(vocabulary.model) == 0
@@ -157,51 +157,51 @@ def remembered_then_deleted_behind_this_process(handle: Any, client: Any, vocabu
         assert vocabulary.model.objects.filter(pk=name).delete()[0] == 1
 
 
-def test_names_seen_before_are_not_looked_up_again(acme, reader, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("vision"))
-    create_model(reader, "vit", **vocabulary.used("vision"))
+def test_names_seen_before_are_not_looked_up_again(acme, owner, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("vision"))
+    create_model(owner, "vit", **vocabulary.used("vision"))
 
-    reads = vocabulary_reads(acme, vocabulary, lambda: create_model(reader, "clip", **vocabulary.used("vision")))
+    reads = vocabulary_reads(acme, vocabulary, lambda: create_model(owner, "clip", **vocabulary.used("vision")))
 
     assert reads == []
-    assert entries(reader, vocabulary)["vision"]["count"] == 3
+    assert entries(owner, vocabulary)["vision"]["count"] == 3
 
 
-def test_a_new_name_beside_known_ones_is_still_recorded(acme, reader, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("vision"))
-    create_model(reader, "vit", **vocabulary.used("vision"))
+def test_a_new_name_beside_known_ones_is_still_recorded(acme, owner, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("vision"))
+    create_model(owner, "vit", **vocabulary.used("vision"))
 
-    create_model(reader, "clip", **vocabulary.used("vision", "transformer"))
+    create_model(owner, "clip", **vocabulary.used("vision", "transformer"))
 
     assert stored(acme, vocabulary, "transformer").usage == Usage.FOLK
-    assert entries(reader, vocabulary)["vision"]["count"] == 3
+    assert entries(owner, vocabulary)["vision"]["count"] == 3
 
 
-def test_a_name_deleted_by_another_worker_is_recorded_again_by_a_create(acme, reader, vocabulary):
-    remembered_then_deleted_behind_this_process(acme, reader, vocabulary, "vision")
+def test_a_name_deleted_by_another_worker_is_recorded_again_by_a_create(acme, owner, vocabulary):
+    remembered_then_deleted_behind_this_process(acme, owner, vocabulary, "vision")
 
-    created = create_model(reader, "vit", **vocabulary.used("vision"))
+    created = create_model(owner, "vit", **vocabulary.used("vision"))
 
     assert {field: created[field] for field in vocabulary.used("vision")} == vocabulary.used("vision")
     assert stored(acme, vocabulary, "vision").usage == Usage.FOLK
-    assert entries(reader, vocabulary)["vision"]["count"] == 1
+    assert entries(owner, vocabulary)["vision"]["count"] == 1
 
 
-def test_a_name_deleted_by_another_worker_is_recorded_again_by_an_update(acme, reader, vocabulary):
-    remembered_then_deleted_behind_this_process(acme, reader, vocabulary, "vision")
-    model = create_model(reader, "vit")
+def test_a_name_deleted_by_another_worker_is_recorded_again_by_an_update(acme, owner, vocabulary):
+    remembered_then_deleted_behind_this_process(acme, owner, vocabulary, "vision")
+    model = create_model(owner, "vit")
 
-    response = reader.put(f"/v1/models/{model['_id']}", vocabulary.added("vision"), format="json")
+    response = owner.put(f"/v1/models/{model['_id']}", vocabulary.added("vision"), format="json")
 
     assert response.status_code == 200, response.content
     assert stored(acme, vocabulary, "vision").usage == Usage.FOLK
-    assert entries(reader, vocabulary)["vision"]["count"] == 1
+    assert entries(owner, vocabulary)["vision"]["count"] == 1
 
 
-def test_a_taken_name_is_still_a_409_naming_it_when_every_vocabulary_name_was_seen(acme, reader, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("vision"))
+def test_a_taken_name_is_still_a_409_naming_it_when_every_vocabulary_name_was_seen(acme, owner, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("vision"))
 
-    response = reader.post("/v1/models", {"name": "resnet", **vocabulary.used("vision")}, format="json")
+    response = owner.post("/v1/models", {"name": "resnet", **vocabulary.used("vision")}, format="json")
 
     assert error_of(response) == (409, "conflict")
     assert "resnet" in response.json()["details"]
@@ -237,15 +237,15 @@ def test_a_duplicate_default_entry_is_a_409(acme, admin, vocabulary):
     assert acme.count(vocabulary.model) == 1
 
 
-def test_a_default_entry_with_a_folk_name_is_a_409(acme, admin, reader, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("vision"))
+def test_a_default_entry_with_a_folk_name_is_a_409(acme, admin, owner, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("vision"))
 
     assert error_of(post_entry(admin, vocabulary, {"_id": "vision"})) == (409, "conflict")
     assert stored(acme, vocabulary, "vision").usage == Usage.FOLK
 
 
-def test_regular_users_cannot_create_default_entries(acme, reader, vocabulary):
-    response = post_entry(reader, vocabulary, {"_id": "accuracy"})
+def test_regular_users_cannot_create_default_entries(acme, owner, vocabulary):
+    response = post_entry(owner, vocabulary, {"_id": "accuracy"})
 
     assert error_of(response) == (403, "restricted_access_create")
     assert acme.count(vocabulary.model) == 0
@@ -299,10 +299,10 @@ def test_an_unknown_body_field_is_a_400_naming_it(acme, admin, vocabulary):
 # ------------------------------------------------------------------ listing and counts
 
 
-def test_entries_have_id_usage_owner_timestamp_and_count(acme, reader, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("vision"))
+def test_entries_have_id_usage_owner_timestamp_and_count(acme, owner, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("vision"))
 
-    response = reader.get(vocabulary.url)
+    response = owner.get(vocabulary.url)
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -311,17 +311,17 @@ def test_entries_have_id_usage_owner_timestamp_and_count(acme, reader, vocabular
 
 
 @pytest.fixture
-def counted(acme, reader, outsider, vocabulary):
+def counted(acme, owner, reader, vocabulary):
     """ "vision" is used by reggie's private model, olive's public model and olive's private model."""
-    create_model(reader, "reggies-private", **vocabulary.used("vision"))
-    create_model(outsider, "olives-public", visibility="public", **vocabulary.used("vision"))
-    create_model(outsider, "olives-private", **vocabulary.used("vision"))
+    create_model(owner, "reggies-private", **vocabulary.used("vision"))
+    create_model(reader, "olives-public", visibility="public", **vocabulary.used("vision"))
+    create_model(reader, "olives-private", **vocabulary.used("vision"))
     return acme
 
 
-def test_count_is_the_number_of_readable_items_using_the_entry(counted, reader, outsider, vocabulary):
+def test_count_is_the_number_of_readable_items_using_the_entry(counted, owner, reader, vocabulary):
+    assert entries(owner, vocabulary)["vision"]["count"] == 2
     assert entries(reader, vocabulary)["vision"]["count"] == 2
-    assert entries(outsider, vocabulary)["vision"]["count"] == 2
 
 
 def test_admins_count_every_item_using_the_entry(counted, admin, vocabulary):
@@ -334,49 +334,49 @@ def test_a_user_given_nothing_counts_only_public_items(counted, vocabulary):
     assert entries(counted.client("oscar"), vocabulary)["vision"]["count"] == 1
 
 
-def test_count_includes_items_shared_with_the_caller(acme, reader, outsider, vocabulary):
-    create_model(outsider, "for-reggie", users=["reggie"], **vocabulary.used("vision"))
+def test_count_includes_items_shared_with_the_caller(acme, owner, reader, vocabulary):
+    create_model(reader, "for-reggie", users=["reggie"], **vocabulary.used("vision"))
 
-    assert entries(reader, vocabulary)["vision"]["count"] == 1
+    assert entries(owner, vocabulary)["vision"]["count"] == 1
 
 
 @pytest.fixture
-def mixed(acme, admin, reader, vocabulary):
+def mixed(acme, admin, owner, vocabulary):
     """Default entries Folklore and Format; folk entries folk-music, unfolded and vision."""
     for name in ("Folklore", "Format"):
         assert post_entry(admin, vocabulary, {"_id": name}).status_code == 201
-    create_model(reader, "resnet", **vocabulary.used("folk-music", "unfolded", "vision"))
+    create_model(owner, "resnet", **vocabulary.used("folk-music", "unfolded", "vision"))
     return acme
 
 
-def test_it_filters_default_entries(mixed, reader, vocabulary):
-    assert sorted(entries(reader, vocabulary, {"usage": "default"})) == ["Folklore", "Format"]
+def test_it_filters_default_entries(mixed, owner, vocabulary):
+    assert sorted(entries(owner, vocabulary, {"usage": "default"})) == ["Folklore", "Format"]
 
 
-def test_it_filters_folk_entries(mixed, reader, vocabulary):
-    assert sorted(entries(reader, vocabulary, {"usage": "folk"})) == ["folk-music", "unfolded", "vision"]
+def test_it_filters_folk_entries(mixed, owner, vocabulary):
+    assert sorted(entries(owner, vocabulary, {"usage": "folk"})) == ["folk-music", "unfolded", "vision"]
 
 
-def test_it_autocompletes_names_with_a_regex(mixed, reader, vocabulary):
-    assert sorted(entries(reader, vocabulary, {"_id": {"$regex": "Fol"}})) == ["Folklore"]
+def test_it_autocompletes_names_with_a_regex(mixed, owner, vocabulary):
+    assert sorted(entries(owner, vocabulary, {"_id": {"$regex": "Fol"}})) == ["Folklore"]
 
 
-def test_it_autocompletes_names_case_insensitively(mixed, reader, vocabulary):
-    found = entries(reader, vocabulary, {"_id": {"$regex": "fol", "$options": "i"}})
+def test_it_autocompletes_names_case_insensitively(mixed, owner, vocabulary):
+    found = entries(owner, vocabulary, {"_id": {"$regex": "fol", "$options": "i"}})
 
     assert sorted(found) == ["Folklore", "folk-music", "unfolded"]
 
 
-def test_it_autocompletes_name_prefixes(mixed, reader, vocabulary):
-    assert sorted(entries(reader, vocabulary, {"_id": {"$regex": "^fo", "$options": "i"}})) == [
+def test_it_autocompletes_name_prefixes(mixed, owner, vocabulary):
+    assert sorted(entries(owner, vocabulary, {"_id": {"$regex": "^fo", "$options": "i"}})) == [
         "Folklore",
         "Format",
         "folk-music",
     ]
 
 
-def test_an_unknown_filter_field_is_a_400(mixed, reader, vocabulary):
-    response = reader.get(vocabulary.url, {"filter": json.dumps({"owner.password": "x"})})
+def test_an_unknown_filter_field_is_a_400(mixed, owner, vocabulary):
+    response = owner.get(vocabulary.url, {"filter": json.dumps({"owner.password": "x"})})
 
     assert error_of(response) == (400, "invalid_filter")
     assert "owner.password" in response.json()["details"]
@@ -397,9 +397,9 @@ def test_admins_delete_an_unused_entry(acme, admin, vocabulary):
     assert "accuracy" not in entries(admin, vocabulary)
 
 
-def test_admins_delete_a_folk_entry_no_item_uses_any_more(acme, admin, reader, vocabulary):
-    model = create_model(reader, "resnet", **vocabulary.used("vision"))
-    assert reader.delete(f"/v1/models/{model['_id']}").status_code == 200
+def test_admins_delete_a_folk_entry_no_item_uses_any_more(acme, admin, owner, vocabulary):
+    model = create_model(owner, "resnet", **vocabulary.used("vision"))
+    assert owner.delete(f"/v1/models/{model['_id']}").status_code == 200
 
     response = admin.delete(f"{vocabulary.url}/vision/")
 
@@ -407,8 +407,8 @@ def test_admins_delete_a_folk_entry_no_item_uses_any_more(acme, admin, reader, v
     assert stored(acme, vocabulary, "vision") is None
 
 
-def test_deleting_an_entry_in_use_is_a_409_naming_the_items(acme, admin, outsider, vocabulary):
-    create_model(outsider, "olives-private", **vocabulary.used("vision"))
+def test_deleting_an_entry_in_use_is_a_409_naming_the_items(acme, admin, reader, vocabulary):
+    create_model(reader, "olives-private", **vocabulary.used("vision"))
 
     response = admin.delete(f"{vocabulary.url}/vision")
 
@@ -417,20 +417,20 @@ def test_deleting_an_entry_in_use_is_a_409_naming_the_items(acme, admin, outside
     assert stored(acme, vocabulary, "vision") is not None
 
 
-def test_regular_users_cannot_delete_entries(acme, admin, reader, vocabulary):
+def test_regular_users_cannot_delete_entries(acme, admin, owner, vocabulary):
     assert post_entry(admin, vocabulary, {"_id": "accuracy"}).status_code == 201
 
-    response = reader.delete(f"{vocabulary.url}/accuracy")
+    response = owner.delete(f"{vocabulary.url}/accuracy")
 
     assert error_of(response) == (403, "restricted_access_delete")
     assert stored(acme, vocabulary, "accuracy") is not None
 
 
-def test_regular_users_cannot_delete_the_entries_they_introduced(acme, reader, vocabulary):
-    model = create_model(reader, "resnet", **vocabulary.used("vision"))
-    assert reader.delete(f"/v1/models/{model['_id']}").status_code == 200
+def test_regular_users_cannot_delete_the_entries_they_introduced(acme, owner, vocabulary):
+    model = create_model(owner, "resnet", **vocabulary.used("vision"))
+    assert owner.delete(f"/v1/models/{model['_id']}").status_code == 200
 
-    assert error_of(reader.delete(f"{vocabulary.url}/vision")) == (403, "restricted_access_delete")
+    assert error_of(owner.delete(f"{vocabulary.url}/vision")) == (403, "restricted_access_delete")
     assert stored(acme, vocabulary, "vision") is not None
 
 
@@ -438,9 +438,9 @@ def test_deleting_an_unknown_entry_is_a_404(acme, admin, vocabulary):
     assert error_of(admin.delete(f"{vocabulary.url}/no-such-name")) == (404, "resource_not_found")
 
 
-def test_deleting_a_user_keeps_the_entries_they_introduced(acme, admin, outsider, vocabulary):
-    model = create_model(outsider, "olives", **vocabulary.used("olive-word"))
-    assert outsider.delete(f"/v1/models/{model['_id']}").status_code == 200
+def test_deleting_a_user_keeps_the_entries_they_introduced(acme, admin, reader, vocabulary):
+    model = create_model(reader, "olives", **vocabulary.used("olive-word"))
+    assert reader.delete(f"/v1/models/{model['_id']}").status_code == 200
 
     response = admin.delete(f"/v1/users/{acme.user('olive').pk}")
 
@@ -466,8 +466,8 @@ def test_vocabulary_changes_are_in_the_log(acme, admin, vocabulary):
     assert sorted(logged) == [("ada", "create", "accuracy"), ("ada", "delete", "accuracy")]
 
 
-def test_the_other_tenant_sees_nothing_of_acmes_vocabulary(acme, reader, other_tenant, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("vision"))
+def test_the_other_tenant_sees_nothing_of_acmes_vocabulary(acme, owner, other_tenant, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("vision"))
 
     response = other_tenant.get(vocabulary.url)
 
@@ -476,8 +476,8 @@ def test_the_other_tenant_sees_nothing_of_acmes_vocabulary(acme, reader, other_t
     assert entries(other_tenant, vocabulary, {"_id": "vision"}) == {}
 
 
-def test_the_other_tenant_has_its_own_names(acme, globex, reader, other_tenant, vocabulary):
-    create_model(reader, "resnet", **vocabulary.used("vision"))
+def test_the_other_tenant_has_its_own_names(acme, globex, owner, other_tenant, vocabulary):
+    create_model(owner, "resnet", **vocabulary.used("vision"))
 
     response = post_entry(other_tenant, vocabulary, {"_id": "vision"})
 
@@ -487,9 +487,9 @@ def test_the_other_tenant_has_its_own_names(acme, globex, reader, other_tenant, 
     assert stored(globex, vocabulary, "vision").usage == Usage.DEFAULT
 
 
-def test_the_other_tenant_cannot_delete_acmes_entries(acme, reader, other_tenant, vocabulary):
-    model = create_model(reader, "resnet", **vocabulary.used("vision"))
-    assert reader.delete(f"/v1/models/{model['_id']}").status_code == 200
+def test_the_other_tenant_cannot_delete_acmes_entries(acme, owner, other_tenant, vocabulary):
+    model = create_model(owner, "resnet", **vocabulary.used("vision"))
+    assert owner.delete(f"/v1/models/{model['_id']}").status_code == 200
 
     assert error_of(other_tenant.delete(f"{vocabulary.url}/vision")) == (404, "resource_not_found")
     assert stored(acme, vocabulary, "vision") is not None

@@ -12,7 +12,7 @@ import pytest
 from folksonomy_app.models import MetadataName, Tag, Usage
 from tenants_app import tenancy
 from tenants_app.models import AuditEntry
-from testing.pages import signed_in_client
+from testing.helpers import signed_in_client
 
 
 @pytest.fixture

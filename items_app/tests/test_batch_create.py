@@ -22,8 +22,17 @@ from items_app import services
 from items_app.models import Item, ItemTag, Lineage, MetadataEntry, Share
 from tenants_app.databases import alias_for
 from tenants_app.models import AuditEntry
-from testing.helpers import assert_logged_inside_its_transaction, error_of, run_together
-from testing.items import create_dataset, create_model, details_of, entries_about, log_of, names_in
+from testing.helpers import (
+    assert_logged_inside_its_transaction,
+    create_dataset,
+    create_model,
+    details_of,
+    entries_about,
+    error_of,
+    log_of,
+    names_in,
+    run_together,
+)
 
 
 def create_all(client: APIClient, bodies: list[dict[str, Any]], kind: str = "models") -> list[dict[str, Any]]:
@@ -39,12 +48,6 @@ def post_batch_as(token: str, bodies: list[dict[str, Any]]) -> Callable[[], Any]
         return client.post("/v1/models", bodies, format="json")
 
     return call
-
-
-@pytest.fixture
-def oscar(acme):
-    acme.add_user("oscar")
-    return acme.client("oscar")
 
 
 # ------------------------------------------------------------------ what a batch creates
@@ -180,13 +183,13 @@ def test_a_batch_costs_as_many_queries_for_twenty_items_as_for_two(acme):
 # ------------------------------------------------------------------ who sees what a batch creates
 
 
-def test_batch_items_are_readable_by_exactly_their_readers(acme, globex, oscar):
+def test_batch_items_are_readable_by_exactly_their_readers(acme, globex, outsider):
     owner = acme.client("reggie")
     olive = acme.client("olive")
     admin = acme.client("ada")
     other_tenant = globex.client("gus")
     before = {
-        name: client.get("/v1/models").json()["totalDocs"] for name, client in (("olive", olive), ("oscar", oscar))
+        name: client.get("/v1/models").json()["totalDocs"] for name, client in (("olive", olive), ("oscar", outsider))
     }
     assert before == {"olive": 0, "oscar": 0}  # the counts are now cached: the batch must change them
 
@@ -203,10 +206,10 @@ def test_batch_items_are_readable_by_exactly_their_readers(acme, globex, oscar):
     assert names_in(admin.get("/v1/models")) == ["private", "public", "shared"]
     assert names_in(olive.get("/v1/models")) == ["public", "shared"]
     assert olive.get("/v1/models").json()["totalDocs"] == 2
-    assert names_in(oscar.get("/v1/models")) == ["public"]
-    assert oscar.get("/v1/models").json()["totalDocs"] == 1
+    assert names_in(outsider.get("/v1/models")) == ["public"]
+    assert outsider.get("/v1/models").json()["totalDocs"] == 1
     assert olive.get(f"/v1/models/{private['_id']}").status_code == 404
-    assert oscar.get(f"/v1/models/{shared['_id']}").status_code == 404
+    assert outsider.get(f"/v1/models/{shared['_id']}").status_code == 404
     assert other_tenant.get("/v1/models").json()["totalDocs"] == 0
     for document in (private, shared, public):
         assert other_tenant.get(f"/v1/models/{document['_id']}").status_code == 404
@@ -261,9 +264,9 @@ def test_a_malformed_item_creates_nothing_and_the_error_names_its_position_and_f
     assert acme.count(Item) == 0
 
 
-def test_a_batch_cannot_reference_a_dataset_the_caller_cannot_read(acme, oscar):
+def test_a_batch_cannot_reference_a_dataset_the_caller_cannot_read(acme, outsider):
     owner = acme.client("reggie")
-    hidden = create_dataset(oscar, "oscars-private")
+    hidden = create_dataset(outsider, "oscars-private")
 
     response = owner.post("/v1/models", [{"name": "a"}, {"name": "b", "datasets": [hidden["_id"]]}], format="json")
 

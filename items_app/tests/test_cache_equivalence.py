@@ -21,9 +21,9 @@ from rest_framework.test import APIClient
 
 from items_app import generation
 from items_app.models import Item, ItemTag
-from items_app.tests.files import upload
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
+from testing.helpers import upload
 
 PERSONAS = ("reggie", "olive", "oscar", "ada")  # owner, shared reader, outsider, admin
 LIST_QUERIES: list[dict[str, Any]] = [

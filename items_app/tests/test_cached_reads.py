@@ -23,10 +23,10 @@ from items_app import generation, kinds, listing, services
 from items_app.api import views
 from items_app.api.serializers import update_input
 from items_app.models import Item
-from items_app.tests.files import create_dataset, create_model, upload
 from tenants_app import tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import User
+from testing.helpers import create_dataset, create_model, upload
 
 
 def total(client: APIClient, document: Any = None, path: str = "/v1/models") -> int:
@@ -87,11 +87,11 @@ def test_a_repeated_get_or_list_is_served_without_loading_items_again(acme, owne
         assert item_statements(acme, owner, path) == []
 
 
-def test_a_cached_document_follows_every_change_of_its_item(owner, shared_reader):
+def test_a_cached_document_follows_every_change_of_its_item(owner, reader):
     churn = create_model(owner, "churn", tags=["tabular"], metadata=[{"name": "accuracy", "value": 0.8}])
     url = f"/v1/models/{churn['_id']}"
     assert owner.get(url).json()["tags"] == ["tabular"]
-    assert shared_reader.get(url).status_code == 404
+    assert reader.get(url).status_code == 404
     change = {
         "tags": ["vision"],
         "metadata": {"add": [{"name": "accuracy", "value": 0.9}]},
@@ -106,20 +106,20 @@ def test_a_cached_document_follows_every_change_of_its_item(owner, shared_reader
         ["olive"],
         "production",
     )
-    assert shared_reader.get(url).json()["tags"] == ["vision"]
+    assert reader.get(url).json()["tags"] == ["vision"]
     assert upload(owner, f"{url}/versions").status_code == 201
-    assert [version["ordinal"] for version in shared_reader.get(url).json()["versions"]] == [1]
+    assert [version["ordinal"] for version in reader.get(url).json()["versions"]] == [1]
     assert owner.delete(url).status_code == 200
-    assert shared_reader.get(url).status_code == 404
+    assert reader.get(url).status_code == 404
 
 
-def test_a_dataset_hidden_later_disappears_from_a_cached_model_document(acme, owner, shared_reader):
-    data = create_dataset(shared_reader, "olives-data", visibility="public")
+def test_a_dataset_hidden_later_disappears_from_a_cached_model_document(acme, owner, reader):
+    data = create_dataset(reader, "olives-data", visibility="public")
     churn = create_model(owner, "churn", datasets=[data["_id"]])
     url = f"/v1/models/{churn['_id']}"
     assert owner.get(url).json()["datasets"] == [data["_id"]]
     hide = {"visibility": "private"}
-    assert shared_reader.put(f"/v1/datasets/{data['_id']}", hide, format="json").status_code == 200
+    assert reader.put(f"/v1/datasets/{data['_id']}", hide, format="json").status_code == 200
     assert owner.get(url).json()["datasets"] == []
 
 
@@ -129,20 +129,20 @@ def test_a_new_item_counts_at_once(owner):
     assert total(owner) == 1
 
 
-def test_sharing_and_unsharing_change_what_the_shared_reader_counts(owner, shared_reader):
+def test_sharing_and_unsharing_change_what_the_shared_reader_counts(owner, reader):
     churn = create_model(owner, "churn")
-    assert total(shared_reader) == 0
+    assert total(reader) == 0
     assert owner.put(f"/v1/models/{churn['_id']}", {"users": {"add": ["olive"]}}, format="json").status_code == 200
-    assert total(shared_reader) == 1
+    assert total(reader) == 1
     assert owner.put(f"/v1/models/{churn['_id']}", {"users": {"remove": ["olive"]}}, format="json").status_code == 200
-    assert total(shared_reader) == 0
+    assert total(reader) == 0
 
 
-def test_making_an_item_public_changes_what_an_outsider_counts(owner, stranger):
+def test_making_an_item_public_changes_what_an_outsider_counts(owner, outsider):
     churn = create_model(owner, "churn")
-    assert total(stranger) == 0
+    assert total(outsider) == 0
     assert owner.put(f"/v1/models/{churn['_id']}", {"visibility": "public"}, format="json").status_code == 200
-    assert total(stranger) == 1
+    assert total(outsider) == 1
 
 
 def test_tag_and_metadata_changes_change_filtered_totals_and_tag_counts(owner):
@@ -179,15 +179,15 @@ def test_deleting_a_user_drops_the_items_shared_with_them_from_a_users_filter(ac
     assert total(owner, {"users": "olive"}) == 0
 
 
-def test_viewers_never_share_a_cached_total(owner, shared_reader, stranger, admin):
+def test_viewers_never_share_a_cached_total(owner, reader, outsider, admin):
     create_model(owner, "churn", users=["olive"])
     create_model(owner, "public", visibility="public")
-    assert [total(client) for client in (owner, shared_reader, stranger, admin)] == [2, 2, 1, 2]
+    assert [total(client) for client in (owner, reader, outsider, admin)] == [2, 2, 1, 2]
 
 
-def test_a_promoted_user_counts_what_admins_see(acme, owner, stranger, admin):
+def test_a_promoted_user_counts_what_admins_see(acme, owner, outsider, admin):
     create_model(owner, "churn")
-    assert total(stranger) == 0
+    assert total(outsider) == 0
     oscar = acme.user("oscar")
     assert admin.put(f"/v1/users/{oscar.pk}", {"role": "admin"}, format="json").status_code == 200
     assert total(acme.client("oscar")) == 1
@@ -313,59 +313,59 @@ def test_an_edit_moves_an_item_to_the_top_of_a_page_sorted_by_lastmod(owner):
     assert names_in_order(owner, {"lastmod": "desc"}) == ["alpha", "beta"]
 
 
-def test_an_item_made_private_leaves_a_cached_page_of_an_outsider(owner, stranger):
+def test_an_item_made_private_leaves_a_cached_page_of_an_outsider(owner, outsider):
     alpha = create_model(owner, "alpha", visibility="public")
-    assert names_in_order(stranger, {"name": "asc"}) == ["alpha"]
+    assert names_in_order(outsider, {"name": "asc"}) == ["alpha"]
     assert owner.put(f"/v1/models/{alpha['_id']}", {"visibility": "private"}, format="json").status_code == 200
-    assert names_in_order(stranger, {"name": "asc"}) == []
+    assert names_in_order(outsider, {"name": "asc"}) == []
 
 
 # ---------------------------------------------------------------- totals follow who may read what
 
 
-def test_a_private_item_of_someone_else_leaves_a_readers_totals_cached(acme, owner, stranger):
+def test_a_private_item_of_someone_else_leaves_a_readers_totals_cached(acme, owner, outsider):
     create_model(owner, "public", visibility="public", tags=["tabular"])
     for document in ({}, {"tags": "tabular"}):
-        assert count_statements(acme, stranger, document) != []
+        assert count_statements(acme, outsider, document) != []
     create_model(owner, "private", tags=["tabular"])
     for document in ({}, {"tags": "tabular"}):
-        assert count_statements(acme, stranger, document) == []
-        assert total(stranger, document) == 1
+        assert count_statements(acme, outsider, document) == []
+        assert total(outsider, document) == 1
 
 
-def test_everyone_who_may_read_a_new_item_counts_it_at_once(owner, shared_reader, stranger, admin):
+def test_everyone_who_may_read_a_new_item_counts_it_at_once(owner, reader, outsider, admin):
     create_model(owner, "public", visibility="public")
-    assert [total(client) for client in (owner, shared_reader, stranger, admin)] == [1, 1, 1, 1]
+    assert [total(client) for client in (owner, reader, outsider, admin)] == [1, 1, 1, 1]
     create_model(owner, "shared", users=["olive"])
-    assert [total(client) for client in (owner, shared_reader, stranger, admin)] == [2, 2, 1, 2]
+    assert [total(client) for client in (owner, reader, outsider, admin)] == [2, 2, 1, 2]
     create_model(owner, "private")
-    assert [total(client) for client in (owner, shared_reader, stranger, admin)] == [3, 2, 1, 3]
+    assert [total(client) for client in (owner, reader, outsider, admin)] == [3, 2, 1, 3]
 
 
-def test_everyone_who_could_read_a_deleted_item_stops_counting_it(owner, shared_reader, stranger, admin):
+def test_everyone_who_could_read_a_deleted_item_stops_counting_it(owner, reader, outsider, admin):
     shared = create_model(owner, "shared", users=["olive"])
     public = create_model(owner, "public", visibility="public")
-    assert [total(client) for client in (owner, shared_reader, stranger, admin)] == [2, 2, 1, 2]
+    assert [total(client) for client in (owner, reader, outsider, admin)] == [2, 2, 1, 2]
     assert owner.delete(f"/v1/models/{shared['_id']}").status_code == 200
-    assert [total(client) for client in (owner, shared_reader, stranger, admin)] == [1, 1, 1, 1]
+    assert [total(client) for client in (owner, reader, outsider, admin)] == [1, 1, 1, 1]
     assert owner.delete(f"/v1/models/{public['_id']}").status_code == 200
-    assert [total(client) for client in (owner, shared_reader, stranger, admin)] == [0, 0, 0, 0]
+    assert [total(client) for client in (owner, reader, outsider, admin)] == [0, 0, 0, 0]
 
 
-def test_an_item_made_private_leaves_an_outsiders_totals(owner, shared_reader, stranger):
+def test_an_item_made_private_leaves_an_outsiders_totals(owner, reader, outsider):
     churn = create_model(owner, "churn", visibility="public", users=["olive"])
-    assert [total(client) for client in (owner, shared_reader, stranger)] == [1, 1, 1]
+    assert [total(client) for client in (owner, reader, outsider)] == [1, 1, 1]
     assert owner.put(f"/v1/models/{churn['_id']}", {"visibility": "private"}, format="json").status_code == 200
-    assert [total(client) for client in (owner, shared_reader, stranger)] == [1, 1, 0]
+    assert [total(client) for client in (owner, reader, outsider)] == [1, 1, 0]
 
 
-def test_replacing_the_share_list_changes_what_both_readers_count(acme, owner, shared_reader):
+def test_replacing_the_share_list_changes_what_both_readers_count(acme, owner, reader):
     acme.add_user("paula")
     paula = acme.client("paula")
     churn = create_model(owner, "churn", users=["olive"])
-    assert (total(shared_reader), total(paula)) == (1, 0)
+    assert (total(reader), total(paula)) == (1, 0)
     assert owner.put(f"/v1/models/{churn['_id']}", {"users": ["paula"]}, format="json").status_code == 200
-    assert (total(shared_reader), total(paula)) == (0, 1)
+    assert (total(reader), total(paula)) == (0, 1)
     assert total(owner, {"users": "paula"}) == 1
 
 
@@ -431,11 +431,11 @@ def test_a_deleted_user_leaves_the_cached_documents_shared_with_them(acme, owner
     assert owner.get(f"/v1/models/{churn['_id']}").json()["users"] == []
 
 
-def test_a_change_of_visibility_counts_from_the_committed_row_not_from_a_stale_read(acme, owner, stranger):
+def test_a_change_of_visibility_counts_from_the_committed_row_not_from_a_stale_read(acme, owner, outsider):
     churn = create_model(owner, "churn")
-    assert total(stranger) == 0
+    assert total(outsider) == 0
     with tenancy.using_tenant(acme.tenant):
         item = Item.objects.get(pk=churn["_id"])
         item.visibility = "public"  # as read before someone else made it private again
         services.update_item(Caller(user=acme.user("reggie")), item, {"visibility": "public"}, {})
-    assert total(stranger) == 1
+    assert total(outsider) == 1

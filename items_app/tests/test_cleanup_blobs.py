@@ -32,8 +32,8 @@ def _upload(client, content: bytes) -> str:
     return response.json()["sha256"]
 
 
-def test_it_removes_a_blob_no_version_uses_and_keeps_used_ones(acme, reader, storage_backend):
-    kept = _upload(reader, b"a model that was recorded")
+def test_it_removes_a_blob_no_version_uses_and_keeps_used_ones(acme, owner, storage_backend):
+    kept = _upload(owner, b"a model that was recorded")
     orphan = _orphan("acme", b"a model whose upload was killed")
 
     output = StringIO()

@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from items_app import generation
 from items_app.models import Item, ItemLists
 from items_app.related import Related, lists_from_rows
-from items_app.tests.files import create_dataset, create_model
 from tenants_app import tenancy
+from testing.helpers import create_dataset, create_model
 
 
 def stored_and_read(acme: Any, pk: str) -> tuple[Any, Any]:
@@ -106,21 +106,21 @@ def test_a_deleted_user_leaves_the_lists_of_the_items_shared_with_them(acme, own
     assert owner.get(f"/v1/models/{churn['_id']}").json()["users"] == []
 
 
-def test_a_dataset_the_viewer_cannot_read_is_stored_but_not_in_their_document(acme, owner, shared_reader):
+def test_a_dataset_the_viewer_cannot_read_is_stored_but_not_in_their_document(acme, owner, reader):
     hidden = create_dataset(owner, "payroll")  # private: olive cannot read it
     fraud = create_model(owner, "fraud", users=["olive"], datasets=[hidden["_id"]])
     stored, _ = stored_and_read(acme, fraud["_id"])
     assert stored["datasets"] == [hidden["_id"]]
     assert owner.get(f"/v1/models/{fraud['_id']}").json()["datasets"] == [hidden["_id"]]
-    assert shared_reader.get(f"/v1/models/{fraud['_id']}").json()["datasets"] == []
+    assert reader.get(f"/v1/models/{fraud['_id']}").json()["datasets"] == []
 
 
-def test_an_item_restored_without_its_lists_reads_its_rows(acme, owner, shared_reader, churn):
-    before = shared_reader.get(f"/v1/models/{churn['_id']}").json()
+def test_an_item_restored_without_its_lists_reads_its_rows(acme, owner, reader, churn):
+    before = reader.get(f"/v1/models/{churn['_id']}").json()
     with tenancy.using_tenant(acme.tenant), generation.changing():
         ItemLists.objects.filter(item_id=churn["_id"]).delete()
         Item.objects.filter(pk=churn["_id"]).update(revision=99)  # a new revision: not served from the cache
-    assert shared_reader.get(f"/v1/models/{churn['_id']}").json() == before
+    assert reader.get(f"/v1/models/{churn['_id']}").json() == before
     assert owner.get("/v1/models").json()["docs"][0] == owner.get(f"/v1/models/{churn['_id']}").json()
 
 

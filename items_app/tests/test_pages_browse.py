@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from items_app.tests.pages import api_item, seed_catalog
 from testing.browser import screenshot
-from testing.helpers import PASSWORD
+from testing.helpers import PASSWORD, api_item, seed_catalog
 
 
 def names(page):

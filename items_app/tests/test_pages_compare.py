@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from items_app.tests.pages import seed_catalog
 from testing.browser import screenshot
+from testing.helpers import seed_catalog
 
 
 def row(page, name):

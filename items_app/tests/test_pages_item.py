@@ -9,8 +9,8 @@ import os
 import re
 
 from folksonomy_app.models import Tag
-from items_app.tests.pages import api_item, seed_catalog
 from testing.browser import screenshot
+from testing.helpers import api_item, seed_catalog
 
 ITEM_URL = re.compile(r".*/models/[0-9a-f]{24}/$")
 

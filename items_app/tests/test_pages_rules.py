@@ -14,10 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from folksonomy_app.models import Tag
 from items_app.models import Item, MetadataEntry, Version
-from items_app.tests.files import CONTENT, audit_entries, body_of, sha256_of
-from items_app.tests.pages import api_item, csrf_token, html, signed_in
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
+from testing.helpers import CONTENT, api_item, audit_entries, body_of, csrf_token, html, sha256_of, signed_in
 
 
 def raw_upload(client, url, name="model.onnx", content=CONTENT, **headers):

@@ -16,8 +16,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from framework.ids import new_object_id
 from items_app import generation
 from items_app.models import Item, Visibility
-from items_app.tests.files import create_model
 from tenants_app import databases, tenancy
+from testing.helpers import create_model
 
 ITEMS = 1500  # more than the sample of 1,000 rows per index
 

@@ -14,8 +14,8 @@ import pytest
 
 from items_app.models import Item
 from items_app.querysets import count_readable
-from items_app.tests.files import create_dataset, create_model
 from tenants_app import tenancy
+from testing.helpers import create_dataset, create_model
 
 
 @pytest.fixture

@@ -23,16 +23,18 @@ from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 
 from items_app.models import Blob, Version
-from items_app.tests.files import (
+from testing.helpers import (
     BOUNDARY,
     CONTENT,
     OTHER_CONTENT,
     VERSION_KEYS,
+    assert_logged_inside_its_transaction,
     assert_nothing_kept,
     audit_entries,
     body_of,
     create_dataset,
     create_model,
+    error_of,
     multipart_body,
     sha256_of,
     stored_bytes,
@@ -43,7 +45,6 @@ from items_app.tests.files import (
     upload_raw,
     uploaded,
 )
-from testing.helpers import assert_logged_inside_its_transaction, error_of
 
 
 def versions_url(item: dict[str, Any], kind: str = "models") -> str:
@@ -296,12 +297,12 @@ def test_an_item_without_versions_lists_none(owner, model):
     assert response.json() == []
 
 
-def test_the_item_read_shape_lists_its_versions(owner, shared_reader, model):
+def test_the_item_read_shape_lists_its_versions(owner, reader, model):
     first = uploaded(upload(owner, versions_url(model), "model.onnx", CONTENT, description="first"))
     second = uploaded(upload(owner, versions_url(model), "model-v2.onnx", OTHER_CONTENT))
 
     assert owner.get(f"/v1/models/{model['_id']}").json()["versions"] == [first, second]
-    assert shared_reader.get(f"/v1/models/{model['_id']}").json()["versions"] == [first, second]
+    assert reader.get(f"/v1/models/{model['_id']}").json()["versions"] == [first, second]
     listed = owner.get("/v1/models").json()["docs"]
     assert [document["versions"] for document in listed] == [[first, second]]
 
@@ -501,19 +502,19 @@ def test_a_models_versions_are_not_found_under_datasets(owner, model):
 # ------------------------------------------------------------------ who may do what
 
 
-def test_the_shared_reader_lists_and_downloads(owner, shared_reader, model, storage_backend):
+def test_the_shared_reader_lists_and_downloads(owner, reader, model, storage_backend):
     version = uploaded(upload(owner, versions_url(model), "model.onnx", CONTENT))
 
-    assert shared_reader.get(versions_url(model)).json() == [version]
-    assert body_of(shared_reader.get(f"{versions_url(model)}/1")) == CONTENT
-    assert body_of(shared_reader.get(f"{versions_url(model)}/model.onnx")) == CONTENT
+    assert reader.get(versions_url(model)).json() == [version]
+    assert body_of(reader.get(f"{versions_url(model)}/1")) == CONTENT
+    assert body_of(reader.get(f"{versions_url(model)}/model.onnx")) == CONTENT
 
 
-def test_the_shared_reader_may_not_upload(acme, owner, shared_reader, model, storage_backend):
+def test_the_shared_reader_may_not_upload(acme, owner, reader, model, storage_backend):
     uploaded(upload(owner, versions_url(model), "model.onnx", CONTENT))
 
-    multipart = upload(shared_reader, versions_url(model), "mine.onnx", OTHER_CONTENT)
-    raw = upload_raw(shared_reader, versions_url(model), "mine.onnx", OTHER_CONTENT)
+    multipart = upload(reader, versions_url(model), "mine.onnx", OTHER_CONTENT)
+    raw = upload_raw(reader, versions_url(model), "mine.onnx", OTHER_CONTENT)
 
     assert error_of(multipart) == (403, "restricted_access_create")
     assert error_of(raw) == (403, "restricted_access_create")
@@ -522,11 +523,11 @@ def test_the_shared_reader_may_not_upload(acme, owner, shared_reader, model, sto
     assert temporary_files() == []
 
 
-def test_the_shared_reader_may_not_delete(acme, owner, shared_reader, model, storage_backend):
+def test_the_shared_reader_may_not_delete(acme, owner, reader, model, storage_backend):
     uploaded(upload(owner, versions_url(model), "model.onnx", CONTENT))
 
-    by_ordinal = shared_reader.delete(f"{versions_url(model)}/1")
-    by_name = shared_reader.delete(f"{versions_url(model)}/model.onnx")
+    by_ordinal = reader.delete(f"{versions_url(model)}/1")
+    by_name = reader.delete(f"{versions_url(model)}/model.onnx")
 
     assert error_of(by_ordinal) == (403, "restricted_access_delete")
     assert error_of(by_name) == (403, "restricted_access_delete")
@@ -546,14 +547,14 @@ def test_the_admin_uploads_and_deletes_on_someone_elses_item(acme, owner, model,
     assert stored_keys("acme") == []
 
 
-def test_everyone_in_the_tenant_reads_a_public_items_versions_but_only_the_owner_writes(acme, owner, stranger):
+def test_everyone_in_the_tenant_reads_a_public_items_versions_but_only_the_owner_writes(acme, owner, outsider):
     public = create_model(owner, "public", visibility="public")
     version = uploaded(upload(owner, versions_url(public), "model.onnx", CONTENT))
 
-    assert stranger.get(versions_url(public)).json() == [version]
-    assert body_of(stranger.get(f"{versions_url(public)}/1")) == CONTENT
-    assert error_of(upload(stranger, versions_url(public), "x.onnx")) == (403, "restricted_access_create")
-    assert error_of(stranger.delete(f"{versions_url(public)}/1")) == (403, "restricted_access_delete")
+    assert outsider.get(versions_url(public)).json() == [version]
+    assert body_of(outsider.get(f"{versions_url(public)}/1")) == CONTENT
+    assert error_of(upload(outsider, versions_url(public), "x.onnx")) == (403, "restricted_access_create")
+    assert error_of(outsider.delete(f"{versions_url(public)}/1")) == (403, "restricted_access_delete")
     assert acme.count(Version) == 1
 
 
@@ -574,10 +575,10 @@ def assert_every_route_is_404(client: Any, model: dict[str, Any]) -> None:
     )
 
 
-def test_an_outsider_of_the_item_gets_404_on_every_route(acme, owner, stranger, model, storage_backend):
+def test_an_outsider_of_the_item_gets_404_on_every_route(acme, owner, outsider, model, storage_backend):
     uploaded(upload(owner, versions_url(model), "model.onnx", CONTENT))
 
-    assert_every_route_is_404(stranger, model)
+    assert_every_route_is_404(outsider, model)
 
     assert acme.count(Version) == 1
     assert stored_keys("acme") == [f"acme/{sha256_of(CONTENT)}"]
@@ -635,20 +636,20 @@ def test_an_upload_with_more_form_fields_than_allowed_is_a_400_naming_the_limit_
     assert temporary_files() == []
 
 
-def test_an_outsiders_oversized_upload_is_404_not_413(acme, model, stranger):
+def test_an_outsiders_oversized_upload_is_404_not_413(acme, model, outsider):
     """The size check must not reveal that a private item exists."""
     with override_settings(MAX_UPLOAD_SIZE=1024):
-        raw = upload_raw(stranger, versions_url(model), "x.onnx", b"x" * 2048)
-        multipart = upload(stranger, versions_url(model), "x.onnx", b"x" * 100_000)
+        raw = upload_raw(outsider, versions_url(model), "x.onnx", b"x" * 2048)
+        multipart = upload(outsider, versions_url(model), "x.onnx", b"x" * 100_000)
 
     assert error_of(raw) == (404, "resource_not_found")
     assert error_of(multipart) == (404, "resource_not_found")
 
 
-def test_a_readers_upload_is_refused_before_its_digest_or_size_is_checked(acme, model, shared_reader):
+def test_a_readers_upload_is_refused_before_its_digest_or_size_is_checked(acme, model, reader):
     with override_settings(MAX_UPLOAD_SIZE=1024):
-        oversized = upload_raw(shared_reader, versions_url(model), "x.onnx", b"x" * 2048)
-    mismatched = upload(shared_reader, versions_url(model), "x.onnx", HTTP_X_CHECKSUM_SHA256="0" * 64)
+        oversized = upload_raw(reader, versions_url(model), "x.onnx", b"x" * 2048)
+    mismatched = upload(reader, versions_url(model), "x.onnx", HTTP_X_CHECKSUM_SHA256="0" * 64)
 
     assert error_of(oversized) == (403, "restricted_access_create")
     assert error_of(mismatched) == (403, "restricted_access_create")
@@ -658,9 +659,9 @@ def test_a_readers_upload_is_refused_before_its_digest_or_size_is_checked(acme, 
 # ------------------------------------------------------------------ audit log
 
 
-def test_uploads_downloads_and_deletes_are_in_the_audit_log(acme, owner, shared_reader, model, storage_backend):
+def test_uploads_downloads_and_deletes_are_in_the_audit_log(acme, owner, reader, model, storage_backend):
     version = uploaded(upload(owner, versions_url(model), "model.onnx", CONTENT))
-    assert body_of(shared_reader.get(f"{versions_url(model)}/model.onnx")) == CONTENT
+    assert body_of(reader.get(f"{versions_url(model)}/model.onnx")) == CONTENT
     assert owner.delete(f"{versions_url(model)}/1").status_code == 200
 
     details = {"ordinal": 1, "original": "model.onnx", "size": len(CONTENT), "sha256": version["sha256"]}
@@ -712,11 +713,11 @@ def test_models_filter_on_their_versions_name_digest_and_size(owner, model):
     assert names_found(owner, {"versions.size": len(CONTENT)}) == ["churn"]
 
 
-def test_a_version_filter_never_finds_items_the_caller_cannot_read(owner, stranger, model):
+def test_a_version_filter_never_finds_items_the_caller_cannot_read(owner, outsider, model):
     uploaded(upload(owner, versions_url(model), "churn.onnx", CONTENT))
 
-    assert names_found(stranger, {"versions.original": "churn.onnx"}) == []
-    assert names_found(stranger, {"versions.sha256": sha256_of(CONTENT)}) == []
+    assert names_found(outsider, {"versions.original": "churn.onnx"}) == []
+    assert names_found(outsider, {"versions.sha256": sha256_of(CONTENT)}) == []
 
 
 # ------------------------------------------------------------------ under gunicorn: the body read from its socket

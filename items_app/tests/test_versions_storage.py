@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from framework.files import storage
 from items_app.models import Blob, Version
-from items_app.tests.files import (
+from testing.helpers import (
     BOUNDARY,
     CONTENT,
     OTHER_CONTENT,
@@ -29,7 +29,9 @@ from items_app.tests.files import (
     body_of,
     create_dataset,
     create_model,
+    error_of,
     every_stored_name,
+    run_together,
     sha256_of,
     stored_bytes,
     stored_keys,
@@ -38,7 +40,6 @@ from items_app.tests.files import (
     upload_raw,
     uploaded,
 )
-from testing.helpers import error_of, run_together
 
 pytestmark = pytest.mark.usefixtures("storage_backend")
 

@@ -12,10 +12,9 @@ from django.test import RequestFactory
 
 from folksonomy_app.models import Tag
 from items_app.models import Blob, Item, Version
-from items_app.tests.files import OTHER_CONTENT, create_dataset, create_model, stored_keys, upload
 from tenants_app import tenancy
 from tenants_app.models import AuditEntry, User
-from testing.pages import signed_in_client
+from testing.helpers import OTHER_CONTENT, create_dataset, create_model, signed_in_client, stored_keys, upload
 
 
 @pytest.fixture

@@ -200,8 +200,8 @@ def test_sorting_on_an_unknown_field_is_a_400_naming_it(admin):
     assert "password" in response.json()["details"]
 
 
-def test_a_regular_user_cannot_sort_on_fields_they_cannot_filter(reader):
-    response = reader.get("/v1/users", {"sort": json.dumps({"email": "asc"})})
+def test_a_regular_user_cannot_sort_on_fields_they_cannot_filter(owner):
+    response = owner.get("/v1/users", {"sort": json.dumps({"email": "asc"})})
 
     assert error_of(response) == (400, "invalid_list_parameter")
     assert "email" in response.json()["details"]
@@ -228,8 +228,8 @@ def test_an_empty_select_still_returns_the_id(admin):
     assert [set(document) for document in docs] == [{"_id"}] * 3
 
 
-def test_select_cannot_reveal_what_the_caller_may_not_see(acme, reader):
-    docs = reader.get("/v1/users", {"select": json.dumps(["email", "role", "password"])}).json()["docs"]
+def test_select_cannot_reveal_what_the_caller_may_not_see(acme, owner):
+    docs = owner.get("/v1/users", {"select": json.dumps(["email", "role", "password"])}).json()["docs"]
 
     others = [document for document in docs if document["_id"] != acme.user("reggie").pk]
     assert [set(document) for document in others] == [{"_id"}] * 2
@@ -362,8 +362,8 @@ def test_an_unknown_field_is_a_400_naming_it(admin, field):
 
 
 @pytest.mark.parametrize("field", ["email", "role"])
-def test_a_regular_user_cannot_filter_users_on_hidden_fields(reader, field):
-    (status_and_name, details) = filter_error(reader, {field: {"$exists": True}})
+def test_a_regular_user_cannot_filter_users_on_hidden_fields(owner, field):
+    (status_and_name, details) = filter_error(owner, {field: {"$exists": True}})
 
     assert status_and_name == (400, "invalid_filter")
     assert field in details

@@ -84,8 +84,8 @@ def test_info_names_the_callers_tenant(admin, other_tenant):
     assert other_tenant.get("/v1/info").json()["tenant"] == "globex"
 
 
-def test_info_is_open_to_regular_users(reader):
-    response = reader.get("/v1/info")
+def test_info_is_open_to_regular_users(owner):
+    response = owner.get("/v1/info")
 
     assert response.status_code == 200
     assert response.json()["tenant"] == "acme"

@@ -72,8 +72,8 @@ def test_the_log_answers_the_same_with_a_trailing_slash(acme, admin):
     assert [entry["_id"] for entry in with_slash["docs"]] == [entry["_id"] for entry in without["docs"]]
 
 
-def test_regular_users_cannot_read_the_log(acme, reader):
-    assert error_of(reader.get("/v1/log")) == (403, "restricted_access_read")
+def test_regular_users_cannot_read_the_log(acme, owner):
+    assert error_of(owner.get("/v1/log")) == (403, "restricted_access_read")
 
 
 def test_anonymous_callers_cannot_read_the_log(acme, anonymous):
@@ -119,8 +119,8 @@ def test_updating_a_user_writes_an_entry_naming_actor_and_target(acme, admin):
     assert acme.count(AuditEntry, actor="ada", action="update", resource="user", target="reggie") == 1
 
 
-def test_a_user_changing_their_own_account_is_the_actor(acme, admin, reader):
-    response = reader.put("/v1/users/reggie", {"email": "reggie.new@example.org"}, format="json")
+def test_a_user_changing_their_own_account_is_the_actor(acme, admin, owner):
+    response = owner.put("/v1/users/reggie", {"email": "reggie.new@example.org"}, format="json")
     assert response.status_code == 200, response.content
 
     [entry] = entries_about(log_of(admin), action="update", resource="user", target="reggie")

@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from tenants_app import databases, tenancy
 from tenants_app.models import AuditEntry, Role, User
-from testing.helpers import PASSWORD
-from testing.pages import signed_in_client
+from testing.helpers import PASSWORD, signed_in_client
 
 NEW_PASSWORD = "a fresh and rather long passphrase"
 

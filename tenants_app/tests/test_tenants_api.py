@@ -318,13 +318,13 @@ def test_it_leaves_other_tenants_alone_when_deleting_one(superuser, acme, globex
     assert globex.count(User) == 1
 
 
-def test_the_deleted_tenants_tokens_stop_working_at_once(superuser, acme, admin, reader):
+def test_the_deleted_tenants_tokens_stop_working_at_once(superuser, acme, admin, owner):
     assert admin.get("/v1/users").status_code == 200
 
     superuser.delete("/v1/tenants/acme")
 
     assert error_of(admin.get("/v1/users")) == (401, "unauthorized")
-    assert error_of(reader.get("/v1/users")) == (401, "unauthorized")
+    assert error_of(owner.get("/v1/users")) == (401, "unauthorized")
     assert error_of(login("acme", "ada")) == (401, "authentication_error")
 
 

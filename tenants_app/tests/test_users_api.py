@@ -98,8 +98,8 @@ def test_admins_see_email_and_role_of_everyone(acme, admin):
     assert docs["olive"]["email"] == "olive@example.org"
 
 
-def test_regular_users_see_only_id_and_username_of_others_and_their_own_full_record(acme, reader):
-    docs = by_username(reader.get("/v1/users"))
+def test_regular_users_see_only_id_and_username_of_others_and_their_own_full_record(acme, owner):
+    docs = by_username(owner.get("/v1/users"))
 
     assert set(docs) == {"ada", "reggie", "olive"}
     assert set(docs["ada"]) == PUBLIC_KEYS
@@ -146,15 +146,15 @@ def test_a_user_can_be_fetched_by_username(acme, admin):
     assert set(response.json()) == FULL_KEYS
 
 
-def test_a_regular_user_fetching_someone_else_sees_only_id_and_username(acme, reader):
-    response = reader.get("/v1/users/olive")
+def test_a_regular_user_fetching_someone_else_sees_only_id_and_username(acme, owner):
+    response = owner.get("/v1/users/olive")
 
     assert response.status_code == 200, response.content
     assert response.json() == {"_id": acme.user("olive").id, "username": "olive"}
 
 
-def test_a_regular_user_fetching_themselves_sees_their_full_record(acme, reader):
-    response = reader.get("/v1/users/reggie")
+def test_a_regular_user_fetching_themselves_sees_their_full_record(acme, owner):
+    response = owner.get("/v1/users/reggie")
 
     assert response.status_code == 200, response.content
     assert set(response.json()) == FULL_KEYS
@@ -225,8 +225,8 @@ def test_a_user_can_be_created_through_the_trailing_slash_url(acme, admin):
     assert acme.count(User, username="newbie") == 1
 
 
-def test_a_regular_user_cannot_create_users(acme, reader):
-    response = reader.post("/v1/users", new_user(), format="json")
+def test_a_regular_user_cannot_create_users(acme, owner):
+    response = owner.post("/v1/users", new_user(), format="json")
 
     assert error_of(response) == (403, "restricted_access_create")
     assert acme.count(User, username="newbie") == 0
@@ -307,16 +307,16 @@ def test_a_username_shaped_like_an_id_is_refused(acme, admin):
 # ------------------------------------------------------------------ update
 
 
-def test_a_regular_user_changes_their_own_email(acme, reader):
-    response = reader.put("/v1/users/reggie", {"email": "reggie.new@example.org"}, format="json")
+def test_a_regular_user_changes_their_own_email(acme, owner):
+    response = owner.put("/v1/users/reggie", {"email": "reggie.new@example.org"}, format="json")
 
     assert response.status_code == 200, response.content
     assert response.json()["email"] == "reggie.new@example.org"
     assert acme.user("reggie").email == "reggie.new@example.org"
 
 
-def test_a_regular_user_changes_their_own_password(acme, reader):
-    response = reader.put("/v1/users/reggie", {"password": NEW_PASSWORD}, format="json")
+def test_a_regular_user_changes_their_own_password(acme, owner):
+    response = owner.put("/v1/users/reggie", {"password": NEW_PASSWORD}, format="json")
 
     assert response.status_code == 200, response.content
     assert_no_password_anywhere(response, acme.user("reggie"))
@@ -325,24 +325,24 @@ def test_a_regular_user_changes_their_own_password(acme, reader):
     assert not reggie.check_password(PASSWORD)
 
 
-def test_a_regular_user_cannot_change_someone_else(acme, reader):
+def test_a_regular_user_cannot_change_someone_else(acme, owner):
     olive = acme.user("olive")
 
-    response = reader.put(f"/v1/users/{olive.id}", {"email": "stolen@example.org"}, format="json")
+    response = owner.put(f"/v1/users/{olive.id}", {"email": "stolen@example.org"}, format="json")
 
     assert error_of(response) == (403, "restricted_access_modify")
     assert acme.user("olive").email == "olive@example.org"
 
 
-def test_a_regular_user_cannot_change_someone_elses_password(acme, reader):
-    response = reader.put("/v1/users/olive", {"password": NEW_PASSWORD}, format="json")
+def test_a_regular_user_cannot_change_someone_elses_password(acme, owner):
+    response = owner.put("/v1/users/olive", {"password": NEW_PASSWORD}, format="json")
 
     assert error_of(response) == (403, "restricted_access_modify")
     assert acme.user("olive").check_password(PASSWORD)
 
 
-def test_a_regular_user_cannot_change_their_own_role(acme, reader):
-    response = reader.put("/v1/users/reggie", {"role": "admin"}, format="json")
+def test_a_regular_user_cannot_change_their_own_role(acme, owner):
+    response = owner.put("/v1/users/reggie", {"role": "admin"}, format="json")
 
     assert error_of(response) == (403, "restricted_access_modify")
     assert acme.user("reggie").role == Role.REGULAR
@@ -374,16 +374,16 @@ def test_a_user_can_be_changed_through_the_trailing_slash_url(acme, admin):
 
 
 @pytest.mark.parametrize("email", ["olive@example.org", "OLIVE@example.org"])
-def test_changing_to_a_taken_email_is_a_conflict(acme, reader, email):
-    response = reader.put("/v1/users/reggie", {"email": email}, format="json")
+def test_changing_to_a_taken_email_is_a_conflict(acme, owner, email):
+    response = owner.put("/v1/users/reggie", {"email": email}, format="json")
 
     assert error_of(response) == (409, "conflict")
     assert "email" in response.json()["details"]
     assert acme.user("reggie").email == "reggie@example.org"
 
 
-def test_a_weak_new_password_is_refused(acme, reader):
-    response = reader.put("/v1/users/reggie", {"password": "password123"}, format="json")
+def test_a_weak_new_password_is_refused(acme, owner):
+    response = owner.put("/v1/users/reggie", {"password": "password123"}, format="json")
 
     assert error_of(response) == (400, "put_request_error")
     assert "password" in response.json()["details"]
@@ -448,19 +448,19 @@ def test_a_user_can_be_deleted_through_the_trailing_slash_url(acme, admin):
     assert acme.count(User, pk=olive.id) == 0
 
 
-def test_a_regular_user_cannot_delete_users(acme, reader):
+def test_a_regular_user_cannot_delete_users(acme, owner):
     olive = acme.user("olive")
 
-    response = reader.delete(f"/v1/users/{olive.id}")
+    response = owner.delete(f"/v1/users/{olive.id}")
 
     assert error_of(response) == (403, "restricted_access_delete")
     assert acme.count(User, pk=olive.id) == 1
 
 
-def test_a_regular_user_cannot_delete_themselves(acme, reader):
+def test_a_regular_user_cannot_delete_themselves(acme, owner):
     reggie = acme.user("reggie")
 
-    assert error_of(reader.delete(f"/v1/users/{reggie.id}")) == (403, "restricted_access_delete")
+    assert error_of(owner.delete(f"/v1/users/{reggie.id}")) == (403, "restricted_access_delete")
     assert acme.count(User, pk=reggie.id) == 1
 
 
@@ -491,8 +491,8 @@ def test_selecting_password_fields_never_reveals_a_hash(acme, admin, select):
         assert set(doc) <= {"_id", "email"}
 
 
-def test_a_regular_user_selecting_password_sees_no_hash_even_of_themselves(acme, reader):
-    response = reader.get("/v1/users", {"select": '["password","email"]'})
+def test_a_regular_user_selecting_password_sees_no_hash_even_of_themselves(acme, owner):
+    response = owner.get("/v1/users", {"select": '["password","email"]'})
 
     assert response.status_code == 200, response.content
     assert_no_password_anywhere(response, *(acme.user(name) for name in ("ada", "reggie", "olive")))
@@ -519,15 +519,15 @@ def test_filtering_on_the_password_is_refused(acme, admin):
 
 
 @pytest.mark.parametrize("field", ["email", "role"])
-def test_a_regular_user_cannot_filter_on_hidden_fields(acme, reader, field):
-    response = reader.get("/v1/users", {"filter": json.dumps({field: "x"})})
+def test_a_regular_user_cannot_filter_on_hidden_fields(acme, owner, field):
+    response = owner.get("/v1/users", {"filter": json.dumps({field: "x"})})
 
     assert error_of(response) == (400, "invalid_filter")
     assert field in response.json()["details"]
 
 
-def test_a_regular_user_cannot_sort_on_hidden_fields(acme, reader):
-    response = reader.get("/v1/users", {"sort": json.dumps({"email": "asc"})})
+def test_a_regular_user_cannot_sort_on_hidden_fields(acme, owner):
+    response = owner.get("/v1/users", {"sort": json.dumps({"email": "asc"})})
 
     assert error_of(response) == (400, "invalid_list_parameter")
     assert "email" in response.json()["details"]
