@@ -9,6 +9,7 @@ against the field's kind before it becomes an ORM lookup argument. Anything else
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,8 +63,10 @@ def parse_filter_parameter(raw: str | None) -> Any:
         raise invalid(f"filter is longer than {MAX_FILTER_LENGTH} characters")
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise invalid(f"filter is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except ValueError:  # valid JSON that Python refuses to read: an integer longer than its digit limit
+        raise invalid(f"filter has an integer of more than {sys.get_int_max_str_digits()} digits") from None
 
 
 class FilterTranslator:

@@ -375,6 +375,15 @@ def test_a_filter_that_is_not_json_is_a_400(admin):
     assert status_and_name == (400, "invalid_filter")
 
 
+def test_a_filter_with_an_integer_longer_than_python_reads_is_a_400_not_a_500(admin):
+    """Valid JSON, but Python refuses to turn more than 4,300 digits into an int (a ValueError, not a
+    JSONDecodeError): it must still be the filter's error, naming what is wrong."""
+    (status_and_name, details) = filter_error(admin, '{"username": ' + "9" * 5000 + "}")
+
+    assert status_and_name == (400, "invalid_filter")
+    assert "digits" in details
+
+
 @pytest.mark.parametrize("document", ["ada", 5, None, True])
 def test_a_filter_that_is_not_an_object_or_array_is_a_400(admin, document):
     (status_and_name, _details) = filter_error(admin, document)
