@@ -85,6 +85,8 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ship
 
     def run(self) -> None:
         self.slot = slot = self.board.claim(os.getpid())
+        # gunicorn logs "Booting worker" before the worker loads Django; this line says it now takes its share
+        self.log.info("Worker %s serving (balanced, slot %s)", os.getpid(), slot)
         try:
             super().run()
         finally:

@@ -35,8 +35,10 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 
 def _wait_until_booted(log: Path, workers: int) -> None:
-    deadline = time.monotonic() + 30
-    while log.read_text().count("Booting worker") < workers:
+    # until every worker has loaded Django and claimed its place on the board: one still loading holds no
+    # connections, and the others would rightly take the clients it is not there for
+    deadline = time.monotonic() + 60
+    while len(re.findall(r"Worker \d+ serving", log.read_text())) < workers:
         if time.monotonic() > deadline:
             raise RuntimeError(log.read_text())
         time.sleep(0.1)
