@@ -44,8 +44,14 @@ def fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
-    """The test catalog database (tenant databases are made per test, from the migrated template)."""
+def django_db_setup(
+    django_test_environment: None, django_db_blocker: Any, django_db_modify_db_settings: None
+) -> Iterator[None]:
+    """The test catalog database (tenant databases are made per test, from the migrated template).
+
+    Under pytest-xdist, ``django_db_modify_db_settings`` gives each worker's catalog its own name, and the
+    template's name follows the catalog's (``databases.template_name``).
+    """
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():

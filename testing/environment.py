@@ -10,6 +10,13 @@ import os
 import tempfile
 
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="registry-test-"))
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each pytest-xdist worker (``-n``) keeps its files apart: a test's clean-up removes every tenant's files
+    # in DATA_DIR, and SQLite tenant databases live beside the catalog file, so a SQLite catalog moves into
+    # the worker's directory too. A PostgreSQL catalog gets the worker's suffix from pytest-django.
+    os.environ["DATA_DIR"] = os.path.join(os.environ["DATA_DIR"], worker)
+    if os.environ.get("DATABASE", "sqlite:").startswith("sqlite:"):
+        os.environ.pop("DATABASE", None)  # set again below, inside the worker's DATA_DIR
 os.environ.setdefault("DATABASE", f"sqlite:///{os.environ['DATA_DIR']}/registry-catalog.sqlite3")
 os.environ.setdefault("ENVIRONMENT", "test")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
