@@ -84,9 +84,10 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ship
     slot: int | None = None  # claimed when the worker starts serving
 
     def run(self) -> None:
-        self.slot = slot = self.board.claim(os.getpid())
+        pid = os.getpid()
+        self.slot = slot = self.board.claim(pid)
         # gunicorn logs "Booting worker" before the worker loads Django; this line says it now takes its share
-        self.log.info("Worker %s serving (balanced, slot %s)", os.getpid(), slot)
+        self.log.info("Worker %s serving (balanced, slot %s)", pid, slot)
         try:
             super().run()
         finally:

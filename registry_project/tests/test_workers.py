@@ -30,11 +30,11 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     environment = registry_environment(tmp_path / "data", port, WEB_CONCURRENCY="2")
     # as `make run` starts it, with a worker that waits longer for a starved neighbour (testing/workers.py)
     with gunicorn(environment, log, "--worker-class", "testing.workers.PatientBalancedThreadWorker", ports=[port]):
-        _wait_until_booted(log, workers=2)
+        _wait_until_serving(log, workers=2)
         yield port, log
 
 
-def _wait_until_booted(log: Path, workers: int) -> None:
+def _wait_until_serving(log: Path, workers: int) -> None:
     # until every worker has loaded Django and claimed its place on the board: one still loading holds no
     # connections, and the others would rightly take the clients it is not there for
     deadline = time.monotonic() + 60
