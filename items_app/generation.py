@@ -211,7 +211,7 @@ def _bump(change: Change) -> None:
 # The tables whose rows cached reads are made of: writing them must go through ``changing()``.
 ITEM_TABLES = frozenset(
     {"items_item", "items_itemlists", "items_share", "items_lineage", "items_itemtag", "items_metadataentry",
-     "items_version"}
+     "items_version", "items_versionmetadataentry", "items_alias", "items_aliasmove"}
 )  # fmt: skip
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"([a-z_]+)"', re.IGNORECASE)
 

@@ -266,6 +266,97 @@ class Version(models.Model):
         return self.blob_id
 
 
+class VersionMetadataEntry(models.Model):
+    """One name/value pair of a version (its metrics, its training run): the same rules and vocabulary as an
+    item's ``MetadataEntry``, numbers also kept in ``number``."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="metadata", db_index=False)
+    name = models.ForeignKey(MetadataName, on_delete=models.PROTECT, related_name="version_entries", db_index=False)
+    value_type = models.CharField(max_length=8, choices=ValueType.choices)
+    text = models.CharField(max_length=1024)
+    number = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "name"], name="version_metadata_name_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["name", "value_type", "number", "version"], name="version_metadata_number"),
+            models.Index(fields=["name", "text"], name="version_metadata_text"),
+        ]
+        verbose_name_plural = "version metadata entries"
+
+    def __str__(self) -> str:
+        return f"{self.version_id} {self.name_id}={self.text}"
+
+    @property
+    def value(self) -> str | float | int | bool:
+        return stored_value(self.value_type, self.text)
+
+
+class Alias(models.Model):
+    """A name (``production``, ``staging``…) that points at one version of an item; moved by its owner or an
+    admin (``items_app.aliases``). ``latest`` is never stored: it always means the highest ordinal.
+
+    Deleting the version it points at is refused by the service unless the request moves or drops the
+    alias; the cascade only serves the item's own deletion.
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="aliases", db_index=False)
+    name = models.CharField(max_length=32)
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="aliases", db_index=False)
+    lastmod = models.DateTimeField(default=timezone.now)
+    by = models.CharField(max_length=150, blank=True, default="")  # a username, kept as text
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["item", "name"], name="alias_unique_per_item")]
+        indexes = [
+            models.Index(fields=["name", "item"], name="alias_name_item"),  # filter {"aliases": "production"}
+            models.Index(fields=["version"], name="alias_version"),
+        ]
+        verbose_name_plural = "aliases"
+
+    def __str__(self) -> str:
+        return f"{self.item_id}@{self.name}"
+
+
+class AliasMove(models.Model):
+    """One change of an alias, kept as history: ``from_ordinal`` None when it was created, ``to_ordinal`` None
+    when it was removed."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="alias_moves", db_index=False)
+    alias = models.CharField(max_length=32)
+    from_ordinal = models.PositiveIntegerField(null=True, blank=True)
+    to_ordinal = models.PositiveIntegerField(null=True, blank=True)
+    by = models.CharField(max_length=150, blank=True, default="")
+    timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-timestamp", "id"]
+        indexes = [models.Index(fields=["item", "alias", "timestamp"], name="alias_move_item_alias")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}@{self.alias}: {self.from_ordinal} -> {self.to_ordinal}"
+
+
+class ProtectedAlias(models.Model):
+    """An alias name that only tenant admins may move (``production``, for example)."""
+
+    name = models.CharField(primary_key=True, max_length=32)
+    by = models.CharField(max_length=150, blank=True, default="")
+    timestamp = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "protected aliases"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Generation(models.Model):
     """One row per tenant database: counters bumped by the transactions that change items.
 

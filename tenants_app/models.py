@@ -88,6 +88,9 @@ class User(AbstractBaseUser):
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.REGULAR)
     is_active = models.BooleanField(default=True)
+    # A service account exists for automation: it has no usable password, cannot log in, and acts only
+    # through its API keys (managed by admins). What its pipelines register, it owns.
+    is_service = models.BooleanField(default=False)
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
     lastmod = models.DateTimeField(auto_now=True)
     # Bumped when a non-public item this user may read appears or disappears, or they gain or lose access to
@@ -134,6 +137,49 @@ class User(AbstractBaseUser):
 
     def has_module_perms(self, app_label: str) -> bool:
         return self.is_staff
+
+
+class Scope(models.TextChoices):
+    """What an API key may do, each including the one before: read < write < admin."""
+
+    READ = "read", "Read: lists, documents, downloads"
+    WRITE = "write", "Write: also create, change, upload and delete"
+    ADMIN = "admin", "Admin: also users, vocabulary and other users' keys"
+
+
+class ApiKey(models.Model):
+    """A long-lived credential of one user for scripts and pipelines (``tenants_app.keys``).
+
+    Only the SHA-256 of the secret is stored (``digest``): the secret is random and long, so a fast hash
+    cannot be brute-forced, and checking one costs microseconds on every request. The key's own text names
+    its tenant and its id, so authenticating is one lookup by primary key in one tenant database.
+    """
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    scopes = models.JSONField(default=list)
+    digest = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    # who created it: the user, or the admin who made it for a service account (a username, kept as text)
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    expires = models.DateTimeField(null=True, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    last_used_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "name"],
+                name="apikey_name_unique_per_user",
+                violation_error_message="This user already has a key with this name.",
+            ),
+        ]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
 
 
 class AuditResult(models.TextChoices):
