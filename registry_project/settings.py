@@ -165,6 +165,10 @@ AUDIT_LOG_ENABLED = env_bool("LOG", True)
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, minimum=1)
 LOGIN_LOCKOUT = env_duration("LOGIN_LOCKOUT", "15m")
+# API keys (tenants_app.keys): failed attempts per client address before 429s, and keys per user.
+API_KEY_MAX_FAILURES_PER_ADDRESS = env_int("API_KEY_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
+API_KEY_LOCKOUT = env_duration("API_KEY_LOCKOUT", "5m")
+API_KEYS_PER_USER = env_int("API_KEYS_PER_USER", 100, minimum=1)
 
 INSTALLED_APPS = [
     "framework.web.apps.RegistryAdminConfig",  # django.contrib.admin, scoped to the signed-in tenant
@@ -276,7 +280,10 @@ CACHES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants_app.authentication.TenantJWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "tenants_app.authentication.KeyScopes",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "framework.api.errors.exception_handler",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from tenants_app.models import AuditEntry, AuditResult
+from tenants_app.models import ApiKey, AuditEntry, AuditResult
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -25,12 +25,26 @@ SUPERUSER = "<api-token>"  # how tenant management by the API_TOKEN holder appea
 
 
 @dataclass(frozen=True)
+class KeyUse:
+    """A request authenticated by an API key (``tenants_app.keys``): DRF's ``request.auth``. ``scopes``
+    are the effective ones: the key's, capped by its user's role at this request."""
+
+    key: ApiKey
+    scopes: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who asks for a change and from where: what services need to check permissions and to audit."""
 
     user: User | None
     address: str | None = None
     name: str | None = None  # shown in the log when there is no user (the superuser)
+    key_use: KeyUse | None = None  # the API key the request came with, if any
 
     @property
     def username(self) -> str | None:
@@ -43,10 +57,12 @@ class Caller:
     @classmethod
     def of(cls, request: HttpRequest, *, name: str | None = None) -> Caller:
         user = getattr(request, "user", None)
+        auth = getattr(request, "auth", None)  # DRF's requests carry what authenticated them
         return cls(
             user=user if getattr(user, "is_authenticated", False) else None,
             address=request.META.get("REMOTE_ADDR"),
             name=name,
+            key_use=auth if isinstance(auth, KeyUse) else None,
         )
 
 
@@ -91,5 +107,6 @@ def _entry(
         target=str(target)[:MAX_TARGET],
         result=result,
         address=caller.address or None,
-        details=details or {},
+        # a change made through a key names the key (never its secret): which pipeline did this
+        details={**(details or {}), "key": caller.key_use.name} if caller.key_use is not None else details or {},
     )

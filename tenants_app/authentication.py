@@ -1,7 +1,9 @@
 """How API callers prove who they are.
 
 - ``TenantJWTAuthentication``: ``Authorization: JWT <jwt>`` or ``Bearer <jwt>``; the token's tenant claim
-  selects the tenant database, and the user is loaded from there.
+  selects the tenant database, and the user is loaded from there. ``Bearer mrk_…`` is an API key instead
+  (``tenants_app.keys``): the key names its tenant; ``request.auth`` is then its ``KeyUse``.
+- ``KeyScopes``: the permission that holds a key to its scopes.
 - ``ApiTokenAuthentication``: ``Authorization: <API_TOKEN>`` for tenant management only.
 """
 
@@ -13,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
@@ -20,10 +23,11 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from framework.api.errors import not_authenticated
-from framework.errors import TokenExpired, Unauthorized
+from framework.errors import Action, Forbidden, TokenExpired, Unauthorized
 from framework.lookups import one_or_none
-from tenants_app import tenancy
-from tenants_app.models import User
+from tenants_app import keys, tenancy
+from tenants_app.audit import KeyUse
+from tenants_app.models import Scope, User
 from tenants_app.tokens import RegistryToken
 
 
@@ -46,13 +50,13 @@ def user_for_claims(claims: Any) -> User:
 class TenantJWTAuthentication(JWTAuthentication):
     # simplejwt types its result with a constrained TypeVar that no argument binds, which no override can
     # match; this returns what the base does (a user and a token), only more precisely.
-    def authenticate(self, request: Request) -> tuple[User, RegistryToken] | None:  # type: ignore[override]
+    def authenticate(self, request: Request) -> tuple[User, RegistryToken | KeyUse] | None:  # type: ignore[override]
         try:
             return self._authenticate(request)
-        except Unauthorized as exc:
+        except Unauthorized as exc:  # (a TooManyRequests passes through: the handler adds its Retry-After)
             raise not_authenticated(exc) from None
 
-    def _authenticate(self, request: Request) -> tuple[User, RegistryToken] | None:
+    def _authenticate(self, request: Request) -> tuple[User, RegistryToken | KeyUse] | None:
         header = self.get_header(request)
         if header is None:
             return None
@@ -61,6 +65,11 @@ class TenantJWTAuthentication(JWTAuthentication):
             return None
         if len(parts) != 2 or parts[0].decode(errors="replace") not in api_settings.AUTH_HEADER_TYPES:
             raise Unauthorized("Send the token as 'Authorization: JWT <token>' or 'Authorization: Bearer <token>'.")
+        credential = parts[1].decode(errors="replace")
+        if keys.looks_like_key(credential):
+            if parts[0] != b"Bearer":
+                raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+            return keys.authenticate(credential, request.META.get("REMOTE_ADDR"))
         token = self.validated(parts[1])
         return user_for_claims(token), token
 
@@ -72,6 +81,22 @@ class TenantJWTAuthentication(JWTAuthentication):
             raise TokenExpired("The token has expired; renew it with PUT /v1/login or log in again.") from None
         except TokenError:
             raise Unauthorized("The token is invalid.") from None
+
+
+class KeyScopes(BasePermission):
+    """A request made with an API key stays within the key's scopes: reading needs read (every key has it),
+    anything else needs write. What only admins may do needs the admin scope, which a key without it lacks
+    because its user acts with the regular role (``tenants_app.keys.authenticate``)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        use = request.auth
+        if isinstance(use, KeyUse) and request.method not in SAFE_METHODS and Scope.WRITE not in use.scopes:
+            has = ", ".join(keys.ordered(use.scopes)) or "none"
+            raise Forbidden(f"this API key lacks the 'write' scope (it has: {has})", action=ACTIONS[request.method])
+        return True
+
+
+ACTIONS: dict[str, Action] = {"POST": "create", "PUT": "modify", "PATCH": "modify", "DELETE": "delete"}
 
 
 class ManagementIdentity:
@@ -107,7 +132,8 @@ class JWTScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "The `token` of POST /v1/login, verbatim: `JWT <jwt>` (`Bearer <jwt>` works too).",
+            "description": "The `token` of POST /v1/login, verbatim: `JWT <jwt>` (`Bearer <jwt>` works too); "
+            "or an API key of POST /v1/keys: `Bearer mrk_…`.",
         }
 
 

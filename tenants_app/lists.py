@@ -46,3 +46,16 @@ AUDIT_LOG = ListSpec(
         "address": FilterField("address", nullable=True),
     }
 )
+
+# API keys: everyone lists their own; admins everyone's (tenants_app.keys.visible_keys).
+KEYS = ListSpec(
+    fields={
+        "_id": FilterField("id"),
+        "name": FilterField("name"),
+        "user": FilterField("user__username"),
+        "created": FilterField("created", "datetime"),
+        "expires": FilterField("expires", "datetime", nullable=True),
+        "last_used": FilterField("last_used", "datetime", nullable=True),
+    },
+    default_sort=("-created", "_id"),
+)

@@ -99,6 +99,10 @@ class User(AbstractBaseUser):
 
     objects = UserManager()
 
+    # Set on a request's user object when an API key without the admin scope acts for an admin
+    # (``tenants_app.keys``): the role is lowered for that request only, so such an object is never saved.
+    limited_by_key = False
+
     USERNAME_FIELD = "username"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS = ["email"]
@@ -115,6 +119,11 @@ class User(AbstractBaseUser):
             self.email = None
         elif self.email:
             self.email = self.email.strip().lower()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.limited_by_key:
+            raise RuntimeError("a user acting through a limited API key is never saved: its role is lowered")
+        super().save(*args, **kwargs)
 
     @property
     def is_admin(self) -> bool:

@@ -206,15 +206,29 @@ def _check_unique(user: User) -> None:
         raise Conflict(f"email: {user.email!r} is already used by another user")
 
 
-def create_user(caller: Caller, *, username: str, password: str, email: str | None, role: str = Role.REGULAR) -> User:
+def create_user(
+    caller: Caller,
+    *,
+    username: str,
+    password: str | None = None,
+    email: str | None = None,
+    role: str = Role.REGULAR,
+    service: bool = False,
+) -> User:
+    """A person (with a password) or a service account (``service``: no usable password, so no login;
+    it acts through the API keys admins create for it)."""
     _admin_only(caller, "create", "create users")
-    user = User(username=username, email=email, role=role)
+    user = User(username=username, email=email, role=role, is_service=service)
     _full_clean(user, exclude=["password"])
-    _check_password(password, user)
+    if not service:
+        if password is None:
+            raise Invalid("password: required for a user who signs in")
+        _check_password(password, user)
     _check_unique(user)
-    user.set_password(password)
+    user.set_password(None if service else password)  # None: an unusable password, which no login matches
     _save_user(user)
-    audit.record(caller, action="create", resource="user", target=user.username, details={"role": user.role})
+    details = {"role": user.role, "service": True} if service else {"role": user.role}
+    audit.record(caller, action="create", resource="user", target=user.username, details=details)
     return user
 
 
@@ -232,6 +246,8 @@ def update_user(caller: Caller, user: User, changes: dict[str, Any]) -> User:
     if changes.get("role") == Role.REGULAR and _last_admin(user):
         raise Conflict("role: the tenant's last admin cannot lose the admin role")
     password = changes.get("password")
+    if password is not None and user.is_service:
+        raise Invalid("password: a service account has no password; it uses API keys")
     for name in ("email", "role"):
         if name in changes:
             setattr(user, name, changes[name])
@@ -305,7 +321,7 @@ def authenticate(*, tenant_id: str, username: str, password: str, address: str |
     user = None
     if tenant is not None:
         tenancy.enter(tenant)
-        user = User.objects.filter(username=username, is_active=True).first()
+        user = User.objects.filter(username=username, is_active=True, is_service=False).first()
     if user is None or not user.check_password(password):
         if user is None:
             User().set_password(password)  # spend the same hashing time as for a real user

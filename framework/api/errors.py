@@ -221,6 +221,9 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     request = context.get("request")
     method = getattr(request, "method", None)
     kind, details, headers = _classify(exc, method)
+    if kind.status == 403 and getattr(getattr(request, "user", None), "limited_by_key", False):
+        # an admin's key without the admin scope: the role it lacks is the scope it lacks
+        details = f"{details} (this API key lacks the 'admin' scope)"
     if kind.status >= 500:
         logger.error("unhandled error in %s %s", method, getattr(request, "path", "?"), exc_info=exc)
     if kind.status == 401:

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer, iso
-from tenants_app.models import AuditEntry, Role, Tenant, User
+from tenants_app.models import ApiKey, AuditEntry, Role, Scope, Tenant, User
 
 # ------------------------------------------------------------------ output
 
@@ -34,9 +34,28 @@ def user_document(user: User, *, full: bool) -> dict[str, Any]:
         "username": user.username,
         "email": user.email,
         "role": user.role,
+        "service": user.is_service,
         "timestamp": iso(user.timestamp),
         "lastmod": iso(user.lastmod),
     }
+
+
+def key_document(key: ApiKey, text: str | None = None) -> dict[str, Any]:
+    """A key as lists show it: never its secret, except ``key`` in the answer that created it."""
+    document = {
+        "_id": key.id,
+        "name": key.name,
+        "user": key.user.username,
+        "scopes": key.scopes,
+        "created": iso(key.created),
+        "created_by": key.created_by,
+        "expires": iso(key.expires) if key.expires else None,
+        "last_used": iso(key.last_used) if key.last_used else None,
+        "last_used_address": key.last_used_address,
+    }
+    if text is not None:
+        document["key"] = text
+    return document
 
 
 def audit_document(entry: AuditEntry) -> dict[str, Any]:
@@ -91,15 +110,34 @@ class LoginInput(StrictInputSerializer):
 
 class UserCreateInput(StrictInputSerializer):
     username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=512, trim_whitespace=False)
-    email = serializers.EmailField()
+    password = serializers.CharField(max_length=512, trim_whitespace=False, required=False)
+    email = serializers.EmailField(required=False)
     role = serializers.ChoiceField(choices=Role.values, required=False, default=Role.REGULAR)
+    service = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A person has a password and an e-mail address; a service account has neither password nor login.
+        if attrs.get("service"):
+            if "password" in attrs:
+                raise serializers.ValidationError({"password": "a service account has no password; use API keys"})
+        else:
+            missing = {name: "This field is required." for name in ("password", "email") if name not in attrs}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
 
 
 class UserUpdateInput(NonEmptyInputSerializer):
     email = serializers.EmailField(required=False)
     password = serializers.CharField(max_length=512, trim_whitespace=False, required=False)
     role = serializers.ChoiceField(choices=Role.values, required=False)
+
+
+class KeyCreateInput(StrictInputSerializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.values), min_length=1, max_length=3)
+    expires = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    user = serializers.CharField(max_length=150, required=False, help_text="Admins: a service account's username.")
 
 
 # ------------------------------------------------------------------ documents, as the OpenAPI document names them
@@ -123,6 +161,7 @@ class UserSerializer(serializers.Serializer[Any]):
     role = serializers.ChoiceField(
         choices=["admin", "regular"], required=False, help_text="Own record and admins only."
     )
+    service = serializers.BooleanField(required=False, help_text="A service account. Own record and admins only.")
     timestamp = serializers.DateTimeField(required=False)
     lastmod = serializers.DateTimeField(required=False)
 
@@ -150,3 +189,16 @@ class AuditEntrySerializer(serializers.Serializer[Any]):
     result = serializers.ChoiceField(choices=["success", "failure", "denied"])
     address = serializers.CharField(allow_null=True)
     details = serializers.DictField()
+
+
+class ApiKeySerializer(serializers.Serializer[Any]):
+    _id = serializers.CharField()
+    name = serializers.CharField()
+    user = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.values))
+    created = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    expires = serializers.DateTimeField(allow_null=True)
+    last_used = serializers.DateTimeField(allow_null=True)
+    last_used_address = serializers.CharField(allow_null=True)
+    key = serializers.CharField(required=False, help_text="The key itself: in the answer that created it only.")

@@ -17,11 +17,11 @@ from framework.api.listing import ListSpec
 from framework.api.schema import LIST_PARAMETERS, collection_operations, ok, page_of
 from framework.api.viewsets import RegistryViewSet
 from framework.errors import Forbidden, NotFound, Unauthorized
-from tenants_app import lists, services
+from tenants_app import keys, lists, services
 from tenants_app.api import serializers as io
 from tenants_app.audit import Caller
 from tenants_app.authentication import ApiTokenAuthentication
-from tenants_app.models import AuditEntry, Tenant, User
+from tenants_app.models import ApiKey, AuditEntry, Tenant, User
 
 if TYPE_CHECKING:
     from tenants_app.http import SignedInApiRequest
@@ -175,3 +175,33 @@ class AuditLogViewSet(RegistryViewSet):
         if not request.user.is_admin:
             raise Forbidden("Only tenant admins can read the audit log.")
         return self.list_response(request, AuditEntry.objects.all(), lambda rows: [io.audit_document(e) for e in rows])
+
+
+@extend_schema_view(
+    **collection_operations("key", io.ApiKeySerializer, create=io.KeyCreateInput, update=None),
+)
+class ApiKeyViewSet(RegistryViewSet):
+    """``/v1/keys``: API keys. Everyone manages their own; admins list and revoke anyone's, and create keys
+    for service accounts. A key's secret is in the answer that created it, and nowhere else, ever."""
+
+    list_spec = lists.KEYS
+    if TYPE_CHECKING:
+        request: SignedInApiRequest
+
+    def list(self, request: SignedInApiRequest) -> Response:
+        keys_shown = keys.visible_keys(Caller.of(request))
+        return self.list_response(request, keys_shown, lambda rows: [io.key_document(key) for key in rows])
+
+    def retrieve(self, request: SignedInApiRequest, pk: str) -> Response:
+        return Response(io.key_document(keys.find_key(Caller.of(request), pk)))
+
+    def create(self, request: SignedInApiRequest) -> Response:
+        data = self.validated(io.KeyCreateInput, request)
+        owner = UserViewSet.user(data.pop("user")) if "user" in data else None
+        key, text = keys.create_key(Caller.of(request), user=owner, **data)
+        return Response(io.key_document(key, text), status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: SignedInApiRequest, pk: str) -> Response:
+        caller = Caller.of(request)
+        key: ApiKey = keys.revoke_key(caller, keys.find_key(caller, pk))
+        return Response(io.key_document(key))

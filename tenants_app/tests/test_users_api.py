@@ -13,7 +13,7 @@ from tenants_app.models import Role, User
 from testing.helpers import PASSWORD, error_of
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
-FULL_KEYS = {"_id", "username", "email", "role", "timestamp", "lastmod"}
+FULL_KEYS = {"_id", "username", "email", "role", "service", "timestamp", "lastmod"}
 PUBLIC_KEYS = {"_id", "username"}
 ENVELOPE_KEYS = {
     "docs",
