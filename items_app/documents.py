@@ -2,7 +2,7 @@
 
 An item document holds, in this order: ``_id``, ``name``, ``owner``, the kind's scalar traits
 (``status``), ``visibility``, ``users``, the kind's list traits (``datasets``), ``metadata``, ``tags``,
-``description``, ``versions``, ``timestamp``, ``lastmod``.
+``description``, ``versions``, ``aliases`` (name → ordinal), ``timestamp``, ``lastmod``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ from typing import TYPE_CHECKING, Any
 from framework.api.serializers import iso
 from items_app import kinds
 from items_app.models import Item, Version
-from items_app.related import Related, load_related
+from items_app.related import Related, attach_version_rows, load_related
 
 if TYPE_CHECKING:
     from tenants_app.models import User
 
 
 def version_document(version: Version) -> dict[str, Any]:
+    """A version as the API shows it; its aliases and metadata come from ``attach_version_rows`` (loaded
+    here when a caller did not)."""
+    if not hasattr(version, "alias_names"):
+        attach_version_rows([version])
     return {
         "ordinal": version.ordinal,
         "original": version.original,
@@ -27,6 +31,8 @@ def version_document(version: Version) -> dict[str, Any]:
         "sha256": version.blob_id,
         "content_type": version.content_type,
         "description": version.description,
+        "metadata": [{"name": entry.name, "value": entry.value} for entry in version.metadata_values],
+        "aliases": version.alias_names,
         "timestamp": iso(version.timestamp),
         # An ``owner_id`` means an owner row (SET_NULL clears both); mypy cannot relate the two.
         "owner": version.owner.username if version.owner_id else None,  # type: ignore[union-attr]
@@ -50,6 +56,7 @@ def item_document(item: Item) -> dict[str, Any]:
             "tags": related.tags,
             "description": item.description,
             "versions": [version_document(version) for version in related.versions],
+            "aliases": {name: version.ordinal for version in related.versions for name in version.alias_names},
             "timestamp": iso(item.timestamp),
             "lastmod": iso(item.lastmod),
         }

@@ -9,23 +9,33 @@ kept while nothing that the filter and the sort read changes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import CharField, FloatField, OuterRef, Q, QuerySet, Subquery
 
+from folksonomy_app.models import MAX_NAME_LENGTH
 from framework.api.filtering import FieldHandler, FilterField, MetadataField, RowsField
-from framework.api.listing import ListQuery, ListSpec
+from framework.api.listing import ListQuery, ListSpec, ordered
+from framework.errors import InvalidFilter, InvalidListParameter
 from items_app import generation
 from items_app.kinds import ItemKind
-from items_app.models import Item, ItemTag, MetadataEntry, Share, Version
+from items_app.models import Alias, Item, ItemTag, MetadataEntry, Share, Version, VersionMetadataEntry
 from items_app.querysets import count_readable
 from tenants_app.models import User
 
 LOGIC = ("$and", "$or", "$nor")
 # Filterable fields that are not document fields of their own, with the document field whose changes
 # they follow.
-DERIVED_FIELDS = {"versions.original": "versions", "versions.sha256": "versions", "versions.size": "versions"}
+DERIVED_FIELDS = {
+    "versions.original": "versions",
+    "versions.sha256": "versions",
+    "versions.size": "versions",
+    "aliases": "versions",
+}
+# Families of filter fields on version rows (``versions.metadata.<name>``, ``aliases.<alias>.metadata.<name>``):
+# they change with the versions.
+VERSION_FAMILIES = ("versions.metadata.", "aliases.")
 
 
 def filter_aspects(document: Any) -> set[str] | None:
@@ -49,6 +59,8 @@ def field_aspects_of(key: str, fields: dict[str, str | None]) -> set[str] | None
     field nothing declares."""
     if key.startswith("metadata."):
         key = "metadata"
+    elif key.startswith(VERSION_FAMILIES):
+        key = "versions"
     key = DERIVED_FIELDS.get(key, key)
     if key in generation.FIXED_FIELDS:
         return set()
@@ -80,18 +92,45 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
         "versions.original": RowsField(Version, "item", FilterField("original")),
         "versions.sha256": RowsField(Version, "item", FilterField("blob__sha256")),
         "versions.size": RowsField(Version, "item", FilterField("size", "number")),
+        "aliases": RowsField(Alias, "item", FilterField("name")),
     }
     for scalar in kind.scalars:
         fields[scalar.field] = scalar.filter_field(viewer)
     for trait in kind.lists:
         fields[trait.field] = trait.filter_field(viewer)
     reads = reads or generation.Cached(viewer)
+    sort_prefixed = {"metadata.": metadata_sort}
     return ListSpec(
         fields=fields,
-        prefixed={"metadata.": metadata.named},
+        prefixed={
+            "metadata.": metadata.named,
+            "versions.metadata.": MetadataField(VersionMetadataEntry, "version__item").named,
+            "aliases.": aliased_version_metadata,
+        },
         counter=cached_total(kind, viewer, reads),
-        page_rows=cached_page_rows(kind, viewer, reads, fields),
+        page_rows=cached_page_rows(kind, viewer, reads, fields, sort_prefixed),
+        sort_prefixed=sort_prefixed,
     )
+
+
+def aliased_version_metadata(rest: str) -> MetadataField:
+    """``aliases.<alias>.metadata.<name>``: the metadata of the version an alias points at."""
+    alias, separator, name = rest.partition(".metadata.")
+    if not separator or not alias or not name or "." in alias:
+        raise InvalidFilter(f"aliases.{rest}: write aliases.<alias>.metadata.<name> (or aliases to test names)")
+    return MetadataField(VersionMetadataEntry, "version__item", name, Q(version__aliases__name=alias))
+
+
+def metadata_sort(name: str) -> list[Any]:
+    """Sort keys of ``metadata.<name>``: its numeric values first (as numbers), then the others (as text);
+    items without the name come last, whichever the direction."""
+    if len(name) > MAX_NAME_LENGTH or not name.strip():
+        raise InvalidListParameter(f"metadata.{name[:80]}: not a metadata name")
+    entries = MetadataEntry.objects.filter(item=OuterRef("pk"), name_id=name)
+    return [
+        Subquery(entries.values("number")[:1], output_field=FloatField()),
+        Subquery(entries.exclude(value_type="number").values("text")[:1], output_field=CharField()),
+    ]
 
 
 def cached_total(kind: ItemKind, viewer: User, reads: generation.Cached) -> Callable[[QuerySet[Item], Any], int]:
@@ -111,7 +150,11 @@ def cached_total(kind: ItemKind, viewer: User, reads: generation.Cached) -> Call
 
 
 def cached_page_rows(
-    kind: ItemKind, viewer: User, reads: generation.Cached, fields: dict[str, FieldHandler]
+    kind: ItemKind,
+    viewer: User,
+    reads: generation.Cached,
+    fields: dict[str, FieldHandler],
+    sort_prefixed: Mapping[str, Callable[[str], Sequence[Any]]],
 ) -> Callable[[QuerySet[Item], ListQuery, int], list[Item]]:
     """The items of one list page: which ones, in which order, from the generation cache like totals (kept
     while nothing the filter or the order reads changes); the items themselves are loaded fresh by id."""
@@ -126,14 +169,16 @@ def cached_page_rows(
     def rows(filtered: QuerySet[Item], query: ListQuery, offset: int) -> list[Item]:
         read = filter_aspects(query.filter_document)
         for lookup in query.ordering:
-            by = sort_aspects.get(lookup.lstrip("-"))
+            name = lookup.lstrip("-")
+            by = field_aspects_of(name, field_aspects) if name.startswith("metadata.") else sort_aspects.get(name)
             read = None if read is None or by is None else read | by
         filter_key = canonical(query.filter_document)
         key = ("page", kind.value, viewer.pk, viewer.role, filter_key, tuple(query.ordering), offset, query.limit)
         loaded: list[Item] = []
 
         def page_ids() -> list[str]:
-            loaded.extend(filtered.order_by(*query.ordering)[offset : offset + query.limit])
+            page = ordered(filtered, query.ordering, ListSpec(fields=fields, sort_prefixed=sort_prefixed))
+            loaded.extend(page[offset : offset + query.limit])
             return [item.pk for item in loaded]
 
         ids = reads.get(key, page_ids, depends_on=read)

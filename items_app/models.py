@@ -32,7 +32,7 @@ from framework.ids import new_object_id
 from items_app.querysets import ItemQuerySet
 
 if TYPE_CHECKING:
-    from items_app.related import Related
+    from items_app.related import MetadataValue, Related
     from tenants_app.models import User
 
 
@@ -257,6 +257,11 @@ class Version(models.Model):
             models.Index(fields=["original"], name="version_original"),
             models.Index(fields=["owner"], name="version_owner"),  # explicit: no pattern-ops copy on PostgreSQL
         ]
+
+    if TYPE_CHECKING:
+        # Not columns: set by ``related.attach_version_rows`` on the versions a document shows.
+        alias_names: list[str]
+        metadata_values: list[MetadataValue]
 
     def __str__(self) -> str:
         return f"{self.item_id} v{self.ordinal} {self.original}"

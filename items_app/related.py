@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from items_app import kinds
-from items_app.models import Item, ItemLists, ItemTag, MetadataEntry, Share, Version, stored_value
+from items_app.models import (
+    Alias,
+    Item,
+    ItemLists,
+    ItemTag,
+    MetadataEntry,
+    Share,
+    Version,
+    VersionMetadataEntry,
+    stored_value,
+)
 
 if TYPE_CHECKING:
     from tenants_app.models import User
@@ -104,9 +114,28 @@ def load_related(items: Sequence[Item], viewer: User) -> Sequence[Item]:
     if versioned:
         for version in Version.objects.filter(item_id__in=versioned).select_related("owner").order_by("ordinal"):
             related[version.item_id].versions.append(version)
+        attach_version_rows([version for pk in versioned for version in related[pk].versions])
     for item in items:
         item.related = related[item.pk]
     return items
+
+
+def attach_version_rows(versions: Sequence[Version]) -> Sequence[Version]:
+    """Set ``alias_names`` and ``metadata_values`` on each version (its document shows both): two queries
+    for any number of versions."""
+    by_id = {version.pk: version for version in versions}
+    for version in versions:
+        version.alias_names = []
+        version.metadata_values = []
+    if not by_id:
+        return versions
+    names = Alias.objects.filter(version_id__in=by_id).order_by("name").values_list("version_id", "name")
+    for version_id, name in names:
+        by_id[version_id].alias_names.append(name)
+    entries = VersionMetadataEntry.objects.filter(version_id__in=by_id).order_by("id")
+    for version_id, *entry in entries.values_list("version_id", "name_id", "value_type", "text"):
+        by_id[version_id].metadata_values.append(MetadataValue(*entry))  # type: ignore[arg-type]
+    return versions
 
 
 def _hide_what_the_viewer_may_not_see(related: dict[str, Related], kind_of: dict[str, str], viewer: User) -> None:

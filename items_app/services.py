@@ -66,6 +66,13 @@ def readable_item(user: User, kind: str, pk: str, *related: str) -> Item:
     return item
 
 
+def item_id_by_name(kind: str, owner: str, name: str) -> str | None:
+    """The id of ``owner``'s item of ``kind`` named ``name`` (the pair is unique), whoever may read it: the
+    caller's route then reads it by id, with the one visibility rule."""
+    ids = Item.objects.of_kind(kind).filter(owner__username=owner, name=name).values_list("pk", flat=True)
+    return ids.first()
+
+
 def is_item_id(value: str) -> bool:
     return looks_like_object_id(value)
 
@@ -153,7 +160,7 @@ def metadata_value(entry: Any) -> MetadataValue:
     raise Invalid(f"metadata.{name}: a value is a string, a number or true/false")
 
 
-def _metadata(entries: Iterable[Any]) -> list[MetadataValue]:
+def checked_metadata(entries: Iterable[Any]) -> list[MetadataValue]:
     values = [metadata_value(entry) for entry in entries]
     names = [value.name for value in values]
     duplicated = sorted({name for name in names if names.count(name) > 1})
@@ -162,7 +169,7 @@ def _metadata(entries: Iterable[Any]) -> list[MetadataValue]:
     return values
 
 
-def _metadata_names(entries: Iterable[Any]) -> list[str]:
+def metadata_names(entries: Iterable[Any]) -> list[str]:
     """Names to remove: given as ``{"name", "value"?}`` objects (as the seed did) or plain names."""
     names = []
     for entry in entries:
@@ -255,7 +262,7 @@ def _new_item(caller: Caller, kind: ItemKind, fields: dict[str, Any], references
     related = Related(
         users=[user.username for user in share_with],
         tags=_tags(fields.get("tags", ())),
-        metadata=_metadata(fields.get("metadata", ())),
+        metadata=checked_metadata(fields.get("metadata", ())),
         lists={trait.field: trait.stored(targets) for trait, targets in links.items()},
     ).put_in_order()
     item.related = related
@@ -414,8 +421,8 @@ def _resolve(kind: ItemKind, name: str, change: ListChange, references: Referenc
         return _tags(change.remove), _tags(change.add)
     if name == "metadata":
         if change.replace is not None:
-            return "all", _metadata(change.replace)
-        return _metadata_names(change.remove), _metadata(change.add)
+            return "all", checked_metadata(change.replace)
+        return metadata_names(change.remove), checked_metadata(change.add)
     trait = kind.trait(name)
     if not isinstance(trait, ListTrait):
         raise Invalid(f"{name}: {kind.plural.lower()} have no {name}")

@@ -7,23 +7,55 @@ whatever fails in between.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from django.db import IntegrityError
 from django.db.models import F
+from django.utils import timezone
 
-from framework.errors import Conflict, DigestMismatch, NotFound, UploadFailed
+from folksonomy_app.models import MetadataName
+from folksonomy_app.services import record_use
+from framework.errors import Conflict, DigestMismatch, Invalid, NotFound, UploadFailed
 from framework.files import storage
 from framework.files.uploads import ReceivedFile
 from items_app import generation
 from items_app.blobs import release_blob
-from items_app.models import Blob, Item, Version
-from items_app.services import ensure_editable, touch
+from items_app.models import Alias, AliasMove, Blob, Item, Version, VersionMetadataEntry
+from items_app.related import ListChange, MetadataValue
+from items_app.services import checked_metadata, ensure_editable, metadata_names, touch
 from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 
+LATEST = "latest"  # the alias no one sets: always the highest ordinal
+
 
 class _BlobVanished(Exception):
     """A concurrent deletion removed the blob between storing it and locking it: store it again."""
+
+
+def version_metadata(raw: Any) -> list[MetadataValue]:
+    """A version's metadata as a client sends it: a list of ``{"name", "value"}`` (as items take it) or an
+    object ``{"accuracy": 0.93}``; each entry checked by the item rules, each name once."""
+    if isinstance(raw, dict):
+        raw = [{"name": name, "value": value} for name, value in raw.items()]
+    if not isinstance(raw, list):
+        raise Invalid('metadata: a list of {"name": …, "value": …} or an object of name: value')
+    return checked_metadata(raw)
+
+
+def parse_version_metadata(text: str | None) -> list[MetadataValue]:
+    """``metadata`` of an upload (a form field or a query parameter): JSON text, or nothing."""
+    if text is None or text.strip() == "":
+        return []
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise Invalid('metadata: not JSON; send a list of {"name", "value"} or an object of name: value') from None
+    return version_metadata(raw)
 
 
 def add_version(
@@ -34,6 +66,7 @@ def add_version(
     original: str,
     description: str = "",
     expected_sha256: str | None = None,
+    metadata: Sequence[MetadataValue] = (),
 ) -> Version:
     """Record an uploaded file as the item's next version, storing its bytes once per tenant.
 
@@ -48,7 +81,7 @@ def add_version(
             raise DigestMismatch(f"file: its SHA-256 is {sha256}, the client expected {expected_sha256}")
         if Version.objects.filter(item=item, original=original).exists():
             raise Conflict(f"original: this {item.kind} already has a version named {original!r}")
-        version = _store_and_record(caller, item, received, tenant_id, original, description)
+        version = _store_and_record(caller, item, received, tenant_id, original, description, metadata)
     except IntegrityError:
         release_blob(tenant_id, sha256)
         raise Conflict(f"original: this {item.kind} already has a version named {original!r}") from None
@@ -61,7 +94,13 @@ def add_version(
 
 
 def _store_and_record(
-    caller: Caller, item: Item, received: ReceivedFile, tenant_id: str, original: str, description: str
+    caller: Caller,
+    item: Item,
+    received: ReceivedFile,
+    tenant_id: str,
+    original: str,
+    description: str,
+    metadata: Sequence[MetadataValue],
 ) -> Version:
     key = storage.blob_key(tenant_id, received.sha256)
     for _attempt in range(3):
@@ -69,7 +108,9 @@ def _store_and_record(
             storage.store(key, received)
         try:
             with generation.changing("versions", "lastmod"):
-                return _record(caller, item, received, key, original, description)
+                version = _record(caller, item, received, key, original, description)
+                _put_version_metadata(version, metadata, caller.user)
+                return version
         except _BlobVanished:
             continue
     raise UploadFailed("file: storage lost the file while it was recorded; try again")
@@ -97,19 +138,56 @@ def _record(caller: Caller, item: Item, received: ReceivedFile, key: str, origin
 
 
 def find_version(item: Item, ref: str) -> Version:
-    """A version by ordinal (all digits) or else by original file name."""
+    """A version by reference: an ordinal (all digits), ``@latest`` (the highest ordinal), ``@<alias>``, or
+    else its original file name."""
     versions = Version.objects.filter(item=item).select_related("owner")
-    version = versions.filter(ordinal=int(ref)).first() if ref.isdigit() else versions.filter(original=ref).first()
+    if ref == f"@{LATEST}":
+        version = versions.order_by("-ordinal").first()
+    elif ref.startswith("@"):
+        version = versions.filter(aliases__name=ref[1:]).first()
+    elif ref.isdigit():
+        version = versions.filter(ordinal=int(ref)).first()
+    else:
+        version = versions.filter(original=ref).first()
     if version is None:
         raise NotFound(f"versions: no version {ref!r}")
     return version
 
 
-def delete_version(caller: Caller, item: Item, version: Version) -> Version:
+@dataclass(frozen=True)
+class AliasesOnDeletion:
+    """What deleting a version does to the aliases pointing at it: refuse (409, the default), drop them, or
+    move them to ``to``."""
+
+    drop: bool = False
+    to: Version | None = None
+
+
+def delete_version(
+    caller: Caller, item: Item, version: Version, aliases: AliasesOnDeletion = AliasesOnDeletion()
+) -> Version:
     ensure_editable(caller, item, "delete")
+    if aliases.to is not None and aliases.to.pk == version.pk:
+        raise Invalid("to: the aliases cannot move to the version being deleted")
     sha256 = version.blob_id
     version_id = version.pk
     with generation.changing("versions", "lastmod"):
+        lock_item(item)
+        pointing = list(Alias.objects.filter(version_id=version_id).order_by("name"))
+        if pointing and not aliases.drop and aliases.to is None:
+            names = ", ".join(alias.name for alias in pointing)
+            raise Conflict(
+                f"aliases: {names} point(s) at version {version.ordinal}; move them first, or delete with "
+                "?aliases=drop or ?aliases=move&to=<version>"
+            )
+        for alias in pointing:
+            record_move(caller, item, alias.name, version.ordinal, aliases.to.ordinal if aliases.to else None)
+            if aliases.to is not None:
+                Alias.objects.filter(pk=alias.pk).update(
+                    version=aliases.to, lastmod=timezone.now(), by=caller.username or ""
+                )
+            else:
+                alias.delete()
         version.delete()
         touch(item)
         details = {"ordinal": version.ordinal, "original": version.original, "size": version.size, "sha256": sha256}
@@ -117,6 +195,60 @@ def delete_version(caller: Caller, item: Item, version: Version) -> Version:
     version.pk = version_id
     release_blob(require_tenant().id, sha256)
     return version
+
+
+def update_version(
+    caller: Caller, item: Item, version: Version, *, description: str | None, metadata: ListChange | None
+) -> Version:
+    """Change a version's description and metadata (same list rules as an item's: a plain list replaces,
+    ``remove`` then ``add`` otherwise). Every value is checked before anything is written."""
+    ensure_editable(caller, item, "modify")
+    plan = None
+    if metadata is not None:
+        remove = "all" if metadata.replace is not None else metadata_names(metadata.remove)
+        plan = (remove, checked_metadata(metadata.added()))
+    with generation.changing("versions", "lastmod"):
+        lock_item(item)
+        if not Version.objects.filter(pk=version.pk).exists():
+            raise NotFound(f"versions: no version {version.ordinal}")
+        if description is not None:
+            Version.objects.filter(pk=version.pk).update(description=description)
+        if plan is not None:
+            remove, add = plan
+            rows = VersionMetadataEntry.objects.filter(version=version)
+            names = [value.name for value in add]
+            (rows.exclude(name_id__in=names) if remove == "all" else rows.filter(name_id__in=remove)).delete()
+            _put_version_metadata(version, add, caller.user)
+        touch(item)
+        fields = sorted(
+            name for name, given in (("description", description), ("metadata", metadata)) if given is not None
+        )
+        details = {"ordinal": version.ordinal, "fields": fields}
+        audit.record(caller, action="update_version", resource=item.kind, target=item.pk, details=details)
+    return Version.objects.select_related("owner").get(pk=version.pk)
+
+
+def _put_version_metadata(version: Version, values: Sequence[MetadataValue], user: Any) -> None:
+    """Add entries; a name the version already has gets the new value. Names join the vocabulary (folk)."""
+    if not values:
+        return
+    record_use(MetadataName, [value.name for value in values], user)
+    for value in values:
+        fields = {"value_type": value.value_type, "text": value.text, "number": value.number}
+        if not VersionMetadataEntry.objects.filter(version=version, name_id=value.name).update(**fields):
+            VersionMetadataEntry.objects.create(version=version, name_id=value.name, **fields)
+
+
+def lock_item(item: Item) -> None:
+    """Lock the item's row for the rest of the transaction: its versions and aliases change one at a time."""
+    if not Item.objects.select_for_update().filter(pk=item.pk).exists():
+        raise NotFound(f"_id: no {item.kind} {item.pk!r}")
+
+
+def record_move(caller: Caller, item: Item, alias: str, from_ordinal: int | None, to_ordinal: int | None) -> None:
+    AliasMove.objects.create(
+        item=item, alias=alias, from_ordinal=from_ordinal, to_ordinal=to_ordinal, by=caller.username or ""
+    )
 
 
 def record_download(caller: Caller, item: Item, version: Version, byte_range: str | None) -> None:

@@ -18,6 +18,7 @@ v1: list[URLPattern | URLResolver] = [
     path("", include("models_app.api.urls")),
     path("", include("datasets_app.api.urls")),
     path("", include("folksonomy_app.api.urls")),
+    path("", include("items_app.api.urls")),
     re_path(r"^.*$", api.api_not_found),  # unknown routes under /v1/ answer the JSON 404 envelope
 ]
 

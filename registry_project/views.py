@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import connections
@@ -19,6 +19,9 @@ from rest_framework.views import APIView
 from framework.api.errors import CATALOGUE, catalogue_document, is_api_path, json_error
 from framework.api.schema import ok
 from tenants_app.context import require_tenant
+
+if TYPE_CHECKING:
+    from tenants_app.models import User
 
 
 class ServiceVersion(serializers.Serializer[Any]):
@@ -77,7 +80,7 @@ class InfoView(APIView):
     and who the caller is (``user``): how a script holding only a key learns its username (``mreg whoami``)."""
 
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = cast("User", request.user)  # IsAuthenticated: a signed-in user
         return Response(
             {
                 "version": settings.REGISTRY_VERSION,

@@ -92,7 +92,10 @@ class KeyScopes(BasePermission):
         use = request.auth
         if isinstance(use, KeyUse) and request.method not in SAFE_METHODS and Scope.WRITE not in use.scopes:
             has = ", ".join(keys.ordered(use.scopes)) or "none"
-            raise Forbidden(f"this API key lacks the 'write' scope (it has: {has})", action=ACTIONS[request.method])
+            raise Forbidden(
+                f"this API key lacks the 'write' scope (it has: {has})",
+                action=ACTIONS.get(request.method or "", "modify"),
+            )
         return True
 
 

@@ -132,7 +132,9 @@ def assert_utc_timestamp(value: str) -> None:
 CONTENT = b"onnx weights, first cut\n" * 400
 OTHER_CONTENT = b"onnx weights, second cut\n" * 500
 BOUNDARY = "BoUnDaRy"
-VERSION_KEYS = {"ordinal", "original", "size", "sha256", "content_type", "description", "timestamp", "owner"}
+VERSION_KEYS = {
+    "ordinal", "original", "size", "sha256", "content_type", "description", "metadata", "aliases", "timestamp", "owner",
+}  # fmt: skip
 
 
 def sha256_of(content: bytes) -> str:

@@ -24,6 +24,7 @@ COMMON_KEYS = frozenset(
         "tags",
         "description",
         "versions",
+        "aliases",
         "timestamp",
         "lastmod",
     }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import QueryDict
 
 from framework.api.filtering import FieldHandler, FilterField, FilterTranslator, parse_filter_parameter
@@ -34,6 +34,9 @@ class ListSpec:
     counter: Callable[[QuerySet[Any], Any], int] | None = None
     # The rows of one page given the filtered queryset, the query and the offset; None slices the queryset.
     page_rows: Callable[[QuerySet[Any], ListQuery, int], list[Any]] | None = None
+    # Families of sort keys (``metadata.<name>``): prefix → the expressions to order by for the rest of the
+    # name, in turn, each with rows that have no value last (``ordered``).
+    sort_prefixed: Mapping[str, Callable[[str], Sequence[Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,36 @@ def _ordering(params: QueryDict, spec: ListSpec) -> list[str]:
     sortable = {name: handler for name, handler in spec.fields.items() if isinstance(handler, FilterField)}
     ordering = []
     for name, prefix in wanted:
-        if name not in sortable:
-            raise bad_parameter(f"cannot sort on {name!r}; sortable fields: {', '.join(sorted(sortable))}")
-        ordering.append(f"{prefix}{sortable[name].lookup}")
+        if name in sortable:
+            ordering.append(f"{prefix}{sortable[name].lookup}")
+        elif _sort_family(name, spec) is not None:
+            ordering.append(f"{prefix}{name}")  # kept by name: ``ordered`` turns it into expressions
+        else:
+            known = [*sorted(sortable), *(f"{family}<name>" for family in spec.sort_prefixed)]
+            raise bad_parameter(f"cannot sort on {name!r}; sortable fields: {', '.join(known)}")
     return [*ordering, "pk"]  # a unique tie-breaker keeps pages stable
+
+
+def _sort_family(name: str, spec: ListSpec) -> str | None:
+    return next((p for p in spec.sort_prefixed if name.startswith(p) and len(name) > len(p)), None)
+
+
+def ordered(queryset: QuerySet[Any], ordering: Sequence[str], spec: ListSpec) -> QuerySet[Any]:
+    """``queryset`` in the order of ``ordering`` (``ListQuery.ordering``); a key of a sort family becomes its
+    expressions, each sorted in the key's direction with missing values last in both directions."""
+    terms: list[Any] = []
+    for position, entry in enumerate(ordering):
+        name = entry.lstrip("-")
+        family = _sort_family(name, spec)
+        if family is None:
+            terms.append(entry)
+            continue
+        for part, expression in enumerate(spec.sort_prefixed[family](name[len(family) :])):
+            alias = f"sort_{position}_{part}"
+            queryset = queryset.alias(**{alias: expression})
+            column = F(alias)
+            terms.append(column.desc(nulls_last=True) if entry.startswith("-") else column.asc(nulls_last=True))
+    return queryset.order_by(*terms)
 
 
 def _select(params: QueryDict) -> list[str] | None:
@@ -141,7 +170,7 @@ def paginate(
     elif spec.page_rows is not None:
         rows = spec.page_rows(filtered, query, offset)
     else:
-        rows = list(filtered.order_by(*query.ordering)[offset : offset + query.limit])
+        rows = list(ordered(filtered, query.ordering, spec)[offset : offset + query.limit])
     return {
         "docs": [project(document, query.select) for document in serialize(rows)],
         "totalDocs": total,

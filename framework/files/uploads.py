@@ -458,6 +458,13 @@ def receive_upload(request: HttpRequest) -> tuple[ReceivedFile, str]:
     return received, description
 
 
+def upload_field(request: HttpRequest, name: str) -> str | None:
+    """A field sent with the file, after ``receive_upload``: a form field of a multipart body, a query
+    parameter of a raw one (``?description=…&metadata=…``)."""
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    return (request.GET if content_type == "application/octet-stream" else request.POST).get(name)
+
+
 def _receive_multipart(request: HttpRequest) -> tuple[ReceivedFile, str]:
     refuse_oversized_request(request, overhead=MULTIPART_OVERHEAD)
     handler = HashingUploadHandler(request)
@@ -466,9 +473,9 @@ def _receive_multipart(request: HttpRequest) -> tuple[ReceivedFile, str]:
         files, fields = request.FILES, request.POST
         if not _body_fully_read(request):
             raise UploadFailed("body: the upload was cut off before its end")
-        unknown = sorted((set(fields) - {"description", "file"}) | (set(files) - {"file"}))
+        unknown = sorted((set(fields) - {"description", "metadata", "file"}) | (set(files) - {"file"}))
         if unknown:
-            raise Invalid(f"{', '.join(unknown)}: unknown field(s); send 'file' and 'description'")
+            raise Invalid(f"{', '.join(unknown)}: unknown field(s); send 'file', 'description' and 'metadata'")
         # HashingUploadHandler (the request's only handler) made every file of this body.
         received = cast("ReceivedFile | None", files.get("file"))
         if received is None:

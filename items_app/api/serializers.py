@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer
+from framework.api.filtering import FilterField
+from framework.api.listing import ListSpec, bad_parameter
+from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer, iso
 from items_app.kinds import ItemKind
-from items_app.models import Visibility
+from items_app.models import Alias, AliasMove, ProtectedAlias, Visibility
 from items_app.related import ListChange
 
 MAX_DESCRIPTION_LENGTH = 20000
@@ -87,3 +90,100 @@ def update_input(kind: ItemKind) -> type[serializers.Serializer[Any]]:
     """The update body of ``kind``, built as ``create_input`` builds its create body."""
     fields = {trait.field: field for trait in kind.traits if (field := trait.update_input()) is not None}
     return type(f"{kind.singular}UpdateInput", (ItemUpdateInput,), fields) if fields else ItemUpdateInput
+
+
+# ------------------------------------------------------------------ versions and aliases (contract §9.2)
+
+
+class VersionUpdateInput(NonEmptyInputSerializer):
+    description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_blank=True)
+    metadata = ListChangeField(required=False)
+
+
+class AliasInput(StrictInputSerializer):
+    version = serializers.JSONField(help_text="An ordinal, or a file name of one of the item's versions.")
+
+
+def alias_document(alias: Alias) -> dict[str, Any]:
+    return {"alias": alias.name, "version": alias.version.ordinal, "lastmod": iso(alias.lastmod), "by": alias.by}
+
+
+def move_document(move: AliasMove) -> dict[str, Any]:
+    return {
+        "_id": move.id,
+        "alias": move.alias,
+        "from": move.from_ordinal,
+        "to": move.to_ordinal,
+        "by": move.by,
+        "timestamp": iso(move.timestamp),
+    }
+
+
+ALIAS_HISTORY = ListSpec(
+    fields={
+        "_id": FilterField("id"),
+        "from": FilterField("from_ordinal", "number", nullable=True),
+        "to": FilterField("to_ordinal", "number", nullable=True),
+        "by": FilterField("by"),
+        "timestamp": FilterField("timestamp", "datetime"),
+    },
+    default_sort=("-timestamp", "_id"),
+)
+
+VERSION_SORT_FIELDS = ("ordinal", "timestamp", "size", "original")
+
+
+def sort_versions(documents: list[dict[str, Any]], raw: str | None) -> list[dict[str, Any]]:
+    """A version list in the order ``sort`` asks (``{"metadata.accuracy": "desc"}``, ``{"size": 1}``…); by
+    ordinal without one. Versions without a metadata value come last, whichever the direction."""
+    if raw is None or raw.strip() == "":
+        return documents
+    try:
+        wanted = json.loads(raw)
+    except ValueError:
+        wanted = None
+    if not isinstance(wanted, dict) or not wanted:
+        raise bad_parameter('sort must be a JSON object such as {"metadata.accuracy": "desc"}')
+    ordered = list(documents)
+    for name, direction in reversed(list(wanted.items())):  # stable sorts, last key first
+        descending = _descending(name, direction)
+        if name.startswith("metadata."):
+            ordered.sort(key=functools.partial(_metadata_key, name[len("metadata.") :], descending))
+        elif name in VERSION_SORT_FIELDS:
+            ordered.sort(key=functools.partial(_field_key, name), reverse=descending)
+        else:
+            fields = ", ".join([*VERSION_SORT_FIELDS, "metadata.<name>"])
+            raise bad_parameter(f"cannot sort versions on {name!r}; sortable: {fields}")
+    return ordered
+
+
+def _field_key(name: str, document: dict[str, Any]) -> Any:
+    return document[name]
+
+
+def _descending(name: str, direction: Any) -> bool:
+    text = str(direction).lower()
+    if isinstance(direction, bool) or text not in ("asc", "desc", "1", "-1"):
+        raise bad_parameter(f"sort direction of {name!r} must be asc, desc, 1 or -1")
+    return text in ("desc", "-1")
+
+
+def _metadata_key(name: str, descending: bool, document: dict[str, Any]) -> tuple[int, int, float, str]:
+    """Numbers first (as numbers), then other values (as text), then versions without the name."""
+    value = next((entry["value"] for entry in document["metadata"] if entry["name"] == name), None)
+    sign = -1 if descending else 1
+    if value is None:
+        return (2, 0, 0.0, "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, 0, sign * float(value), "")
+    text = json.dumps(value) if isinstance(value, bool) else str(value)
+    # descending text: compare the negated code points
+    return (1, 0, 0.0, text) if not descending else (1, 0, 0.0, "".join(chr(0x10FFFF - ord(c)) for c in text))
+
+
+class ProtectedAliasInput(StrictInputSerializer):
+    _id = serializers.CharField(max_length=32)
+
+
+def protected_document(entry: ProtectedAlias) -> dict[str, Any]:
+    return {"_id": entry.name, "by": entry.by, "timestamp": iso(entry.timestamp)}

@@ -16,23 +16,40 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from framework.api.filtering import FilterField
 from framework.api.listing import ListSpec
 from framework.api.viewsets import RegistryViewSet
+from framework.errors import Invalid
 from framework.files import downloads
-from framework.files.uploads import expected_digest, receive_upload
+from framework.files.uploads import expected_digest, receive_upload, upload_field
+from items_app import aliases as item_aliases
 from items_app import generation, services, versions
-from items_app.api.serializers import create_input, update_input
+from items_app.api.serializers import (
+    ALIAS_HISTORY,
+    AliasInput,
+    ProtectedAliasInput,
+    VersionUpdateInput,
+    alias_document,
+    create_input,
+    move_document,
+    protected_document,
+    sort_versions,
+    update_input,
+)
 from items_app.documents import item_document, item_documents, version_document
 from items_app.kinds import ItemKind
 from items_app.listing import item_list_spec
-from items_app.models import Item
+from items_app.models import Item, ProtectedAlias
 from items_app.querysets import ItemQuerySet
 from items_app.related import load_related
+from items_app.versions import AliasesOnDeletion
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 
 if TYPE_CHECKING:
     from tenants_app.http import SignedInApiRequest
+
+BY_NAME = "by-name/"
 
 
 class ItemViewSet(RegistryViewSet):
@@ -50,13 +67,16 @@ class ItemViewSet(RegistryViewSet):
         """This request's view of the generation cache (a viewset instance serves one request)."""
         return generation.Cached(self.request.user)
 
-    def get_list_spec(self) -> ListSpec:
-        return item_list_spec(self.kind, self.request.user, self.reads)
-
     def scoped(self) -> ItemQuerySet:
         return Item.objects.of_kind(self.kind.value).visible_to(self.request.user)
 
+    # An id, or ``by-name/<owner>/<name>``: every item route also answers by the item's stable name.
+    lookup_value_regex = r"by-name/[^/]+/[^/]+|[^/]+"
+
     def readable(self, pk: str) -> Item:
+        if pk.startswith(BY_NAME):
+            owner, _, name = pk[len(BY_NAME) :].partition("/")
+            pk = services.item_id_by_name(self.kind.value, owner, name) or f"{owner}/{name}"
         return services.readable_item(self.request.user, self.kind.value, pk, "owner", "lists")
 
     def loaded(self, pk: str) -> Item:
@@ -130,27 +150,118 @@ class ItemViewSet(RegistryViewSet):
         """List the versions (readers), or upload a new one (owner and admins)."""
         item = self.loaded(pk)
         if request.method == "GET":
-            return Response([version_document(version) for version in item.related.versions])
+            return Response(self.version_list(request, item))
         caller = Caller.of(request)
         services.ensure_editable(caller, item, "create")  # before a single byte of the body is read
         expected = expected_digest(request._request)
         received, description = receive_upload(request._request)
+        try:
+            metadata = versions.parse_version_metadata(upload_field(request._request, "metadata"))
+        except BaseException:
+            received.close()  # a bad field keeps nothing of the file
+            raise
         version = versions.add_version(
-            caller, item, received, original=received.original, description=description, expected_sha256=expected
+            caller,
+            item,
+            received,
+            original=received.original,
+            description=description,
+            expected_sha256=expected,
+            metadata=metadata,
         )
         return Response(version_document(version), status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["get", "delete"], url_path=r"versions/(?P<ref>[^/]+)")
+    def version_list(self, request: SignedInApiRequest, item: Item) -> builtins.list[dict[str, Any]]:
+        documents = [version_document(version) for version in item.related.versions]
+        return sort_versions(documents, request.query_params.get("sort"))
+
+    @action(detail=True, methods=["get", "put", "delete"], url_path=r"versions/(?P<ref>[^/]+)")
     def version(self, request: SignedInApiRequest, pk: str, ref: str) -> Any:
-        """Download a version by ordinal or file name (readers), or delete it (owner and admins)."""
+        """Download a version by ordinal, file name, ``@alias`` or ``@latest`` (readers); change its
+        description and metadata, or delete it (owner and admins)."""
         item = self.loaded(pk)
         version = versions.find_version(item, ref)
         caller = Caller.of(request)
+        if request.method == "PUT":
+            data = self.validated(VersionUpdateInput, request)
+            updated = versions.update_version(
+                caller, item, version, description=data.get("description"), metadata=data.get("metadata")
+            )
+            return Response(version_document(updated))
         if request.method == "DELETE":
             document = version_document(version)
-            versions.delete_version(caller, item, version)
+            versions.delete_version(caller, item, version, self.aliases_on_deletion(request, item))
             return Response(document)
         response, served_range = downloads.download(request._request, require_tenant().id, version)
         if response.status_code != 304:
             versions.record_download(caller, item, version, served_range)
         return response
+
+    @staticmethod
+    def aliases_on_deletion(request: SignedInApiRequest, item: Item) -> AliasesOnDeletion:
+        mode = request.query_params.get("aliases")
+        if mode is None:
+            return AliasesOnDeletion()
+        if mode == "drop":
+            return AliasesOnDeletion(drop=True)
+        if mode == "move":
+            target = request.query_params.get("to")
+            if not target:
+                raise Invalid("to: name the version the aliases move to (?aliases=move&to=<version>)")
+            return AliasesOnDeletion(to=versions.find_version(item, target))
+        raise Invalid(f"aliases: {mode!r}; use drop or move")
+
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<ref>[^/]+)/info")
+    def version_info(self, request: SignedInApiRequest, pk: str, ref: str) -> Response:
+        """The version document a reference names (the plain ``versions/{ref}`` route sends the file)."""
+        return Response(version_document(versions.find_version(self.readable(pk), ref)))
+
+    # ------------------------------------------------------------ aliases
+
+    @action(detail=True, methods=["get"], url_path="aliases")
+    def aliases(self, request: SignedInApiRequest, pk: str) -> Response:
+        """The item's aliases, by name."""
+        return Response([alias_document(alias) for alias in item_aliases.aliases_of(self.readable(pk))])
+
+    @action(detail=True, methods=["put", "delete"], url_path=r"aliases/(?P<alias>[^/]+)")
+    def alias(self, request: SignedInApiRequest, pk: str, alias: str) -> Response:
+        """Point an alias at a version (``{"version": <ordinal or file name>}``), or remove it."""
+        item = self.readable(pk)
+        caller = Caller.of(request)
+        if request.method == "DELETE":
+            return Response(alias_document(item_aliases.remove_alias(caller, item, alias)))
+        data = self.validated(AliasInput, request)
+        return Response(alias_document(item_aliases.move_alias(caller, item, alias, data["version"])))
+
+    @action(detail=True, methods=["get"], url_path=r"aliases/(?P<alias>[^/]+)/history")
+    def alias_history(self, request: SignedInApiRequest, pk: str, alias: str) -> Response:
+        """Every move of one alias, newest first (a list endpoint)."""
+        moves = item_aliases.history(self.readable(pk), alias)
+        return self.list_response(request, moves, lambda rows: [move_document(move) for move in rows])
+
+    def get_list_spec(self) -> ListSpec:
+        if self.action == "alias_history":
+            return ALIAS_HISTORY
+        return item_list_spec(self.kind, self.request.user, self.reads)
+
+
+class ProtectedAliasViewSet(RegistryViewSet):
+    """``/v1/protected-aliases``: alias names only tenant admins may move (everyone may list them)."""
+
+    list_spec = ListSpec(
+        fields={"_id": FilterField("name"), "by": FilterField("by"), "timestamp": FilterField("timestamp", "datetime")},
+        default_sort=("_id",),
+    )
+
+    def list(self, request: SignedInApiRequest) -> Response:
+        return self.list_response(
+            request, ProtectedAlias.objects.all(), lambda rows: [protected_document(p) for p in rows]
+        )
+
+    def create(self, request: SignedInApiRequest) -> Response:
+        data = self.validated(ProtectedAliasInput, request)
+        entry = item_aliases.protect(Caller.of(request), data["_id"])
+        return Response(protected_document(entry), status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: SignedInApiRequest, pk: str) -> Response:
+        return Response(protected_document(item_aliases.unprotect(Caller.of(request), pk)))
