@@ -73,6 +73,8 @@ def test_the_owner_uploads_a_file_as_multipart_and_gets_the_version(acme, owner,
         "sha256": sha256_of(CONTENT),
         "content_type": "application/x-onnx",
         "description": "first cut",
+        "metadata": [],
+        "aliases": [],
         "timestamp": version["timestamp"],
         "owner": "reggie",
     }
