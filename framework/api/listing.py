@@ -89,7 +89,8 @@ def _ordering(params: QueryDict, spec: ListSpec) -> list[str]:
     for name, prefix in wanted:
         if name in sortable:
             ordering.append(f"{prefix}{sortable[name].lookup}")
-        elif _sort_family(name, spec) is not None:
+        elif (family := _sort_family(name, spec)) is not None:
+            spec.sort_prefixed[family](name[len(family) :])  # refuses a bad name now, whatever the page holds
             ordering.append(f"{prefix}{name}")  # kept by name: ``ordered`` turns it into expressions
         else:
             known = [*sorted(sortable), *(f"{family}<name>" for family in spec.sort_prefixed)]
