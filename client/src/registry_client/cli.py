@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import socket
 import sys
 import time
@@ -39,8 +40,24 @@ def main(argv: list[str] | None = None) -> int:
     return int(result or 0)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mreg", description="Register, find and fetch models and datasets.")
+class CommandLine(argparse.ArgumentParser):
+    """The parser, remembering its commands in order (``reference`` prints each one's help)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.commands: list[tuple[str, argparse.ArgumentParser]] = []
+
+    def command(
+        self, group: Any, name: str, run: Callable[[argparse.Namespace], int] | None, help_text: str, under: str = ""
+    ) -> argparse.ArgumentParser:
+        command: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(run=run)
+        self.commands.append((" ".join(filter(None, ("mreg", under, name))), command))
+        return command
+
+
+def build_parser() -> CommandLine:
+    parser = CommandLine(prog="mreg", description="Register, find and fetch models and datasets.")
     parser.add_argument("--profile", help="profile of the config file (default: $REGISTRY_PROFILE or 'default')")
     parser.add_argument("--url", help="registry URL (default: $REGISTRY_URL or the profile's)")
     parser.add_argument("--tenant", help="tenant (default: $REGISTRY_TENANT or the profile's)")
@@ -50,24 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kind", default="models", help="models (default), datasets, or another kind's plural")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    login = _command(commands, "login", run_login, "store a key (or create one with a password) in the profile")
+    login = parser.command(commands, "login", run_login, "store a key (or create one with a password) in the profile")
     login.add_argument("--key", help="an API key (mrk_…); '-' reads it from stdin")
     login.add_argument("--username", help="log in with a password and create a key for this machine")
     login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     login.add_argument("--scopes", default="write", help="scopes of the key a password login creates (default write)")
 
-    _command(commands, "whoami", run_whoami, "the user, tenant and key this profile acts as")
+    parser.command(commands, "whoami", run_whoami, "the user, tenant and key this profile acts as")
 
-    listing = _command(commands, "ls", run_ls, "list items (newest first)")
+    listing = parser.command(commands, "ls", run_ls, "list items (newest first)")
     _list_options(listing)
-    search = _command(commands, "search", run_search, "items whose name contains TEXT (any case)")
+    search = parser.command(commands, "search", run_search, "items whose name contains TEXT (any case)")
     search.add_argument("text")
     _list_options(search)
 
-    show = _command(commands, "show", run_show, "an item, its versions and aliases")
+    show = parser.command(commands, "show", run_show, "an item, its versions and aliases")
     show.add_argument("ref", help="owner/name, name (yours) or id")
 
-    push = _command(commands, "push", run_push, "upload a file as the next version (creating the item)")
+    push = parser.command(commands, "push", run_push, "upload a file as the next version (creating the item)")
     push.add_argument("name", help="the item's name (yours)")
     push.add_argument("path", help="the file")
     push.add_argument("-m", "--metadata", action="append", default=[], metavar="NAME=VALUE", help="version metadata")
@@ -76,36 +93,47 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--alias", help="point this alias at the new version")
     push.add_argument("--visibility", choices=["public", "private"], help="the item's visibility")
 
-    pull = _command(commands, "pull", run_pull, "download a version and verify its SHA-256")
+    pull = parser.command(commands, "pull", run_pull, "download a version and verify its SHA-256")
     pull.add_argument("ref", help="owner/name[@alias|@N] (latest version by default)")
     pull.add_argument("destination", nargs="?", default=".", help="a directory or a file path (default .)")
 
-    alias = _command(commands, "alias", None, "list, set or remove aliases")
+    alias = parser.command(commands, "alias", None, "list, set or remove aliases")
     alias_commands = alias.add_subparsers(title="alias commands", metavar="ACTION")
-    alias_set = _command(alias_commands, "set", run_alias_set, "point ALIAS at VERSION (ordinal or file name)")
+    alias_set = parser.command(
+        alias_commands, "set", run_alias_set, "point ALIAS at VERSION (ordinal or file name)", "alias"
+    )
     alias_set.add_argument("ref")
     alias_set.add_argument("alias")
     alias_set.add_argument("version")
-    alias_rm = _command(alias_commands, "rm", run_alias_rm, "remove ALIAS")
+    alias_rm = parser.command(alias_commands, "rm", run_alias_rm, "remove ALIAS", "alias")
     alias_rm.add_argument("ref")
     alias_rm.add_argument("alias")
-    alias_ls = _command(alias_commands, "ls", run_alias_ls, "the item's aliases")
+    alias_ls = parser.command(alias_commands, "ls", run_alias_ls, "the item's aliases", "alias")
     alias_ls.add_argument("ref")
 
-    remove = _command(commands, "rm", run_rm, "delete an item, or one version (owner/name@N)")
+    remove = parser.command(commands, "rm", run_rm, "delete an item, or one version (owner/name@N)")
     remove.add_argument("ref")
     remove.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
-    _command(commands, "tenants", run_tenants, "list tenants (needs $REGISTRY_API_TOKEN)")
+    parser.command(commands, "tenants", run_tenants, "list tenants (needs $REGISTRY_API_TOKEN)")
     return parser
 
 
-def _command(
-    commands: Any, name: str, run: Callable[[argparse.Namespace], int] | None, help_text: str
-) -> argparse.ArgumentParser:
-    command: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
-    command.set_defaults(run=run)
-    return command
+def reference() -> str:
+    """The command line's help, every command, as Markdown (docs/client.md holds it; a test compares)."""
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"  # argparse wraps help to the terminal's width: make it one fixed width
+    try:
+        parser = build_parser()
+        sections = [("mreg", parser), *parser.commands]
+        return "\n".join(
+            f"### `{title}`\n\n```text\n{command.format_help().rstrip()}\n```\n" for title, command in sections
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = previous
 
 
 def _list_options(command: argparse.ArgumentParser) -> None:
