@@ -35,6 +35,12 @@ class ErrorKind(serializers.Serializer[Any]):
 ErrorCatalogue = type("ErrorCatalogue", (serializers.Serializer,), {name: ErrorKind() for name in CATALOGUE})
 
 
+class CallerInfo(serializers.Serializer[Any]):
+    _id = serializers.CharField()
+    username = serializers.CharField()
+    role = serializers.CharField()
+
+
 class Info(serializers.Serializer[Any]):
     version = serializers.CharField()
     environment = serializers.CharField()
@@ -44,6 +50,7 @@ class Info(serializers.Serializer[Any]):
     token_expiration_time = serializers.CharField()
     token_renew_time = serializers.CharField()
     server_time = serializers.DateTimeField()
+    user = CallerInfo()
 
 
 @extend_schema_view(get=extend_schema(operation_id="version", responses={200: ServiceVersion}, tags=["service"]))
@@ -66,9 +73,11 @@ class ErrorsView(APIView):
 
 @extend_schema_view(get=extend_schema(operation_id="info", responses=ok(Info, 200, 401), tags=["service"]))
 class InfoView(APIView):
-    """What a client may know about this installation: names and lifetimes, never hosts, paths or secrets."""
+    """What a client may know about this installation: names and lifetimes, never hosts, paths or secrets;
+    and who the caller is (``user``): how a script holding only a key learns its username (``mreg whoami``)."""
 
     def get(self, request: Request) -> Response:
+        user = request.user
         return Response(
             {
                 "version": settings.REGISTRY_VERSION,
@@ -79,6 +88,7 @@ class InfoView(APIView):
                 "token_expiration_time": settings.JWT_EXPIRATIONTIME_TEXT,
                 "token_renew_time": settings.JWT_RENEW_EXPIRATIONTIME_TEXT,
                 "server_time": timezone.now().isoformat().replace("+00:00", "Z"),
+                "user": {"_id": user.pk, "username": user.username, "role": user.role},
             }
         )
 

@@ -16,6 +16,7 @@ INFO_KEYS = {
     "environment",
     "database",
     "storage",
+    "user",
     "tenant",
     "token_expiration_time",
     "token_renew_time",
@@ -89,6 +90,15 @@ def test_info_is_open_to_regular_users(owner):
 
     assert response.status_code == 200
     assert response.json()["tenant"] == "acme"
+
+
+def test_info_says_who_the_caller_is(owner, admin, acme):
+    assert owner.get("/v1/info").json()["user"] == {
+        "_id": acme.user("reggie").pk,
+        "username": "reggie",
+        "role": "regular",
+    }
+    assert admin.get("/v1/info").json()["user"]["role"] == "admin"
 
 
 def test_info_describes_the_installation_by_name(anonymous, admin):
