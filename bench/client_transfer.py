@@ -1,0 +1,141 @@
+"""Upload and download throughput through the Python client (`mreg`) against curl, same file, same run.
+
+    .venv/bin/python bench/client_transfer.py --size 1024 --rounds 3      # MiB; about 2 min on 2 cores
+
+1. starts the registry as `make run` does (bootstrap + gunicorn -c gunicorn.conf.py, SQLite, local disk) in a
+   fresh data directory on a free loopback port, and creates a write key for its admin;
+2. writes one file of random bytes;
+3. alternates, per round: an upload with curl (raw body from disk, `-T`, with `X-Checksum-Sha256` computed by
+   `sha256sum` first — what a careful script does), an upload with `mreg push` (which hashes the file, then
+   streams it); a download with curl (`-o`, then `sha256sum -c`), a download with `mreg pull` (which verifies
+   the SHA-256 before renaming). Each upload goes to a new item, so the registry stores the bytes each time
+   from the client's point of view (its content store keeps one copy on disk);
+4. prints the median of each and the client/curl ratio, with the machine's load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MiB = 1024 * 1024
+sys.path.insert(0, str(ROOT))
+from bench.file_transfer import free_port, make_file, wait_for  # noqa: E402
+
+
+def call(base: str, authorization: str, method: str, path: str, body: object = None) -> dict:
+    request = urllib.request.Request(
+        f"{base}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": authorization, "Content-Type": "application/json"},
+    )
+    return json.loads(urllib.request.urlopen(request).read())
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def timed_shell(script: str, env: dict[str, str]) -> float:
+    return timed(["bash", "-c", script], env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=1024, help="file size in MiB (1024)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
+    options = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="registry-client-bench-", dir=os.environ.get("BENCH_DIR")))
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATA_DIR": str(work / "var"),
+        "DATABASE": f"sqlite:///{work / 'var' / 'registry-catalog.sqlite3'}",
+        "HTTP_PORT": str(port),
+        "MAX_UPLOAD_SIZE": "100G",
+        "LOG_LEVEL": "warning",
+    }
+    env.pop("STORAGE", None)
+    subprocess.run([str(BIN / "python"), "manage.py", "bootstrap"], cwd=ROOT, env=env, check=True, capture_output=True)
+    secrets = json.loads((work / "var" / "secrets.json").read_text())
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    load_before = os.getloadavg()
+    times: dict[str, list[float]] = {"curl upload": [], "mreg push": [], "curl download": [], "mreg pull": []}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/healthz")
+        login = {"username": "admin", "password": secrets["DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD"]}
+        request = urllib.request.Request(
+            f"{base}/v1/login", data=json.dumps(login).encode(), headers={"Content-Type": "application/json"}
+        )
+        token = json.loads(urllib.request.urlopen(request).read())["token"]
+        key = call(base, token, "POST", "/v1/keys", {"name": "bench", "scopes": ["write"]})["key"]
+        source = work / "model.bin"
+        make_file(source, options.size * MiB)
+        client_env = {**env, "REGISTRY_URL": base, "REGISTRY_KEY": key, "REGISTRY_CONFIG": str(work / "none.ini")}
+        auth = f"Authorization: Bearer {key}"
+        for round_number in range(options.rounds):
+            curl_item = call(base, f"Bearer {key}", "POST", "/v1/models", {"name": f"curl-{round_number}"})["_id"]
+            times["curl upload"].append(
+                timed_shell(
+                    f'sum=$(sha256sum "{source}" | cut -d" " -f1) && curl -fsS -o /dev/null -T "{source}" -X POST '
+                    f'-H "{auth}" -H "X-Checksum-Sha256: $sum" -H "Content-Type: application/octet-stream" '
+                    f"-H 'Content-Disposition: attachment; filename=\"model.bin\"' {base}/v1/models/{curl_item}/versions",
+                    client_env,
+                )
+            )
+            times["mreg push"].append(
+                timed([str(BIN / "mreg"), "-q", "push", f"mreg-{round_number}", str(source)], client_env)
+            )
+            target = work / "downloaded.bin"
+            times["curl download"].append(
+                timed_shell(
+                    f'curl -fsS -o "{target}" -H "{auth}" {base}/v1/models/{curl_item}/versions/1 && '
+                    f'echo "$(sha256sum "{source}" | cut -d" " -f1)  {target}" | sha256sum -c -',
+                    client_env,
+                )
+            )
+            target.unlink()
+            times["mreg pull"].append(
+                timed([str(BIN / "mreg"), "-q", "pull", f"admin/mreg-{round_number}@1", str(target)], client_env)
+            )
+            target.unlink()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+    load_after = os.getloadavg()
+    mb = options.size * MiB / 1e6
+    print(f"file {options.size} MiB, {options.rounds} alternating rounds; load average before {load_before}, after {load_after}")
+    print("| transfer | median s | MB/s | each round (s) |")
+    print("|---|---:|---:|---|")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"| {name} | {median:.2f} | {mb / median:.0f} | {', '.join(f'{value:.2f}' for value in values)} |")
+    for ours, theirs in (("mreg push", "curl upload"), ("mreg pull", "curl download")):
+        ratio = statistics.median(times[ours]) / statistics.median(times[theirs])
+        print(f"{ours} / {theirs}: {ratio:.2f}× the time")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""``Registry``: the library's one object. Register from a training script, pull from a deployment.
+
+from registry_client import Registry
+
+reg = Registry()  # REGISTRY_URL and REGISTRY_KEY, or the profile `mreg login` wrote
+reg.push("resnet50", "model.onnx", metadata={"accuracy": 0.93}, tags=["vision"], alias="staging")
+reg.pull("grace/resnet50@production", "models/")
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Union
+from urllib.parse import quote
+
+from registry_client import config, errors, transfers
+from registry_client.transport import Transport
+from registry_client.types import Item, MetadataValue, Ref, Version, metadata_list
+
+PathLike = Union[str, Path]
+PAGE_SIZE = 100  # the API's largest page
+
+
+class Registry:
+    """A connection to one registry, as one user of one tenant (or as the API_TOKEN holder)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        key: str | None = None,
+        tenant: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        api_token: str | None = None,
+        profile: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 5,
+        progress: bool | None = None,
+    ) -> None:
+        """Arguments win over ``REGISTRY_*`` environment variables, which win over the profile file
+        (``registry_client.config``). Authenticate with an API key, or with a username and password (the
+        client logs in and renews its token as it nears expiry, without the caller noticing)."""
+        self.settings = config.resolve(profile, url=url, key=key, tenant=tenant, api_token=api_token)
+        if not self.settings.url:
+            raise errors.ConfigurationError("no registry URL: pass url=, set REGISTRY_URL, or run `mreg login`")
+        self.transport = Transport(self.settings.url, timeout=timeout, retries=retries)
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self._token = ""
+        self._username = username
+        self._password = password
+        self._me: str | None = None
+        if self.settings.key:
+            self.transport.auth = lambda: f"Bearer {self.settings.key}"
+        elif username and password:
+            self.transport.auth = lambda: self._token
+            self.transport.on_unauthorized = self._renew_token
+            self._log_in()
+
+    # ------------------------------------------------------------ connection
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _log_in(self) -> None:
+        answer = self._json("POST", "/v1/login", json=self._credentials(), auth=lambda: "")
+        self._token = answer["token"]
+        self._me = answer["user"]["username"]
+
+    def _credentials(self) -> dict[str, str]:
+        body = {"username": self._username or "", "password": self._password or ""}
+        if self.settings.tenant:
+            body["tenant"] = self.settings.tenant
+        return body
+
+    def _renew_token(self) -> bool:
+        """After a 401: renew the token within its renew window, else log in again. True when it worked."""
+        try:
+            self._token = self._json("PUT", "/v1/login", auth=lambda: self._token)["token"]
+        except errors.RegistryError:
+            try:
+                self._log_in()
+            except errors.RegistryError:
+                return False
+        return True
+
+    def _json(self, method: str, path: str, **arguments: Any) -> Any:
+        return self.transport.request(method, path, **arguments).json()
+
+    # ------------------------------------------------------------ who and where
+
+    def whoami(self) -> dict[str, Any]:
+        """``GET /v1/info``: the registry's version, the tenant, and the user (and key) this client acts as."""
+        info: dict[str, Any] = self._json("GET", "/v1/info")
+        user = info.get("user") or {}
+        self._me = user.get("username") or self._me
+        return info
+
+    def username(self) -> str:
+        if self._me is None:
+            self.whoami()
+        if not self._me:
+            raise errors.ConfigurationError("the registry did not say which user this client is")
+        return self._me
+
+    def tenants(self) -> Iterator[dict[str, Any]]:
+        """Every tenant (the API_TOKEN holder only: pass ``api_token=`` or set REGISTRY_API_TOKEN)."""
+        if not self.settings.api_token:
+            raise errors.ConfigurationError("listing tenants needs the API_TOKEN (REGISTRY_API_TOKEN)")
+        token = self.settings.api_token
+        return self._pages("/v1/tenants", {}, auth=lambda: token)
+
+    # ------------------------------------------------------------ reading
+
+    def ref(self, text: str | Ref) -> Ref:
+        """A reference with its owner filled in (``resnet50`` is the caller's own ``resnet50``)."""
+        ref = text if isinstance(text, Ref) else Ref.parse(text)
+        return ref if ref.owner or ref.id else ref.with_owner(self.username())
+
+    def get(self, ref: str | Ref, *, kind: str = "models") -> Item:
+        return Item.of(kind, self._json("GET", self.ref(ref).item_path(kind)))
+
+    def version(self, ref: str | Ref, *, kind: str = "models") -> Version:
+        """The version a reference names (``@latest`` when it names none), without downloading it."""
+        return Version.of(self._json("GET", self.ref(ref).version_path(kind) + "/info"))
+
+    def search(
+        self,
+        filter: dict[str, Any] | list[Any] | None = None,
+        *,
+        kind: str = "models",
+        sort: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Item]:
+        """Every item matching ``filter`` (the registry's filter language, as a dict), page after page as the
+        iteration goes; stops after ``limit`` items when given."""
+        params = {"filter": json.dumps(filter or {})}
+        if sort:
+            params["sort"] = json.dumps(sort)
+        for count, document in enumerate(self._pages(f"/v1/{kind}", params), start=1):
+            yield Item.of(kind, document)
+            if limit is not None and count >= limit:
+                return
+
+    def _pages(self, path: str, params: dict[str, str], **arguments: Any) -> Iterator[dict[str, Any]]:
+        page = 1
+        while True:
+            envelope = self._json("GET", path, params={**params, "page": page, "limit": PAGE_SIZE}, **arguments)
+            yield from envelope["docs"]
+            if not envelope.get("hasNextPage"):
+                return
+            page = envelope["nextPage"]
+
+    # ------------------------------------------------------------ writing
+
+    def push(
+        self,
+        name: str,
+        path: PathLike,
+        *,
+        kind: str = "models",
+        metadata: dict[str, MetadataValue] | None = None,
+        description: str = "",
+        tags: list[str] | None = None,
+        alias: str | None = None,
+        visibility: str | None = None,
+        item_metadata: dict[str, MetadataValue] | None = None,
+    ) -> Version:
+        """Create the item ``name`` (yours) unless it exists, upload ``path`` as its next version with its
+        ``metadata`` (the version's metrics) and ``description``, and point ``alias`` at it.
+
+        ``tags``, ``visibility`` and ``item_metadata`` set the item's own fields. When the item already has
+        a version with the same bytes, nothing is uploaded: that version is returned (and the alias moved).
+        A file name the item already uses for other bytes gets the digest's first 8 digits
+        (``model.onnx`` → ``model-3f2a9c1b.onnx``): file names address versions, so they are unique per item.
+        """
+        file = Path(path)
+        if not file.is_file():
+            raise errors.ConfigurationError(f"{file}: no such file")
+        with transfers.progress_bar(file.stat().st_size, f"hashing {file.name}", self.progress) as bar:
+            sha256 = transfers.sha256_of(file, bar.update)
+        item = self._ensure_item(name, kind, tags=tags, visibility=visibility, metadata=item_metadata)
+        version = item.version_with_sha256(sha256)
+        if version is None:
+            original = _free_name(file.name, sha256, {existing.original for existing in item.versions})
+            version = self._upload(item, file, sha256, original, metadata or {}, description)
+        elif self.progress:
+            print(f"{item.ref} already has these bytes as version {version.ordinal}: not uploaded", file=sys.stderr)
+        if alias:
+            self.set_alias(Ref(id=item.id), alias, version.ordinal, kind=kind)
+        return version
+
+    def _ensure_item(
+        self,
+        name: str,
+        kind: str,
+        *,
+        tags: list[str] | None,
+        visibility: str | None,
+        metadata: dict[str, MetadataValue] | None,
+    ) -> Item:
+        ref = self.ref(name)
+        changes: dict[str, Any] = {}
+        if tags:
+            changes["tags"] = {"add": tags}
+        if visibility:
+            changes["visibility"] = visibility
+        if metadata:
+            changes["metadata"] = {"add": metadata_list(metadata)}
+        try:
+            item = self.get(ref, kind=kind)
+        except errors.NotFound:
+            body: dict[str, Any] = {"name": ref.name, "tags": tags or [], "metadata": metadata_list(metadata)}
+            if visibility:
+                body["visibility"] = visibility
+            try:
+                return Item.of(kind, self._json("POST", f"/v1/{kind}", json=body))
+            except errors.Conflict:  # created meanwhile by a concurrent push of the same name
+                item = self.get(ref, kind=kind)
+        if changes:
+            item = Item.of(kind, self._json("PUT", f"/v1/{kind}/{item.id}", json=changes))
+        return item
+
+    def _upload(
+        self, item: Item, file: Path, sha256: str, original: str, metadata: dict[str, MetadataValue], description: str
+    ) -> Version:
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(original, safe='')}",
+            "X-Checksum-Sha256": sha256,
+        }
+        params: dict[str, str] = {}
+        if description:
+            params["description"] = description
+        if metadata:
+            params["metadata"] = json.dumps(metadata_list(metadata))
+        with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
+            document = self._json(
+                "POST",
+                f"/v1/{item.kind}/{item.id}/versions",
+                params=params,
+                headers=headers,
+                body=transfers.file_body(file, bar),
+            )
+        return Version.of(document)
+
+    def set_alias(self, ref: str | Ref, alias: str, version: int | str, *, kind: str = "models") -> dict[str, Any]:
+        """Point ``alias`` of the item at ``version`` (an ordinal or a file name); moves it if it exists."""
+        path = f"{self.ref(ref).item_path(kind)}/aliases/{quote(alias, safe='')}"
+        answer: dict[str, Any] = self._json("PUT", path, json={"version": version})
+        return answer
+
+    def remove_alias(self, ref: str | Ref, alias: str, *, kind: str = "models") -> dict[str, Any]:
+        answer: dict[str, Any] = self._json(
+            "DELETE", f"{self.ref(ref).item_path(kind)}/aliases/{quote(alias, safe='')}"
+        )
+        return answer
+
+    def delete(self, ref: str | Ref, *, kind: str = "models") -> dict[str, Any]:
+        """Delete the item a reference names or, when it names a version (``…@3``), only that version."""
+        parsed = self.ref(ref)
+        path = parsed.version_path(kind) if parsed.version else parsed.item_path(kind)
+        answer: dict[str, Any] = self._json("DELETE", path)
+        return answer
+
+    # ------------------------------------------------------------ downloading
+
+    def pull(self, ref: str | Ref, destination: PathLike = ".", *, kind: str = "models") -> Path:
+        """Download the version a reference names (``@latest`` when it names none) and verify its SHA-256.
+
+        ``destination`` is a directory (the file keeps its name) or a file path. An interrupted download
+        resumes where it stopped, now or on a later call; a file already there with the same bytes is kept.
+        """
+        parsed = self.ref(ref)
+        version = self.version(parsed, kind=kind)
+        target = Path(destination)
+        if target.is_dir() or str(destination).endswith(("/", "\\")):
+            target.mkdir(parents=True, exist_ok=True)
+            target = target / Path(version.original).name
+        if target.is_file() and target.stat().st_size == version.size and transfers.sha256_of(target) == version.sha256:
+            return target
+        # By ordinal, not by the reference: an alias moved meanwhile cannot mix two files in one download.
+        path = Ref(id=parsed.id, name=parsed.name, owner=parsed.owner, version=str(version.ordinal)).version_path(kind)
+        return transfers.download(
+            self.transport, path, target, sha256=version.sha256, size=version.size, show_progress=self.progress
+        )
+
+
+def _free_name(name: str, sha256: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}-{sha256[:8]}{dot}{suffix}"

@@ -1,0 +1,107 @@
+"""Moving files: hashing, streaming an upload from disk, and a download that resumes and verifies.
+
+Nothing here holds a file in memory: files are read and written in ``CHUNK`` pieces. A download goes to a
+partial file beside its destination and gets its final name (an atomic rename) only after its SHA-256 has
+been checked, so a destination path never holds a half or a wrong file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+from tqdm import tqdm
+
+from registry_client import errors
+from registry_client.transport import Transport
+
+CHUNK = 1024 * 1024
+MAX_RESUMES = 10  # broken connections survived by one download before it gives up
+
+
+def sha256_of(path: Path, progress: Callable[[int], object] | None = None) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for chunk in iter(lambda: source.read(CHUNK), b""):
+            digest.update(chunk)
+            if progress is not None:
+                progress(len(chunk))
+    return digest.hexdigest()
+
+
+def progress_bar(total: int, description: str, enabled: bool) -> Any:
+    """A tqdm bar in bytes; silent when disabled or when stderr is not a terminal (logs stay clean)."""
+    return tqdm(
+        total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024, disable=not enabled or None
+    )
+
+
+def file_body(path: Path, bar: Any) -> Callable[[], Iterator[bytes]]:
+    """A body factory for ``Transport``: every call reads the file again from its first byte (a retry)."""
+
+    def chunks() -> Iterator[bytes]:
+        bar.reset()
+        with path.open("rb") as source:
+            for chunk in iter(lambda: source.read(CHUNK), b""):
+                bar.update(len(chunk))
+                yield chunk
+
+    return chunks
+
+
+def partial_path(destination: Path, sha256: str) -> Path:
+    """Where a download of these bytes collects: named by digest, so a resume never mixes two files."""
+    return destination.with_name(f".{destination.name}.{sha256[:16]}.partial")
+
+
+def download(
+    transport: Transport, path: str, destination: Path, *, sha256: str, size: int, show_progress: bool
+) -> Path:
+    """Fetch ``path`` into ``destination``, resuming a partial file left by an earlier attempt."""
+    partial = partial_path(destination, sha256)
+    with progress_bar(size, destination.name, show_progress) as bar:
+        for _attempt in range(MAX_RESUMES + 1):
+            have = partial.stat().st_size if partial.exists() else 0
+            if have > size:  # not a prefix of these bytes: start again
+                partial.unlink()
+                have = 0
+            bar.reset()
+            bar.update(have)
+            if have == size:
+                break
+            try:
+                _fetch_from(transport, path, partial, have, sha256, bar)
+                break
+            except (httpx.TransportError, errors.NetworkError):
+                continue  # the connection broke: ask for the rest
+        else:
+            raise errors.NetworkError(f"{path}: the connection kept breaking; the partial file is {partial}")
+    _verify(partial, sha256)
+    os.replace(partial, destination)
+    return destination
+
+
+def _fetch_from(transport: Transport, path: str, partial: Path, have: int, sha256: str, bar: Any) -> None:
+    headers = {}
+    if have:
+        # If-Range: the rest of exactly these bytes, or else the whole file from the start (200)
+        headers = {"Range": f"bytes={have}-", "If-Range": f'"{sha256}"'}
+    with transport.stream("GET", path, headers=headers) as response:
+        resumed = response.status_code == 206
+        with partial.open("ab" if resumed else "wb") as output:
+            if not resumed:
+                bar.reset()
+            for chunk in response.iter_bytes(CHUNK):
+                output.write(chunk)
+                bar.update(len(chunk))
+
+
+def _verify(partial: Path, sha256: str) -> None:
+    actual = sha256_of(partial)
+    if actual != sha256:
+        partial.unlink()
+        raise errors.DigestMismatch(f"the download's SHA-256 is {actual}, the registry announced {sha256}; deleted")

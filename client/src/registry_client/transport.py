@@ -1,0 +1,148 @@
+"""One HTTP connection pool per client, with the retry rules every call shares.
+
+Retried: connection failures and broken connections (for a request the server may not have acted on, or
+that is safe to repeat), 429 and 503 (the server said "not now"; its ``Retry-After`` is honoured), and 502/504
+from a proxy in front of it. Never retried: any other 4xx, which would only fail again.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import httpx
+
+from registry_client import errors
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+MAX_RETRY_AFTER = 120.0  # seconds: a server asking for longer is treated as down
+
+# How a request proves who sends it: returns the Authorization header value, or "" for none.
+AuthHeader = Callable[[], str]
+# A request body that can be produced again for a retry (a file re-read from its start).
+BodyFactory = Callable[[], Iterable[bytes]]
+
+
+class Transport:
+    def __init__(self, base_url: str, *, timeout: float = 60.0, retries: int = 5, backoff: float = 0.5) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        self.backoff = backoff
+        # connect quickly or not at all; reads may be slow (a server hashing a big upload before answering)
+        self.client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False)
+        self.auth: AuthHeader = lambda: ""
+        self.on_unauthorized: Callable[[], bool] | None = None  # renews a token; True when it did
+
+    def close(self) -> None:
+        self.client.close()
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        body: BodyFactory | None = None,
+        headers: dict[str, str] | None = None,
+        auth: AuthHeader | None = None,
+    ) -> httpx.Response:
+        """Send, retrying as the module says, and return the (read) answer; an error answer raises."""
+        with self.stream(method, path, params=params, json=json, body=body, headers=headers, auth=auth) as response:
+            response.read()
+            return response
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        body: BodyFactory | None = None,
+        headers: dict[str, str] | None = None,
+        auth: AuthHeader | None = None,
+    ) -> Iterator[httpx.Response]:
+        """Like ``request``, but the successful answer's body is left to be streamed inside the block."""
+        renewed = False
+        attempt = 0
+        while True:
+            request_headers = dict(headers or {})
+            authorization = (auth or self.auth)()
+            if authorization:
+                request_headers["Authorization"] = authorization
+            content = body() if body is not None else None
+            try:
+                request = self.client.build_request(
+                    method, self.url(path), params=params, json=json, content=content, headers=request_headers
+                )
+                response = self.client.send(request, stream=True)
+            except httpx.TransportError as exc:
+                if attempt < self.retries and _may_repeat(method, exc):
+                    attempt += 1
+                    time.sleep(self._pause(attempt))
+                    continue
+                raise errors.NetworkError(f"{method} {self.url(path)}: {exc or type(exc).__name__}") from None
+            if response.status_code == 401 and not renewed and self.on_unauthorized is not None:
+                refused = _error_of(response)
+                renewed = True
+                if self.on_unauthorized():  # a token that expired mid-job, renewed: send again
+                    continue
+                raise refused
+            if response.status_code in RETRYABLE_STATUS and attempt < self.retries:
+                wait = _retry_after(response) or self._pause(attempt + 1)
+                response.close()
+                if wait <= MAX_RETRY_AFTER:
+                    attempt += 1
+                    time.sleep(wait)
+                    continue
+            if response.status_code >= 400:
+                raise _error_of(response)
+            try:
+                yield response
+            finally:
+                response.close()
+            return
+
+    def _pause(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, so that many clients do not come back at the same moment."""
+        return float(random.uniform(0, self.backoff * 2 ** (attempt - 1)))  # noqa: S311 - not a secret
+
+
+def _may_repeat(method: str, exc: httpx.TransportError) -> bool:
+    # A request that never reached the server can always be sent again; one that may have been acted on
+    # only when sending it twice does no harm.
+    return method in IDEMPOTENT or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _error_of(response: httpx.Response) -> errors.RegistryError:
+    text = response.read().decode("utf-8", "replace")
+    try:
+        envelope = response.json()
+    except ValueError:
+        envelope = None
+    finally:
+        response.close()
+    return errors.from_response(response.status_code, envelope, text)
