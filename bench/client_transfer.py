@@ -126,7 +126,9 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
     mb = options.size * MiB / 1e6
-    print(f"file {options.size} MiB, {options.rounds} alternating rounds; load average before {load_before}, after {load_after}")
+    print(
+        f"file {options.size} MiB, {options.rounds} alternating rounds; load average before {load_before}, after {load_after}"
+    )
     print("| transfer | median s | MB/s | each round (s) |")
     print("|---|---:|---:|---|")
     for name, values in times.items():

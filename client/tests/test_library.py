@@ -37,7 +37,7 @@ def test_a_deployment_pulls_what_production_points_at_and_the_bytes_are_verified
     second = random_file(tmp_path / "model.onnx", 120_000)
     grace.push("resnet50", second, alias="production")
 
-    pulled = grace.pull("grace/resnet50@production", tmp_path / "deploy/")
+    pulled = grace.pull("grace/resnet50@production", f"{tmp_path / 'deploy'}/")
 
     assert pulled.name.startswith("model-")
     assert pulled.suffix == ".onnx"

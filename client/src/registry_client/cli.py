@@ -46,26 +46,42 @@ class CommandLine(argparse.ArgumentParser):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.commands: list[tuple[str, argparse.ArgumentParser]] = []
+        # The global options, accepted after the command as well (`mreg login --url …`); a value given
+        # there wins, one not given leaves the global one (SUPPRESS: no default of their own).
+        self.common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+        add_global_options(self.common)
+        add_global_options(self, defaults=True)
+
+    def subcommands(self, parent: argparse.ArgumentParser, title: str, metavar: str) -> Any:
+        # plain parsers below this one: only the top parser owns the global options
+        return parent.add_subparsers(title=title, metavar=metavar, parser_class=argparse.ArgumentParser)
 
     def command(
         self, group: Any, name: str, run: Callable[[argparse.Namespace], int] | None, help_text: str, under: str = ""
     ) -> argparse.ArgumentParser:
-        command: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
+        command: argparse.ArgumentParser = group.add_parser(
+            name, help=help_text, description=help_text, parents=[self.common]
+        )
         command.set_defaults(run=run)
         self.commands.append((" ".join(filter(None, ("mreg", under, name))), command))
         return command
 
 
-def build_parser() -> CommandLine:
-    parser = CommandLine(prog="mreg", description="Register, find and fetch models and datasets.")
+def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool = False) -> None:
     parser.add_argument("--profile", help="profile of the config file (default: $REGISTRY_PROFILE or 'default')")
     parser.add_argument("--url", help="registry URL (default: $REGISTRY_URL or the profile's)")
     parser.add_argument("--tenant", help="tenant (default: $REGISTRY_TENANT or the profile's)")
     parser.add_argument("--json", action="store_true", help="print JSON documents (stable, for scripts)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server (default 60)")
-    parser.add_argument("--kind", default="models", help="models (default), datasets, or another kind's plural")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.add_argument("--timeout", type=float, help="seconds to wait for the server (default 60)")
+    parser.add_argument("--kind", help="models (default), datasets, or another kind's plural")
+    if defaults:
+        parser.set_defaults(profile=None, url=None, tenant=None, json=False, quiet=False, timeout=60.0, kind="models")
+
+
+def build_parser() -> CommandLine:
+    parser = CommandLine(prog="mreg", description="Register, find and fetch models and datasets.")
+    commands = parser.subcommands(parser, "commands", "COMMAND")
 
     login = parser.command(commands, "login", run_login, "store a key (or create one with a password) in the profile")
     login.add_argument("--key", help="an API key (mrk_…); '-' reads it from stdin")
@@ -98,7 +114,7 @@ def build_parser() -> CommandLine:
     pull.add_argument("destination", nargs="?", default=".", help="a directory or a file path (default .)")
 
     alias = parser.command(commands, "alias", None, "list, set or remove aliases")
-    alias_commands = alias.add_subparsers(title="alias commands", metavar="ACTION")
+    alias_commands = parser.subcommands(alias, "alias commands", "ACTION")
     alias_set = parser.command(
         alias_commands, "set", run_alias_set, "point ALIAS at VERSION (ordinal or file name)", "alias"
     )

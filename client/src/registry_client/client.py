@@ -237,6 +237,8 @@ class Registry:
             "Content-Type": "application/octet-stream",
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(original, safe='')}",
             "X-Checksum-Sha256": sha256,
+            # a declared length: the body streams as it is read, not chunked (which the registry refuses)
+            "Content-Length": str(file.stat().st_size),
         }
         params: dict[str, str] = {}
         if description:

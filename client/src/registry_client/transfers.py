@@ -95,7 +95,7 @@ def _fetch_from(transport: Transport, path: str, partial: Path, have: int, sha25
         with partial.open("ab" if resumed else "wb") as output:
             if not resumed:
                 bar.reset()
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():  # as they arrive: a cut loses no byte already received
                 output.write(chunk)
                 bar.update(len(chunk))
 
