@@ -136,7 +136,7 @@ def main() -> None:
         print(f"| {name} | {median:.2f} | {mb / median:.0f} | {', '.join(f'{value:.2f}' for value in values)} |")
     for ours, theirs in (("mreg push", "curl upload"), ("mreg pull", "curl download")):
         ratio = statistics.median(times[ours]) / statistics.median(times[theirs])
-        print(f"{ours} / {theirs}: {ratio:.2f}× the time")
+        print(f"{ours} / {theirs}: {ratio:.2f} times the time")
 
 
 if __name__ == "__main__":
