@@ -13,9 +13,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
-from framework.api.schema import ID, READ_ERRORS, collection_operations, errors, ok
-from items_app.api.serializers import create_input, update_input
+from framework.api.schema import ID, LIST_PARAMETERS, READ_ERRORS, collection_operations, errors, ok, page_of
+from items_app.api.serializers import AliasInput, VersionUpdateInput, create_input, update_input
 from items_app.kinds import ItemKind
+
+
+class MetadataEntry(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    value = serializers.JSONField(help_text="A string, a number or true/false.")
 
 
 class Version(serializers.Serializer[Any]):
@@ -25,13 +30,37 @@ class Version(serializers.Serializer[Any]):
     sha256 = serializers.CharField()
     content_type = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
+    metadata = MetadataEntry(many=True)
+    aliases = serializers.ListField(child=serializers.CharField())
     timestamp = serializers.DateTimeField()
     owner = serializers.CharField(allow_null=True)
 
 
-class MetadataEntry(serializers.Serializer[Any]):
-    name = serializers.CharField()
-    value = serializers.JSONField(help_text="A string, a number or true/false.")
+class AliasDocument(serializers.Serializer[Any]):
+    alias = serializers.CharField()
+    version = serializers.IntegerField()
+    lastmod = serializers.DateTimeField()
+    by = serializers.CharField()
+
+
+class AliasMoveDocument(serializers.Serializer[Any]):
+    _id = serializers.CharField()
+    alias = serializers.CharField()
+    to = serializers.IntegerField(allow_null=True, help_text="null: the alias was removed")
+    by = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+
+
+# ``from`` is a Python keyword: declared outside the class body.
+AliasMoveDocument._declared_fields["from"] = serializers.IntegerField(
+    allow_null=True, help_text="null: the alias was created"
+)
+
+
+class ProtectedAliasDocument(serializers.Serializer[Any]):
+    _id = serializers.CharField()
+    by = serializers.CharField()
+    timestamp = serializers.DateTimeField()
 
 
 # What every item's document holds; a kind's document adds its traits' fields (``document_of``). No
@@ -46,6 +75,7 @@ class ItemDocument(serializers.Serializer[Any]):
     tags = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField(allow_blank=True)
     versions = Version(many=True)
+    aliases = serializers.DictField(child=serializers.IntegerField(), help_text="alias → ordinal")
     timestamp = serializers.DateTimeField()
     lastmod = serializers.DateTimeField()
 
@@ -53,9 +83,16 @@ class ItemDocument(serializers.Serializer[Any]):
 class VersionUpload(serializers.Serializer[Any]):
     file = serializers.FileField(help_text="The file; its base name becomes `original`.")
     description = serializers.CharField(required=False)
+    metadata = serializers.CharField(required=False, help_text='JSON: [{"name", "value"}…] or {"name": value}.')
 
 
-REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="The version's ordinal, or its file name.")
+REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="An ordinal, a file name, @latest or @<alias>.")
+ALIAS = OpenApiParameter("alias", str, OpenApiParameter.PATH, description="An alias name, e.g. production.")
+ON_DELETION = [
+    OpenApiParameter("aliases", str, enum=["drop", "move"], description="What happens to aliases of the version."),
+    OpenApiParameter("to", str, description="With aliases=move: the version they move to."),
+]
+VERSION_SORT = OpenApiParameter("sort", str, description='JSON, e.g. {"metadata.accuracy": "desc"}.')
 DIGEST_HEADERS = [
     OpenApiParameter("Digest", str, OpenApiParameter.HEADER, description="Expected digest: sha-256=<base64>."),
     OpenApiParameter("X-Checksum-Sha256", str, OpenApiParameter.HEADER, description="Expected SHA-256, hex."),
@@ -63,6 +100,7 @@ DIGEST_HEADERS = [
         "Content-Disposition", str, OpenApiParameter.HEADER, description='Raw uploads: attachment; filename="x".'
     ),
     OpenApiParameter("description", str, description="Raw uploads: the version's description."),
+    OpenApiParameter("metadata", str, description="Raw uploads: the version's metadata (JSON)."),
 ]
 RANGE_HEADERS = [
     OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="A single byte range: bytes=0-1023."),
@@ -89,7 +127,7 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
         extend_schema(
             methods=["GET"],
             operation_id=f"{name}_versions_list",
-            parameters=[ID],
+            parameters=[ID, VERSION_SORT],
             responses=ok(Version(many=True), 200, *READ_ERRORS),
             tags=tags,
         ),
@@ -116,11 +154,51 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
             tags=tags,
         ),
         extend_schema(
-            methods=["DELETE"],
-            operation_id=f"{name}_version_delete",
+            methods=["PUT"],
+            operation_id=f"{name}_version_update",
             parameters=[ID, REF],
+            request=VersionUpdateInput,
             responses=ok(Version, 200, 400, 401, 403, 404),
             tags=tags,
         ),
+        extend_schema(
+            methods=["DELETE"],
+            operation_id=f"{name}_version_delete",
+            parameters=[ID, REF, *ON_DELETION],
+            responses=ok(Version, 200, 400, 401, 403, 404, 409),
+            tags=tags,
+        ),
     ]
+    operations["version_info"] = extend_schema(
+        operation_id=f"{name}_version_info", parameters=[ID, REF], responses=ok(Version, 200, *READ_ERRORS), tags=tags
+    )
+    operations["aliases"] = extend_schema(
+        operation_id=f"{name}_aliases_list",
+        parameters=[ID],
+        responses=ok(AliasDocument(many=True), 200, *READ_ERRORS),
+        tags=tags,
+    )
+    operations["alias"] = [
+        extend_schema(
+            methods=["PUT"],
+            operation_id=f"{name}_alias_set",
+            parameters=[ID, ALIAS],
+            request=AliasInput,
+            responses=ok(AliasDocument, 200, 400, 401, 403, 404),
+            tags=tags,
+        ),
+        extend_schema(
+            methods=["DELETE"],
+            operation_id=f"{name}_alias_delete",
+            parameters=[ID, ALIAS],
+            responses=ok(AliasDocument, 200, 400, 401, 403, 404),
+            tags=tags,
+        ),
+    ]
+    operations["alias_history"] = extend_schema(
+        operation_id=f"{name}_alias_history",
+        parameters=[ID, ALIAS, *LIST_PARAMETERS],
+        responses=ok(page_of(AliasMoveDocument), 200, *READ_ERRORS),
+        tags=tags,
+    )
     return operations

@@ -11,6 +11,7 @@ import builtins
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -18,12 +19,14 @@ from rest_framework.response import Response
 
 from framework.api.filtering import FilterField
 from framework.api.listing import ListSpec
+from framework.api.schema import collection_operations
 from framework.api.viewsets import RegistryViewSet
-from framework.errors import Invalid
+from framework.errors import Invalid, NotFound
 from framework.files import downloads
 from framework.files.uploads import expected_digest, receive_upload, upload_field
 from items_app import aliases as item_aliases
 from items_app import generation, services, versions
+from items_app.api.schema import ProtectedAliasDocument
 from items_app.api.serializers import (
     ALIAS_HISTORY,
     AliasInput,
@@ -245,6 +248,11 @@ class ItemViewSet(RegistryViewSet):
         return item_list_spec(self.kind, self.request.user, self.reads)
 
 
+@extend_schema_view(
+    **collection_operations(
+        "protected_alias", ProtectedAliasDocument, create=ProtectedAliasInput, update=None, tag="protected-aliases"
+    )
+)
 class ProtectedAliasViewSet(RegistryViewSet):
     """``/v1/protected-aliases``: alias names only tenant admins may move (everyone may list them)."""
 
@@ -257,6 +265,12 @@ class ProtectedAliasViewSet(RegistryViewSet):
         return self.list_response(
             request, ProtectedAlias.objects.all(), lambda rows: [protected_document(p) for p in rows]
         )
+
+    def retrieve(self, request: SignedInApiRequest, pk: str) -> Response:
+        entry = ProtectedAlias.objects.filter(pk=pk).first()
+        if entry is None:
+            raise NotFound(f"_id: {pk!r} is not protected")
+        return Response(protected_document(entry))
 
     def create(self, request: SignedInApiRequest) -> Response:
         data = self.validated(ProtectedAliasInput, request)
