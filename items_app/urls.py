@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from items_app.kinds import ItemKind
-from items_app.views import browse, compare, item, suggest, versions
+from items_app.views import aliases, browse, compare, item, suggest, versions
 
 
 def item_routes(kind: ItemKind) -> list[URLPattern]:
@@ -29,6 +29,14 @@ def item_routes(kind: ItemKind) -> list[URLPattern]:
             versions.download_version,
             fixed,
             name=f"{name}-download",
+        ),
+        path(f"{prefix}/<str:pk>/aliases/", aliases.alias_list, fixed, name=f"{name}-aliases"),
+        path(f"{prefix}/<str:pk>/aliases/move", aliases.move_alias, fixed, name=f"{name}-alias-move"),
+        path(
+            f"{prefix}/<str:pk>/aliases/<str:alias>/remove/",
+            aliases.remove_alias,
+            fixed,
+            name=f"{name}-alias-remove",
         ),
         path(
             f"{prefix}/<str:pk>/versions/<str:ref>/delete/",
