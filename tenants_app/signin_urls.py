@@ -1,5 +1,6 @@
 from django.urls import path
 
+from tenants_app import account
 from tenants_app import signin as views
 
 app_name = "web"
@@ -7,4 +8,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("signin/", views.signin, name="signin"),
     path("signout/", views.signout, name="signout"),
+    path("account/keys/", account.key_list, name="keys"),
+    path("account/keys/<str:key_id>/revoke/", account.key_revoke, name="key-revoke"),
 ]
