@@ -14,9 +14,9 @@ from django.contrib.auth.models import Group
 from django.http import HttpRequest
 
 from framework.web.admin import BrowseAndDeleteAdmin
-from tenants_app import services
+from tenants_app import keys, services
 from tenants_app.audit import Caller
-from tenants_app.models import AuditEntry, User
+from tenants_app.models import ApiKey, AuditEntry, User
 
 if TYPE_CHECKING:
     # django-stubs makes ModelAdmin generic in its model; Django's cannot be subscripted at run time.
@@ -31,11 +31,11 @@ if admin.site.is_registered(Group):
 
 @admin.register(User)
 class UserAdmin(BrowseAndDeleteAdmin):
-    list_display = ("username", "email", "role", "is_active", "timestamp", "lastmod")
-    list_filter = ("role", "is_active")
+    list_display = ("username", "email", "role", "is_service", "is_active", "timestamp", "lastmod")
+    list_filter = ("role", "is_service", "is_active")
     search_fields = ("username", "email")
     ordering = ("username",)
-    fields = ("id", "username", "email", "role", "is_active", "timestamp", "lastmod")  # never the password
+    fields = ("id", "username", "email", "role", "is_service", "is_active", "timestamp", "lastmod")  # no password
 
     def delete_with_service(self, request: HttpRequest, obj: User) -> None:
         services.delete_user(Caller.of(request), obj)
@@ -59,3 +59,17 @@ class AuditEntryAdmin(_AuditEntryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
         return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(BrowseAndDeleteAdmin):
+    """API keys: browsed and revoked here (``keys.revoke_key``); made through the API or /account/keys/.
+    The digest of the secret is never shown."""
+
+    list_display = ("name", "user", "scopes", "created", "expires", "last_used", "last_used_address")
+    search_fields = ("name", "user__username")
+    ordering = ("-created",)
+    fields = ("id", "name", "user", "scopes", "created", "created_by", "expires", "last_used", "last_used_address")
+
+    def delete_with_service(self, request: HttpRequest, obj: ApiKey) -> None:
+        keys.revoke_key(Caller.of(request), obj)

@@ -391,3 +391,17 @@ def test_failed_attempts_name_the_key_id_in_the_tenants_log_never_the_secret(own
         entry = AuditEntry.objects.get(action="authenticate")
     assert entry.target == text.split(".")[1]
     assert text.rsplit(".", 1)[1][:-4] not in str(entry.details)
+
+
+def test_an_admin_revokes_a_key_in_the_django_admin_without_ever_seeing_its_digest(owner, acme):
+    from testing.helpers import html, signed_in
+
+    created = new_key(owner)
+    client = signed_in(acme, "ada")
+
+    page = html(client.get(f"/admin/tenants_app/apikey/{created['_id']}/change/"))
+    with tenancy.using_tenant(acme.tenant):
+        assert ApiKey.objects.get(pk=created["_id"]).digest not in page
+    client.post(f"/admin/tenants_app/apikey/{created['_id']}/delete/", {"post": "yes"})
+
+    assert error_of(with_key(created["key"]).get("/v1/models")) == (401, "unauthorized")
