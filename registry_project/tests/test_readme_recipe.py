@@ -53,4 +53,5 @@ def test_the_readme_recipe_runs_as_written_and_again(served):
         )
         assert result.returncode == 0, f"attempt {attempt}:\n{result.stdout}\n{result.stderr}"
         assert "downloaded.onnx: OK" in result.stdout
+        assert "deployed.onnx: OK" in result.stdout  # the deployment's download of @production
         assert "tenants share nothing" in result.stdout
