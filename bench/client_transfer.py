@@ -5,11 +5,11 @@
 1. starts the registry as `make run` does (bootstrap + gunicorn -c gunicorn.conf.py, SQLite, local disk) in a
    fresh data directory on a free loopback port, and creates a write key for its admin;
 2. writes one file of random bytes;
-3. alternates, per round: an upload with curl (raw body from disk, `-T`, with `X-Checksum-Sha256` computed by
-   `sha256sum` first — what a careful script does), an upload with `mreg push` (which hashes the file, then
-   streams it); a download with curl (`-o`, then `sha256sum -c`), a download with `mreg pull` (which verifies
-   the SHA-256 before renaming). Each upload goes to a new item, so the registry stores the bytes each time
-   from the client's point of view (its content store keeps one copy on disk);
+3. alternates, per round: curl uploads (raw body from disk, `-T`) of the bytes alone, and with the
+   `X-Checksum-Sha256` that `sha256sum` computes first (what a careful script does, and what `mreg push`
+   does: hash, then stream); `mreg push`; curl downloads (`-o`) alone, and followed by `sha256sum -c` against
+   the known digest (what `mreg pull` does before renaming); `mreg pull`. Each upload goes to a new item, so
+   the registry receives and hashes the bytes every time (its content store keeps one copy on disk);
 4. prints the median of each and the client/curl ratio, with the machine's load average before and after.
 """
 
@@ -80,7 +80,14 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     load_before = os.getloadavg()
-    times: dict[str, list[float]] = {"curl upload": [], "mreg push": [], "curl download": [], "mreg pull": []}
+    times: dict[str, list[float]] = {
+        "curl upload, bytes only": [],
+        "curl upload + sha256sum": [],
+        "mreg push": [],
+        "curl download, bytes only": [],
+        "curl download + sha256sum -c": [],
+        "mreg pull": [],
+    }
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/healthz")
@@ -94,13 +101,26 @@ def main() -> None:
         make_file(source, options.size * MiB)
         client_env = {**env, "REGISTRY_URL": base, "REGISTRY_KEY": key, "REGISTRY_CONFIG": str(work / "none.ini")}
         auth = f"Authorization: Bearer {key}"
+        expected = subprocess.run(
+            ["sha256sum", str(source)], capture_output=True, text=True, check=True
+        ).stdout.split()[0]
+        upload_flags = (
+            f'-H "{auth}" -H "Content-Type: application/octet-stream" '
+            "-H 'Content-Disposition: attachment; filename=\"model.bin\"'"
+        )
         for round_number in range(options.rounds):
+            plain_item = call(base, f"Bearer {key}", "POST", "/v1/models", {"name": f"plain-{round_number}"})["_id"]
+            times["curl upload, bytes only"].append(
+                timed_shell(
+                    f'curl -fsS -o /dev/null -T "{source}" -X POST {upload_flags} {base}/v1/models/{plain_item}/versions',
+                    client_env,
+                )
+            )
             curl_item = call(base, f"Bearer {key}", "POST", "/v1/models", {"name": f"curl-{round_number}"})["_id"]
-            times["curl upload"].append(
+            times["curl upload + sha256sum"].append(
                 timed_shell(
                     f'sum=$(sha256sum "{source}" | cut -d" " -f1) && curl -fsS -o /dev/null -T "{source}" -X POST '
-                    f'-H "{auth}" -H "X-Checksum-Sha256: $sum" -H "Content-Type: application/octet-stream" '
-                    f"-H 'Content-Disposition: attachment; filename=\"model.bin\"' {base}/v1/models/{curl_item}/versions",
+                    f'-H "X-Checksum-Sha256: $sum" {upload_flags} {base}/v1/models/{curl_item}/versions',
                     client_env,
                 )
             )
@@ -108,10 +128,14 @@ def main() -> None:
                 timed([str(BIN / "mreg"), "-q", "push", f"mreg-{round_number}", str(source)], client_env)
             )
             target = work / "downloaded.bin"
-            times["curl download"].append(
+            times["curl download, bytes only"].append(
+                timed_shell(f'curl -fsS -o "{target}" -H "{auth}" {base}/v1/models/{curl_item}/versions/1', client_env)
+            )
+            target.unlink()
+            times["curl download + sha256sum -c"].append(
                 timed_shell(
                     f'curl -fsS -o "{target}" -H "{auth}" {base}/v1/models/{curl_item}/versions/1 && '
-                    f'echo "$(sha256sum "{source}" | cut -d" " -f1)  {target}" | sha256sum -c -',
+                    f'echo "{expected}  {target}" | sha256sum -c -',
                     client_env,
                 )
             )
@@ -134,7 +158,7 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"| {name} | {median:.2f} | {mb / median:.0f} | {', '.join(f'{value:.2f}' for value in values)} |")
-    for ours, theirs in (("mreg push", "curl upload"), ("mreg pull", "curl download")):
+    for ours, theirs in (("mreg push", "curl upload + sha256sum"), ("mreg pull", "curl download + sha256sum -c")):
         ratio = statistics.median(times[ours]) / statistics.median(times[theirs])
         print(f"{ours} / {theirs}: {ratio:.2f} times the time")
 

@@ -61,47 +61,71 @@ def partial_path(destination: Path, sha256: str) -> Path:
 def download(
     transport: Transport, path: str, destination: Path, *, sha256: str, size: int, show_progress: bool
 ) -> Path:
-    """Fetch ``path`` into ``destination``, resuming a partial file left by an earlier attempt."""
+    """Fetch ``path`` into ``destination``, resuming a partial file left by an earlier attempt.
+
+    The bytes are hashed as they arrive (a resumed file's first part once, when the download resumes), so
+    the check costs no second read of the file.
+    """
     partial = partial_path(destination, sha256)
+    digest = None
     with progress_bar(size, destination.name, show_progress) as bar:
         for _attempt in range(MAX_RESUMES + 1):
             have = partial.stat().st_size if partial.exists() else 0
             if have > size:  # not a prefix of these bytes: start again
                 partial.unlink()
                 have = 0
+            if digest is None or have == 0:
+                digest = _hash_of(partial, have)
             bar.reset()
             bar.update(have)
             if have == size:
                 break
             try:
-                _fetch_from(transport, path, partial, have, sha256, bar)
-                break
+                digest = _fetch_from(transport, path, partial, have, sha256, bar, digest)
             except (httpx.TransportError, errors.NetworkError):
+                digest = None  # hashed again from the file: it holds exactly what arrived before the break
                 continue  # the connection broke: ask for the rest
+            if partial.stat().st_size == size:
+                break
         else:
             raise errors.NetworkError(f"{path}: the connection kept breaking; the partial file is {partial}")
-    _verify(partial, sha256)
+    _verify(partial, sha256, digest.hexdigest())
     os.replace(partial, destination)
     return destination
 
 
-def _fetch_from(transport: Transport, path: str, partial: Path, have: int, sha256: str, bar: Any) -> None:
+def _hash_of(partial: Path, have: int) -> Any:
+    digest = hashlib.sha256()
+    if have:
+        with partial.open("rb") as source:
+            for chunk in iter(lambda: source.read(CHUNK), b""):
+                digest.update(chunk)
+    return digest
+
+
+def _fetch_from(transport: Transport, path: str, partial: Path, have: int, sha256: str, bar: Any, digest: Any) -> Any:
+    """Append the rest (or, when the server sends the whole file, write it anew); the digest of the file."""
     headers = {}
     if have:
         # If-Range: the rest of exactly these bytes, or else the whole file from the start (200)
         headers = {"Range": f"bytes={have}-", "If-Range": f'"{sha256}"'}
     with transport.stream("GET", path, headers=headers) as response:
         resumed = response.status_code == 206
+        if not resumed:
+            digest = hashlib.sha256()
+            bar.reset()
         with partial.open("ab" if resumed else "wb") as output:
-            if not resumed:
-                bar.reset()
-            for chunk in response.iter_bytes():  # as they arrive: a cut loses no byte already received
-                output.write(chunk)
-                bar.update(len(chunk))
+            try:
+                for chunk in response.iter_bytes():  # as they arrive: a cut loses no byte already received
+                    output.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+            finally:
+                output.flush()
+    return digest
 
 
-def _verify(partial: Path, sha256: str) -> None:
-    actual = sha256_of(partial)
+def _verify(partial: Path, sha256: str, actual: str) -> None:
     if actual != sha256:
         partial.unlink()
         raise errors.DigestMismatch(f"the download's SHA-256 is {actual}, the registry announced {sha256}; deleted")
