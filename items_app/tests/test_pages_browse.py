@@ -144,3 +144,22 @@ def test_the_list_is_usable_at_phone_width(acme, chromium_browser, live_url):
         screenshot(page, "browse-phone")
     finally:
         context.close()
+
+
+def test_the_list_shows_chosen_metadata_columns_and_sorts_on_them(acme, owner, kind):
+    from testing.helpers import html, signed_in
+
+    for name, accuracy in (("low", 0.7), ("high", 0.95), ("none", None)):
+        metadata = [] if accuracy is None else [{"name": "accuracy", "value": accuracy}]
+        kind.create(owner, name, metadata=metadata)
+    client = signed_in(acme, "reggie")
+
+    page = html(client.get(f"/{kind.plural}/", {"columns": "accuracy", "sort": "-metadata.accuracy"}))
+
+    order = [page.index(f">{name}</a>") for name in ("high", "low", "none")]
+    assert order == sorted(order)
+    assert '<td data-label="metric" class="metric" data-metric>0.95</td>' in page
+    assert 'href="?columns=accuracy&amp;sort=metadata.accuracy"' in page  # the header reverses the order
+    ascending = html(client.get(f"/{kind.plural}/", {"columns": "accuracy", "sort": "metadata.accuracy"}))
+    order = [ascending.index(f">{name}</a>") for name in ("low", "high", "none")]
+    assert order == sorted(order)  # items without the name stay last

@@ -15,6 +15,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from folksonomy_app.models import MAX_NAME_LENGTH
 from framework.api.filtering import parse_filter_parameter
 from framework.api.listing import paginate
 from framework.errors import InvalidFilter, ServiceError
@@ -39,6 +40,7 @@ POPULAR_TAGS = 12
 SORTABLE = ("name", "owner", "visibility", "lastmod", "timestamp")
 DEFAULT_SORT = "-lastmod"
 DATES = ("lastmod", "timestamp")
+MAX_COLUMNS = 5
 
 
 def search_filter(text: str, tags: list[str]) -> Any:
@@ -84,14 +86,24 @@ def _word_conditions(text: str) -> list[Any]:
     return conditions
 
 
-def _rows(kind: ItemKind, items: list[Item], viewer: User) -> list[dict[str, Any]]:
-    """Table rows: the API document (same read shape) beside the item (for dates and links)."""
+def _rows(kind: ItemKind, items: list[Item], viewer: User, columns: list[str]) -> list[dict[str, Any]]:
+    """Table rows: the API document (same read shape) beside the item (for dates and links), and the values
+    of the shown metadata columns (None where the item has no such name)."""
     rows = []
     for item in load_related(items, viewer):
         document = item_document(item)
         versions = item.related.versions
         latest = versions[-1] if versions else None
-        rows.append({"doc": document, "item": item, "latest": latest, "scalars": scalars_of(kind, document)})
+        values = {entry["name"]: entry["value"] for entry in document["metadata"]}
+        rows.append(
+            {
+                "doc": document,
+                "item": item,
+                "latest": latest,
+                "scalars": scalars_of(kind, document),
+                "metrics": [values.get(name) for name in columns],
+            }
+        )
     return rows
 
 
@@ -99,14 +111,24 @@ def unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(value.strip() for value in values if value.strip()))
 
 
-def _sort(request: SignedInRequest, kind: ItemKind) -> str:
-    """The column the list is sorted by (``-`` first for descending), from ``?sort=``."""
+def metadata_columns(request: SignedInRequest) -> list[str]:
+    """The metadata names shown as columns (``?columns=accuracy,f1``): at most ``MAX_COLUMNS``, each a
+    plausible vocabulary name."""
+    names = unique(request.GET.get("columns", "").split(","))
+    return [name for name in names if len(name) <= MAX_NAME_LENGTH][:MAX_COLUMNS]
+
+
+def _sort(request: SignedInRequest, kind: ItemKind, columns: list[str]) -> str:
+    """The column the list is sorted by (``-`` first for descending), from ``?sort=``: a field, or
+    ``metadata.<name>`` of a shown metadata column (items without the name last, either way)."""
     sort = request.GET.get("sort", "") or DEFAULT_SORT
-    sortable = {*SORTABLE, *(scalar.field for scalar in kind.scalars)}
+    sortable = {*SORTABLE, *(scalar.field for scalar in kind.scalars), *(f"metadata.{name}" for name in columns)}
     return sort if sort.lstrip("-") in sortable else DEFAULT_SORT
 
 
-def _listing(request: SignedInRequest, kind: ItemKind, text: str, tags: list[str], sort: str) -> dict[str, Any]:
+def _listing(
+    request: SignedInRequest, kind: ItemKind, text: str, tags: list[str], sort: str, columns: list[str]
+) -> dict[str, Any]:
     """One page of the readable items of ``kind`` matching the search, through the API's list machinery."""
     params = QueryDict(mutable=True)
     params["sort"] = json.dumps({sort.lstrip("-"): "desc" if sort.startswith("-") else "asc"})
@@ -115,13 +137,15 @@ def _listing(request: SignedInRequest, kind: ItemKind, text: str, tags: list[str
     params["filter"] = json.dumps(search_filter(text, tags))
     queryset = readable(request, kind).select_related("owner", "lists")
     viewer = request.user
-    return paginate(queryset, params, item_list_spec(kind, viewer), lambda items: _rows(kind, items, viewer))
+    spec = item_list_spec(kind, viewer)
+    return paginate(queryset, params, spec, lambda items: _rows(kind, items, viewer, columns))
 
 
-def _headers(request: SignedInRequest, kind: ItemKind, sort: str) -> list[dict[str, Any]]:
+def _headers(request: SignedInRequest, kind: ItemKind, sort: str, metrics: list[str]) -> list[dict[str, Any]]:
     """The table's column headers; a sortable one links to the list sorted by it (a second click reverses)."""
     columns = [("name", "Name"), ("owner", "Owner")]
     columns += [(scalar.field, scalar.label) for scalar in kind.scalars]
+    columns += [(f"metadata.{name}", name) for name in metrics]
     columns += [("visibility", "Visibility"), ("", "Tags"), ("", "Latest version"), ("lastmod", "Last change")]
     return [_header(request, field_name, label, sort) for field_name, label in columns]
 
@@ -133,7 +157,8 @@ def _header(request: SignedInRequest, field_name: str, label: str, sort: str) ->
     ascending, descending = sort == field_name, sort == f"-{field_name}"
     header["aria_sort"] = "ascending" if ascending else "descending" if descending else None
     # The first click sorts names A→Z and dates newest first; a second click reverses.
-    first = f"-{field_name}" if field_name in DATES else field_name
+    # Metrics too start high: the best accuracy first (the header says which way it goes).
+    first = f"-{field_name}" if field_name in DATES or field_name.startswith("metadata.") else field_name
     target = field_name if descending else f"-{field_name}" if ascending else first
     header["url"] = url_with(request, sort=target, page=None)
     return header
@@ -163,11 +188,12 @@ def browse(request: SignedInRequest, kind: str) -> HttpResponse:
     k = kinds.get(kind)
     text = request.GET.get("q", "").strip()
     tags = unique(request.GET.getlist("tag"))
-    sort = _sort(request, k)
+    columns = metadata_columns(request)
+    sort = _sort(request, k, columns)
     error = None
     listing: dict[str, Any] = {"docs": [], "totalDocs": 0, "page": 1, "totalPages": 1}
     try:
-        listing = _listing(request, k, text, tags, sort)
+        listing = _listing(request, k, text, tags, sort, columns)
     except ServiceError as exc:
         error = str(exc.details)
     searching = bool(text or tags)
@@ -182,7 +208,8 @@ def browse(request: SignedInRequest, kind: str) -> HttpResponse:
         "shown_to": listing.get("pagingCounter", 1) + len(listing["docs"]) - 1,
         "searching": searching,
         "popular": _popular_tags(request, k),
-        "headers": _headers(request, k, sort),
+        "headers": _headers(request, k, sort, columns),
+        "columns": ",".join(columns),
         "pages": _page_links(request, listing["page"], listing["totalPages"]),
         "prev_url": url_with(request, page=listing["page"] - 1) if listing.get("hasPrevPage") else None,
         "next_url": url_with(request, page=listing["page"] + 1) if listing.get("hasNextPage") else None,
