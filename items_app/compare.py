@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from items_app import kinds
-from items_app.models import Item
+from items_app.models import Item, Version
 
 LOWER_IS_BETTER = frozenset(
     {"loss", "error", "err", "errors", "latency", "rmse", "mae", "mse", "mape", "wer", "cer", "perplexity",
@@ -98,8 +98,30 @@ def property_rows(items: Sequence[Item]) -> list[Row]:
 
 def metadata_rows(items: Sequence[Item], flipped: Iterable[str] = ()) -> list[Row]:
     """One row per metadata name any of the items has (sorted by name), best numbers marked."""
+    return rows_of_values([{entry.name: entry.value for entry in item.related.metadata} for item in items], flipped)
+
+
+def version_property_rows(versions: Sequence[Version]) -> list[Row]:
+    """What every version has, before its metadata. Expects versions passed through ``attach_version_rows``."""
+    return [
+        Row("File", [_cell(version.original) for version in versions]),
+        Row("Size (bytes)", [_cell(version.size) for version in versions]),
+        Row("SHA-256", [_cell(version.blob_id) for version in versions]),
+        Row("Aliases", [_cell(", ".join(f"@{name}" for name in version.alias_names) or None) for version in versions]),
+        Row("Description", [_cell(version.description or None) for version in versions]),
+        Row("Uploaded by", [_cell(version.owner.username if version.owner_id else None) for version in versions]),  # type: ignore[union-attr]
+    ]
+
+
+def version_metadata_rows(versions: Sequence[Version], flipped: Iterable[str] = ()) -> list[Row]:
+    """One row per metadata name any of the versions has: v1 and v2's metrics side by side."""
+    return rows_of_values(
+        [{entry.name: entry.value for entry in version.metadata_values} for version in versions], flipped
+    )
+
+
+def rows_of_values(values: Sequence[dict[str, Any]], flipped: Iterable[str] = ()) -> list[Row]:
     flipped = set(flipped)
-    values: list[dict[str, Any]] = [{entry.name: entry.value for entry in item.related.metadata} for item in items]
     names = sorted({name for entries in values for name in entries}, key=lambda name: (name.lower(), name))
     rows = []
     for name in names:

@@ -97,3 +97,26 @@ def test_the_owner_moves_production_from_v1_to_v2_in_a_browser(acme, owner, brow
     assert page.locator("tr[data-version='1'] [data-alias='production']").count() == 0
     assert owner.get(f"/v1/models/{item['_id']}").json()["aliases"] == {"production": 2}
     screenshot(page, "alias-moved")
+
+
+def test_the_compare_page_puts_versions_of_one_item_side_by_side(acme, owner, kind):
+    import json as json_module
+
+    item = kind.create(owner, "tuned", visibility="public")
+    for index, metrics in enumerate(({"accuracy": 0.91, "val_loss": 0.3}, {"accuracy": 0.94, "val_loss": 0.2})):
+        url = f"{kind.url(item)}/versions?metadata=" + json_module.dumps(metrics)
+        owner.post(url, data=bytes([index]), content_type="application/octet-stream",
+                   HTTP_CONTENT_DISPOSITION=f'attachment; filename="v{index + 1}.onnx"')  # fmt: skip
+    client = signed_in(acme, "olive")
+
+    page = html(client.get("/compare/", {"item": item["_id"]}))
+
+    assert "Compare versions of “tuned”" in page
+    accuracy = page.split('data-metadata-row="accuracy"', 1)[1].split("</tr>", 1)[0]
+    assert 'class="best">0.94' in accuracy  # higher is better
+    loss = page.split('data-metadata-row="val_loss"', 1)[1].split("</tr>", 1)[0]
+    assert 'class="best">0.2' in loss  # a loss: lower is better
+    assert "Compare versions" in html(client.get(f"/{kind.plural}/{item['_id']}/"))
+    one = html(client.get("/compare/", {"item": item["_id"], "versions": ["2"]}))
+    assert "fewer than two" not in one
+    assert signed_in(acme, "olive").get("/compare/", {"item": "0" * 24}).status_code == 404
