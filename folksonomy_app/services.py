@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -19,6 +19,15 @@ from tenants_app.models import User
 from tenants_app.transactions import breaks_a_reference, tenant_atomic
 
 VOCABULARIES: dict[str, type[VocabularyEntry]] = {"tag": Tag, "metadata": MetadataName}
+
+
+def _user_of(row: Any) -> Any:
+    """What a row that uses an entry belongs to, as a refusal names it: the item of an item's tag or metadata
+    entry, the item of a version's metadata entry (its ``version``), else the row itself."""
+    version = getattr(row, "version", None)
+    return getattr(row, "item", None) or getattr(version, "item", None) or row
+
+
 T = TypeVar("T")
 
 
@@ -135,7 +144,7 @@ def delete_entry(caller: Caller, vocabulary: str, entry: VocabularyEntry) -> Voc
             audit.record(caller, action="delete", resource=vocabulary, target=entry_id)
         known_names.forget(type(entry), [entry_id])
     except ProtectedError as exc:
-        users = sorted({str(getattr(row, "item", row)) for row in exc.protected_objects})
+        users = sorted({str(_user_of(row)) for row in exc.protected_objects})
         shown = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10 else "")
         raise Conflict(f"_id: {entry_id!r} is still used by {shown}") from None
     entry.id = entry_id

@@ -110,6 +110,14 @@ def scenario(acme: Any) -> tuple[list[tuple[str, Callable[[], Any]]], dict[str, 
         ("going public", lambda: change("churn", {"visibility": "public"})),
         ("unsharing", lambda: change("churn", {"users": {"remove": ["olive"]}})),
         ("an upload", lambda: upload(owner, f"{made['resnet']}/versions", "weights.onnx", b"weights")),
+        (
+            "a version's metrics",
+            lambda: owner.put(
+                f"{made['resnet']}/versions/1", {"metadata": [{"name": "accuracy", "value": 0.93}]}, format="json"
+            ),
+        ),
+        ("an alias set", lambda: owner.put(f"{made['resnet']}/aliases/production", {"version": 1}, format="json")),
+        ("an alias removed", lambda: owner.delete(f"{made['resnet']}/aliases/production")),
         ("a version deleted", lambda: owner.delete(f"{made['resnet']}/versions/1")),
         ("a user deleted", lambda: admin.delete(f"/v1/users/{acme.user('leaver').pk}")),
         ("a lineage dropped", lambda: change("resnet", {"datasets": []})),

@@ -117,7 +117,10 @@ def test_version_metadata_names_join_the_vocabulary(owner, kind, item):
 def test_a_metadata_name_used_by_a_version_cannot_be_deleted(owner, admin, kind, item, acme):
     upload_raw(owner, versions_url(kind, item) + '?metadata={"val_loss": 0.3}', "v1.onnx", b"x")
 
-    assert admin.delete("/v1/metadata/val_loss").status_code == 409
+    refused = admin.delete("/v1/metadata/val_loss")
+
+    assert refused.status_code == 409
+    assert item["_id"] in refused.json()["details"]  # names the item whose version uses it
     assert acme.count(VersionMetadataEntry) == 1
 
 
