@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.db import IntegrityError
 from django.db.models import F, Q
@@ -29,7 +29,17 @@ from items_app import generation, kinds
 from items_app.blobs import release_blob
 from items_app.generation import Readers
 from items_app.kinds import ItemKind
-from items_app.models import Item, ItemLists, ItemTag, MetadataEntry, Share, ValueType, Version, Visibility
+from items_app.models import (
+    Item,
+    ItemLists,
+    ItemTag,
+    MetadataEntry,
+    Share,
+    ValueType,
+    Version,
+    VersionMetadataEntry,
+    Visibility,
+)
 from items_app.related import ListChange, MetadataValue, Related, rewrite_lists
 from items_app.traits import ListTrait
 from tenants_app import audit
@@ -459,25 +469,47 @@ def _apply_tags(item: Item, remove: Any, add: list[str], user: User | None) -> N
 
 
 def _apply_metadata(item: Item, remove: Any, add: list[MetadataValue], user: User | None) -> None:
-    rows = MetadataEntry.objects.filter(item=item)
+    apply_metadata(MetadataEntry, {"item": item}, remove, add, user)
+
+
+# The rows of an item's or of a version's metadata: the same columns and rules (``put_metadata``).
+MetadataRow = TypeVar("MetadataRow", MetadataEntry, VersionMetadataEntry)
+
+
+def apply_metadata(
+    model: type[MetadataRow],
+    owner: dict[str, Any],
+    remove: Any,
+    add: Sequence[MetadataValue],
+    user: User | None,
+) -> None:
+    """Change the metadata rows of one owner (``{"item": item}``, ``{"version": version}``): remove the
+    names ``remove`` lists (``"all"``: every name ``add`` does not set), then ``put_metadata``."""
+    rows = model.objects.filter(**owner)
     names = [value.name for value in add]
     (rows.exclude(name_id__in=names) if remove == "all" else rows.filter(name_id__in=remove)).delete()
-    _put_metadata(item, add, user)
+    put_metadata(model, owner, add, user)
 
 
-def _put_metadata(item: Item, values: Iterable[MetadataValue], user: User | None) -> None:
-    """Add entries; an entry whose name the item already has gets the new value (upsert per row)."""
+def put_metadata(
+    model: type[MetadataRow],
+    owner: dict[str, Any],
+    values: Iterable[MetadataValue],
+    user: User | None,
+) -> None:
+    """Add entries to one owner's metadata rows; a name it already has gets the new value (upsert per row).
+    The names join the vocabulary (folk)."""
     values = list(values)
+    if not values:
+        return
     record_use(MetadataName, [value.name for value in values], user)
     for value in values:
         fields = {"value_type": value.value_type, "text": value.text, "number": value.number}
-        if MetadataEntry.objects.filter(item=item, name_id=value.name).update(**fields):
+        if model.objects.filter(**owner, name_id=value.name).update(**fields):
             continue
-        created = MetadataEntry.objects.bulk_create(
-            [MetadataEntry(item=item, name_id=value.name, **fields)], ignore_conflicts=True
-        )
+        created = model.objects.bulk_create([model(**owner, name_id=value.name, **fields)], ignore_conflicts=True)
         if not created or created[0].pk is None:  # inserted concurrently by someone else: ours wins
-            MetadataEntry.objects.filter(item=item, name_id=value.name).update(**fields)
+            model.objects.filter(**owner, name_id=value.name).update(**fields)
 
 
 _APPLY: dict[str, Callable[[Item, Any, Any, User | None], None]] = {

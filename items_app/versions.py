@@ -16,8 +16,6 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
-from folksonomy_app.models import MetadataName
-from folksonomy_app.services import record_use
 from framework.errors import Conflict, DigestMismatch, Invalid, NotFound, UploadFailed
 from framework.files import storage
 from framework.files.uploads import ReceivedFile
@@ -25,7 +23,7 @@ from items_app import generation
 from items_app.blobs import release_blob
 from items_app.models import Alias, AliasMove, Blob, Item, Version, VersionMetadataEntry
 from items_app.related import ListChange, MetadataValue
-from items_app.services import checked_metadata, ensure_editable, metadata_names, touch
+from items_app.services import apply_metadata, checked_metadata, ensure_editable, metadata_names, put_metadata, touch
 from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
@@ -109,7 +107,7 @@ def _store_and_record(
         try:
             with generation.changing("versions", "lastmod"):
                 version = _record(caller, item, received, key, original, description)
-                _put_version_metadata(version, metadata, caller.user)
+                put_metadata(VersionMetadataEntry, {"version": version}, metadata, caller.user)
                 return version
         except _BlobVanished:
             continue
@@ -214,11 +212,7 @@ def update_version(
         if description is not None:
             Version.objects.filter(pk=version.pk).update(description=description)
         if plan is not None:
-            remove, add = plan
-            rows = VersionMetadataEntry.objects.filter(version=version)
-            names = [value.name for value in add]
-            (rows.exclude(name_id__in=names) if remove == "all" else rows.filter(name_id__in=remove)).delete()
-            _put_version_metadata(version, add, caller.user)
+            apply_metadata(VersionMetadataEntry, {"version": version}, *plan, caller.user)
         touch(item)
         fields = sorted(
             name for name, given in (("description", description), ("metadata", metadata)) if given is not None
@@ -226,17 +220,6 @@ def update_version(
         details = {"ordinal": version.ordinal, "fields": fields}
         audit.record(caller, action="update_version", resource=item.kind, target=item.pk, details=details)
     return Version.objects.select_related("owner").get(pk=version.pk)
-
-
-def _put_version_metadata(version: Version, values: Sequence[MetadataValue], user: Any) -> None:
-    """Add entries; a name the version already has gets the new value. Names join the vocabulary (folk)."""
-    if not values:
-        return
-    record_use(MetadataName, [value.name for value in values], user)
-    for value in values:
-        fields = {"value_type": value.value_type, "text": value.text, "number": value.number}
-        if not VersionMetadataEntry.objects.filter(version=version, name_id=value.name).update(**fields):
-            VersionMetadataEntry.objects.create(version=version, name_id=value.name, **fields)
 
 
 def lock_item(item: Item) -> None:
