@@ -17,6 +17,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -29,7 +30,7 @@ from tenants_app import audit, tenancy
 from tenants_app.audit import Caller, KeyUse
 from tenants_app.context import require_tenant
 from tenants_app.models import ApiKey, AuditResult, Role, Scope, User
-from tenants_app.throttling import FailureCounter
+from tenants_app.throttling import key_counter
 from tenants_app.transactions import tenant_atomic
 
 PREFIX = "mrk_"
@@ -74,8 +75,6 @@ def authenticate(text: str, address: str | None) -> tuple[User, KeyUse]:
     A key without an effective admin scope acts with the regular role in everything (which items it reads,
     what it may administer): the request's user object carries that role and refuses to be saved.
     """
-    counter = FailureCounter("api-key", address or "unknown", settings.API_KEY_MAX_FAILURES_PER_ADDRESS,
-                             settings.API_KEY_LOCKOUT)  # fmt: skip
     match = _KEY_TEXT.match(text)
     tenant = tenancy.find_tenant(match.group(1)) if match else None
     key = None
@@ -83,11 +82,10 @@ def authenticate(text: str, address: str | None) -> tuple[User, KeyUse]:
         tenancy.enter(tenant)
         key = one_or_none(ApiKey.objects.select_related("user").filter(pk=match.group(2)))
     if key is None or not hmac.compare_digest(key.digest, digest(match.group(3) if match else "")):
-        _refuse(counter, address, match.group(2) if match and tenant is not None else None)
-    assert key is not None
+        _refuse(address, match.group(2) if match and tenant is not None else None)
     user = key.user
     if not user.is_active:
-        _refuse(counter, address, key.pk)
+        _refuse(address, key.pk)
     if key.expires is not None and key.expires <= timezone.now():
         raise Unauthorized("The API key has expired; create a new one.")
     scopes = frozenset(effective_scopes(key, user))
@@ -98,8 +96,10 @@ def authenticate(text: str, address: str | None) -> tuple[User, KeyUse]:
     return user, KeyUse(key, scopes)
 
 
-def _refuse(counter: FailureCounter, address: str | None, key_id: str | None) -> None:
-    """Throttle the address, audit the attempt in the tenant the key named (never its secret), and 401."""
+def _refuse(address: str | None, key_id: str | None) -> NoReturn:
+    """Throttle the address, audit the attempt in the tenant the key named (never its secret), and 401.
+    Only a refused key reads the address's counter: a valid key costs no cache lookup."""
+    counter = key_counter(address)
     wait = counter.retry_after()
     if wait is not None:
         raise TooManyRequests(f"Too many invalid API keys from this address; try again in {wait} s.", retry_after=wait)

@@ -47,3 +47,9 @@ def counters_for(tenant_id: str, username: str, address: str | None) -> tuple[Fa
     account = FailureCounter("account", f"{tenant_id}\x00{username}", settings.LOGIN_MAX_FAILURES, window)
     client = FailureCounter("address", address or "unknown", settings.LOGIN_MAX_FAILURES_PER_ADDRESS, window)
     return account, client
+
+
+def key_counter(address: str | None) -> FailureCounter:
+    """The counter of invalid API keys sent from one client address (``tenants_app.keys``)."""
+    window = settings.API_KEY_LOCKOUT
+    return FailureCounter("api-key", address or "unknown", settings.API_KEY_MAX_FAILURES_PER_ADDRESS, window)
