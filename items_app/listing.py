@@ -177,8 +177,7 @@ def cached_page_rows(
         loaded: list[Item] = []
 
         def page_ids() -> list[str]:
-            page = ordered(filtered, query.ordering, ListSpec(fields=fields, sort_prefixed=sort_prefixed))
-            loaded.extend(page[offset : offset + query.limit])
+            loaded.extend(ordered(filtered, query.ordering, sort_prefixed)[offset : offset + query.limit])
             return [item.pk for item in loaded]
 
         ids = reads.get(key, page_ids, depends_on=read)

@@ -65,6 +65,24 @@ def _positive_int(params: QueryDict, name: str, default: int) -> int:
     return number
 
 
+def requested_sort(raw: str) -> list[tuple[str, str]]:
+    """A ``sort`` parameter, ``{"field": "asc"|"desc"|1|-1, …}``, as ``(field, "" or "-")`` pairs in order; any
+    other shape or direction is an ``invalid_list_parameter``. Lists of rows and of versions share it."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise bad_parameter('sort must be a JSON object such as {"timestamp": "desc"}') from None
+    if not isinstance(document, dict):
+        raise bad_parameter('sort must be a JSON object such as {"timestamp": "desc"}')
+    wanted = []
+    for name, direction in document.items():
+        prefix = _DIRECTIONS.get(str(direction).lower())
+        if prefix is None or isinstance(direction, bool):
+            raise bad_parameter(f"sort direction of {name!r} must be asc, desc, 1 or -1")
+        wanted.append((name, prefix))
+    return wanted
+
+
 def _ordering(params: QueryDict, spec: ListSpec) -> list[str]:
     raw = params.get("sort")
     if raw is None or raw.strip() == "":
@@ -72,24 +90,13 @@ def _ordering(params: QueryDict, spec: ListSpec) -> list[str]:
             (name.lstrip("-"), "-" if name.startswith("-") else "") for name in spec.default_sort
         )
     else:
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            raise bad_parameter('sort must be a JSON object such as {"timestamp": "desc"}') from None
-        if not isinstance(document, dict):
-            raise bad_parameter('sort must be a JSON object such as {"timestamp": "desc"}')
-        wanted = []
-        for name, direction in document.items():
-            prefix = _DIRECTIONS.get(str(direction).lower())
-            if prefix is None or isinstance(direction, bool):
-                raise bad_parameter(f"sort direction of {name!r} must be asc, desc, 1 or -1")
-            wanted.append((name, prefix))
+        wanted = requested_sort(raw)
     sortable = {name: handler for name, handler in spec.fields.items() if isinstance(handler, FilterField)}
     ordering = []
     for name, prefix in wanted:
         if name in sortable:
             ordering.append(f"{prefix}{sortable[name].lookup}")
-        elif (family := _sort_family(name, spec)) is not None:
+        elif (family := _sort_family(name, spec.sort_prefixed)) is not None:
             spec.sort_prefixed[family](name[len(family) :])  # refuses a bad name now, whatever the page holds
             ordering.append(f"{prefix}{name}")  # kept by name: ``ordered`` turns it into expressions
         else:
@@ -98,21 +105,24 @@ def _ordering(params: QueryDict, spec: ListSpec) -> list[str]:
     return [*ordering, "pk"]  # a unique tie-breaker keeps pages stable
 
 
-def _sort_family(name: str, spec: ListSpec) -> str | None:
-    return next((p for p in spec.sort_prefixed if name.startswith(p) and len(name) > len(p)), None)
+def _sort_family(name: str, families: Mapping[str, Any]) -> str | None:
+    return next((p for p in families if name.startswith(p) and len(name) > len(p)), None)
 
 
-def ordered(queryset: QuerySet[Any], ordering: Sequence[str], spec: ListSpec) -> QuerySet[Any]:
-    """``queryset`` in the order of ``ordering`` (``ListQuery.ordering``); a key of a sort family becomes its
+def ordered(
+    queryset: QuerySet[Any], ordering: Sequence[str], families: Mapping[str, Callable[[str], Sequence[Any]]]
+) -> QuerySet[Any]:
+    """``queryset`` in the order of ``ordering`` (``ListQuery.ordering``); a key of a sort family (``families``,
+    a ``ListSpec.sort_prefixed``) becomes its
     expressions, each sorted in the key's direction with missing values last in both directions."""
     terms: list[Any] = []
     for position, entry in enumerate(ordering):
         name = entry.lstrip("-")
-        family = _sort_family(name, spec)
+        family = _sort_family(name, families)
         if family is None:
             terms.append(entry)
             continue
-        for part, expression in enumerate(spec.sort_prefixed[family](name[len(family) :])):
+        for part, expression in enumerate(families[family](name[len(family) :])):
             alias = f"sort_{position}_{part}"
             queryset = queryset.alias(**{alias: expression})
             column = F(alias)
@@ -171,7 +181,7 @@ def paginate(
     elif spec.page_rows is not None:
         rows = spec.page_rows(filtered, query, offset)
     else:
-        rows = list(ordered(filtered, query.ordering, spec)[offset : offset + query.limit])
+        rows = list(ordered(filtered, query.ordering, spec.sort_prefixed)[offset : offset + query.limit])
     return {
         "docs": [project(document, query.select) for document in serialize(rows)],
         "totalDocs": total,

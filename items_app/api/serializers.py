@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from framework.api.filtering import FilterField
-from framework.api.listing import ListSpec, bad_parameter
+from framework.api.listing import ListSpec, bad_parameter, requested_sort
 from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer, iso
 from items_app.kinds import ItemKind
 from items_app.models import Alias, AliasMove, ProtectedAlias, Visibility
@@ -134,21 +134,15 @@ VERSION_SORT_FIELDS = ("ordinal", "timestamp", "size", "original")
 
 
 def sort_versions(documents: list[dict[str, Any]], raw: str | None) -> list[dict[str, Any]]:
-    """A version list in the order ``sort`` asks (``{"metadata.accuracy": "desc"}``, ``{"size": 1}``…); by
-    ordinal without one. Versions without a metadata value come last, whichever the direction."""
+    """A version list in the order ``sort`` asks (``{"metadata.accuracy": "desc"}``, ``{"size": 1}``…), by
+    ordinal without one. The keys apply as stable sorts, the last key first."""
     if raw is None or raw.strip() == "":
         return documents
-    try:
-        wanted = json.loads(raw)
-    except ValueError:
-        wanted = None
-    if not isinstance(wanted, dict) or not wanted:
-        raise bad_parameter('sort must be a JSON object such as {"metadata.accuracy": "desc"}')
     ordered = list(documents)
-    for name, direction in reversed(list(wanted.items())):  # stable sorts, last key first
-        descending = _descending(name, direction)
+    for name, prefix in reversed(requested_sort(raw)):
+        descending = prefix == "-"
         if name.startswith("metadata."):
-            ordered.sort(key=functools.partial(_metadata_key, name[len("metadata.") :], descending))
+            ordered = _by_metadata(ordered, name[len("metadata.") :], descending)
         elif name in VERSION_SORT_FIELDS:
             ordered.sort(key=functools.partial(_field_key, name), reverse=descending)
         else:
@@ -161,24 +155,25 @@ def _field_key(name: str, document: dict[str, Any]) -> Any:
     return document[name]
 
 
-def _descending(name: str, direction: Any) -> bool:
-    text = str(direction).lower()
-    if isinstance(direction, bool) or text not in ("asc", "desc", "1", "-1"):
-        raise bad_parameter(f"sort direction of {name!r} must be asc, desc, 1 or -1")
-    return text in ("desc", "-1")
+def _by_metadata(documents: list[dict[str, Any]], name: str, descending: bool) -> list[dict[str, Any]]:
+    """Numbers first (as numbers), then other values (as text), then versions without the name: the same
+    order as an item list's ``metadata.<name>`` sort."""
+    numbers, others, missing = [], [], []
+    for document in documents:
+        value = next((entry["value"] for entry in document["metadata"] if entry["name"] == name), None)
+        if value is None:
+            missing.append(document)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            numbers.append((float(value), document))
+        else:
+            others.append((json.dumps(value) if isinstance(value, bool) else str(value), document))
+    numbers.sort(key=_first, reverse=descending)
+    others.sort(key=_first, reverse=descending)
+    return [document for _, document in numbers] + [document for _, document in others] + missing
 
 
-def _metadata_key(name: str, descending: bool, document: dict[str, Any]) -> tuple[int, int, float, str]:
-    """Numbers first (as numbers), then other values (as text), then versions without the name."""
-    value = next((entry["value"] for entry in document["metadata"] if entry["name"] == name), None)
-    sign = -1 if descending else 1
-    if value is None:
-        return (2, 0, 0.0, "")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return (0, 0, sign * float(value), "")
-    text = json.dumps(value) if isinstance(value, bool) else str(value)
-    # descending text: compare the negated code points
-    return (1, 0, 0.0, text) if not descending else (1, 0, 0.0, "".join(chr(0x10FFFF - ord(c)) for c in text))
+def _first(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
 
 
 class ProtectedAliasInput(StrictInputSerializer):
