@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from items_app import compare as comparison
 from items_app import kinds
 from items_app.models import Item
-from items_app.related import attach_version_rows, load_related
+from items_app.related import load_related
 from items_app.urlstate import url_with
 from items_app.views.browse import MAX_COMPARE, unique
 from items_app.views.common import item_path, page, readable
@@ -53,10 +53,15 @@ def _choices(request: SignedInRequest) -> list[dict[str, Any]]:
     return sorted(choices, key=lambda choice: choice["item"].lastmod, reverse=True)
 
 
-def _table(request: SignedInRequest, items: list[Item], flipped: list[str]) -> dict[str, Any]:
-    """The comparison's columns and rows; each metadata row links to the same page with its direction flipped."""
-    property_rows = comparison.property_rows(items)
-    metadata_rows = comparison.metadata_rows(items, flipped)
+def _table(
+    request: SignedInRequest,
+    columns: list[dict[str, Any]],
+    property_rows: list[comparison.Row],
+    metadata_rows: list[comparison.Row],
+    flipped: list[str],
+) -> dict[str, Any]:
+    """The comparison's columns and rows, of items or of versions; each metadata row links to the same page
+    with its direction flipped."""
     for row in metadata_rows:
         flips = [name for name in flipped if name != row.metadata_name]
         if not row.flipped:
@@ -64,19 +69,25 @@ def _table(request: SignedInRequest, items: list[Item], flipped: list[str]) -> d
         row.flip_url = url_with(request, flip=flips)
     all_rows = [*property_rows, *metadata_rows]
     return {
-        "columns": [
-            {
-                "title": item.name,
-                "subtitle": f"{kinds.get(item.kind).singular} · {item.owner.username}",
-                "url": item_path(item),
-            }
-            for item in items
-        ],
+        "columns": columns,
         "property_rows": property_rows,
         "metadata_rows": metadata_rows,
         "identical_count": sum(row.identical for row in all_rows),
         "total_rows": len(all_rows),
     }
+
+
+def _items_table(request: SignedInRequest, items: list[Item], flipped: list[str]) -> dict[str, Any]:
+    columns = [
+        {
+            "title": item.name,
+            "subtitle": f"{kinds.get(item.kind).singular} · {item.owner.username}",
+            "url": item_path(item),
+        }
+        for item in items
+    ]
+    rows = comparison.property_rows(items), comparison.metadata_rows(items, flipped)
+    return _table(request, columns, *rows, flipped)
 
 
 def _versions_table(request: SignedInRequest, item: Item, ordinals: list[str], flipped: list[str]) -> dict[str, Any]:
@@ -84,29 +95,26 @@ def _versions_table(request: SignedInRequest, item: Item, ordinals: list[str], f
     are named): their files, aliases and metrics."""
     chosen = [v for v in item.related.versions if str(v.ordinal) in ordinals] if ordinals else item.related.versions
     chosen = chosen[-MAX_COMPARE:]
-    property_rows = comparison.version_property_rows(chosen)
-    metadata_rows = comparison.version_metadata_rows(chosen, flipped)
-    for row in metadata_rows:
-        flips = [name for name in flipped if name != row.metadata_name]
-        if not row.flipped:
-            flips.append(row.metadata_name or "")
-        row.flip_url = url_with(request, flip=flips)
-    all_rows = [*property_rows, *metadata_rows]
     url = item_path(item) + "#versions"
-    return {
-        "columns": [{"title": f"v{v.ordinal}", "subtitle": v.original, "url": url} for v in chosen],
-        "property_rows": property_rows,
-        "metadata_rows": metadata_rows,
-        "identical_count": sum(row.identical for row in all_rows),
-        "total_rows": len(all_rows),
-        "compared_item": item,
-        "version_ordinals": [str(v.ordinal) for v in chosen],
-    }
+    columns = [{"title": f"v{v.ordinal}", "subtitle": v.original, "url": url} for v in chosen]
+    rows = comparison.version_property_rows(chosen), comparison.version_metadata_rows(chosen, flipped)
+    table = _table(request, columns, *rows, flipped)
+    return {**table, "compared_item": item, "version_ordinals": [str(v.ordinal) for v in chosen]}
 
 
 def _one_readable_item(request: SignedInRequest, pk: str) -> Item | None:
     found = _readable_items(request, [pk])
     return found.get(pk)
+
+
+def _page_state(request: SignedInRequest, flipped: list[str]) -> dict[str, Any]:
+    """What every comparison page keeps in its URL besides what it compares."""
+    return {
+        "section": "compare",
+        "hide_identical": request.GET.get("hide_identical") == "1",
+        "flipped": flipped,
+        "max": MAX_COMPARE,
+    }
 
 
 @page
@@ -116,13 +124,7 @@ def compare(request: SignedInRequest) -> HttpResponse:
         return compare_versions(request)
     ids = unique(request.GET.getlist("ids"))
     flipped = unique(request.GET.getlist("flip"))
-    context: dict[str, Any] = {
-        "section": "compare",
-        "ids": ids,
-        "hide_identical": request.GET.get("hide_identical") == "1",
-        "flipped": flipped,
-        "max": MAX_COMPARE,
-    }
+    context = {**_page_state(request, flipped), "ids": ids}
     found = _readable_items(request, ids) if ids and len(ids) <= MAX_COMPARE else {}
     if ids and len(ids) <= MAX_COMPARE:
         context["missing"] = [pk for pk in ids if pk not in found]
@@ -131,24 +133,18 @@ def compare(request: SignedInRequest) -> HttpResponse:
     if problem or len(items) < 2:
         context.update(problem=problem, choices=_choices(request))
         return render(request, "items/compare.html", context, status=400 if problem else 200)
-    context.update(_table(request, items, flipped))
+    context.update(_items_table(request, items, flipped))
     return render(request, "items/compare.html", context)
 
 
 def compare_versions(request: SignedInRequest) -> HttpResponse:
     item = _one_readable_item(request, request.GET.get("item", ""))
     flipped = unique(request.GET.getlist("flip"))
-    context: dict[str, Any] = {
-        "section": "compare",
-        "hide_identical": request.GET.get("hide_identical") == "1",
-        "flipped": flipped,
-        "max": MAX_COMPARE,
-    }
+    context = _page_state(request, flipped)
     if item is None:
         context.update(problem="No such item, or it has not been shared with you.", choices=_choices(request))
         return render(request, "items/compare.html", context, status=404)
-    attach_version_rows(item.related.versions)
-    if len(item.related.versions) < 2:
+    if len(item.related.versions) < 2:  # (their aliases and metadata came with load_related)
         context.update(problem=f"“{item.name}” has fewer than two versions to compare.", choices=_choices(request))
         return render(request, "items/compare.html", context, status=400)
     context.update(_versions_table(request, item, unique(request.GET.getlist("versions")), flipped))
