@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -73,3 +74,30 @@ def gunicorn(
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@contextmanager
+def made_run(
+    environment: dict[str, str], log: Path, *arguments: str, ports: Iterable[int]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The registry as `make run` serves it: ``manage.py bootstrap`` (databases, default tenant, secrets),
+    then ``gunicorn`` (see ``gunicorn``) for as long as the block lasts."""
+    subprocess.run(
+        [sys.executable, "manage.py", "bootstrap"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    with gunicorn(environment, log, *arguments, ports=ports) as process:
+        yield process
+
+
+def wait_until_serving(log: Path, workers: int) -> None:
+    """Until every worker has loaded Django and claimed its place on the board: one still loading holds no
+    connections, and the others would rightly take the clients it is not there for."""
+    deadline = time.monotonic() + 60
+    while len(re.findall(r"Worker \d+ serving", log.read_text())) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(log.read_text())
+        time.sleep(0.1)

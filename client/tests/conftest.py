@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from django.conf import settings
 from testing.faults import FaultyProxy
-from testing.servers import free_port, gunicorn, registry_environment
+from testing.servers import free_port, made_run, registry_environment
 
 PASSWORD = "plum orbit lantern 42"
 API_TOKEN = "client-tests-api-token-0123456789"
@@ -41,14 +39,7 @@ def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     )
     for name in ("JWT_SECRET", "SECRET_KEY"):
         environment.pop(name, None)
-    subprocess.run(
-        [sys.executable, "manage.py", "bootstrap"],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    with gunicorn(environment, data / "gunicorn.log", ports=[port]):
+    with made_run(environment, data / "gunicorn.log", ports=[port]):
         yield Server(url=f"http://127.0.0.1:{port}", port=port, api_token=API_TOKEN)
 
 

@@ -7,16 +7,13 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from testing.servers import free_port, gunicorn, registry_environment
+from testing.servers import free_port, made_run, registry_environment, wait_until_serving
 
 ACCESS_LINE = re.compile(r'"GET /v1/info\?client=(\d+) HTTP/1.1" (\d+) .* <(\d+)>$')
 
@@ -26,19 +23,11 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[int, Path, str]]:
     port = free_port()
     log = tmp_path / "gunicorn.log"
     environment = registry_environment(tmp_path / "data", port, WEB_CONCURRENCY="2")
-    subprocess.run(
-        [sys.executable, "manage.py", "bootstrap"],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    password = json.loads((tmp_path / "data" / "secrets.json").read_text())["DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD"]
-    with gunicorn(environment, log, "--worker-class", "testing.workers.PatientBalancedThreadWorker", ports=[port]):
-        deadline = time.monotonic() + 60
-        while len(re.findall(r"Worker \d+ serving", log.read_text())) < 2:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+    worker = ("--worker-class", "testing.workers.PatientBalancedThreadWorker")
+    with made_run(environment, log, *worker, ports=[port]):
+        wait_until_serving(log, workers=2)
+        secrets = json.loads((tmp_path / "data" / "secrets.json").read_text())
+        password = secrets["DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD"]
         yield port, log, password
 
 

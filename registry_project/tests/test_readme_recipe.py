@@ -1,19 +1,18 @@
 """The README's five-minute recipe works as written: it runs, unchanged, against a server started as
-``make run`` starts it (``manage.py bootstrap``, then gunicorn with ``gunicorn.conf.py``), twice."""
+``make run`` starts it (``testing.servers.made_run``), twice."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from testing.servers import free_port, gunicorn, registry_environment
+from testing.servers import free_port, made_run, registry_environment
 
 MARKER = "<!-- recipe -->"
 BASH = shutil.which("bash") or "/bin/bash"  # the shell a reader pastes the recipe into
@@ -35,14 +34,7 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
     environment = registry_environment(tmp_path / "var", port)
     for name in ("API_TOKEN", "JWT_SECRET", "SECRET_KEY"):  # the test run's own: generated, as on a new machine
         environment.pop(name, None)
-    subprocess.run(
-        [sys.executable, "manage.py", "bootstrap"],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    with gunicorn(environment, tmp_path / "gunicorn.log", ports=[port]):
+    with made_run(environment, tmp_path / "gunicorn.log", ports=[port]):
         yield {**environment, "REGISTRY": f"http://127.0.0.1:{port}"}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from registry_project.server.workers import Board
-from testing.servers import free_port, gunicorn, registry_environment
+from testing.servers import free_port, gunicorn, registry_environment, wait_until_serving
 
 ACCESS_LINE = re.compile(r'"GET /v1/version\?client=(\d+) HTTP/1.1" 200 .* <(\d+)>$')
 TOKEN = "JWT never-in-the-access-log-0123456789"  # made up: it must not reach the log
@@ -35,13 +35,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 
 def _wait_until_serving(log: Path, workers: int) -> None:
-    # until every worker has loaded Django and claimed its place on the board: one still loading holds no
-    # connections, and the others would rightly take the clients it is not there for
-    deadline = time.monotonic() + 60
-    while len(re.findall(r"Worker \d+ serving", log.read_text())) < workers:
-        if time.monotonic() > deadline:
-            raise RuntimeError(log.read_text())
-        time.sleep(0.1)
+    wait_until_serving(log, workers)
     time.sleep(0.5)  # each worker is then waiting on the socket, as on a server that has been up a while
 
 
