@@ -236,8 +236,7 @@ def _create_key(arguments: argparse.Namespace, settings: config.Settings, passwo
     ) as reg:
         name = f"mreg on {socket.gethostname()} {time.strftime('%Y-%m-%d %H:%M:%S')}"
         scopes = [scope.strip() for scope in arguments.scopes.split(",") if scope.strip()]
-        answer = reg.transport.request("POST", "/v1/keys", json={"name": name[:100], "scopes": scopes}).json()
-        return str(answer["key"])
+        return reg.create_key(name[:100], scopes)
 
 
 def run_whoami(arguments: argparse.Namespace) -> int:
@@ -333,8 +332,7 @@ def run_alias_rm(arguments: argparse.Namespace) -> int:
 
 def run_alias_ls(arguments: argparse.Namespace) -> int:
     with registry(arguments) as reg:
-        path = f"{reg.ref(arguments.ref).item_path(arguments.kind)}/aliases"
-        aliases = reg.transport.request("GET", path).json()
+        aliases = reg.aliases(arguments.ref, kind=arguments.kind)
     lines = [f"@{entry['alias']:<20} v{entry['version']:<5} {entry.get('by') or ''}" for entry in aliases]
     emit(arguments, aliases, "\n".join(lines) or "(no aliases)")
     return 0

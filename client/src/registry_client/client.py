@@ -261,6 +261,15 @@ class Registry:
         answer: dict[str, Any] = self._json("PUT", path, json={"version": version})
         return answer
 
+    def aliases(self, ref: str | Ref, *, kind: str = "models") -> list[dict[str, Any]]:
+        """The item's aliases: ``[{"alias", "version", "lastmod", "by"}]``, by name."""
+        answer: list[dict[str, Any]] = self._json("GET", f"{self.ref(ref).item_path(kind)}/aliases")
+        return answer
+
+    def create_key(self, name: str, scopes: list[str]) -> str:
+        """A new API key of this client's user (``POST /v1/keys``); the key text exists only in this answer."""
+        return str(self._json("POST", "/v1/keys", json={"name": name, "scopes": scopes})["key"])
+
     def remove_alias(self, ref: str | Ref, alias: str, *, kind: str = "models") -> dict[str, Any]:
         answer: dict[str, Any] = self._json(
             "DELETE", f"{self.ref(ref).item_path(kind)}/aliases/{quote(alias, safe='')}"

@@ -44,19 +44,10 @@ class Transport:
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        body: BodyFactory | None = None,
-        headers: dict[str, str] | None = None,
-        auth: AuthHeader | None = None,
-    ) -> httpx.Response:
-        """Send, retrying as the module says, and return the (read) answer; an error answer raises."""
-        with self.stream(method, path, params=params, json=json, body=body, headers=headers, auth=auth) as response:
+    def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """Send (``options`` as ``stream`` takes them), retrying as the module says, and return the read
+        answer; an error answer raises."""
+        with self.stream(method, path, **options) as response:
             response.read()
             return response
 
