@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from framework.errors import Invalid, NotFound
 from items_app import aliases, kinds, versions
 from items_app.models import ProtectedAlias
-from items_app.views.common import item_path, load_item, may_edit, page, require_edit
+from items_app.views.common import confirm_page, item_path, load_item, may_edit, page, require_edit
 from tenants_app.audit import Caller
 
 if TYPE_CHECKING:
@@ -57,18 +57,17 @@ def move_alias(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
         return HttpResponseRedirect(item_path(item) + "#versions")
     current = next((alias for alias in aliases.aliases_of(item) if alias.name == name), None)
     now = f"It points at version {current.version.ordinal} now." if current else "It is new."
-    context = {
-        "k": k,
-        "section": k.prefix,
-        "item": item,
-        "title": f"Point @{name} at version {version.ordinal} ({version.original})?",
-        "consequence": f"{now} Everything that downloads @{name} gets this version from the next request on.",
-        "confirm": f"Move @{name}",
-        "danger": False,
-        "fields": {"alias": name, "version": str(version.ordinal)},
-        "cancel_url": item_path(item) + "#versions",
-    }
-    return render(request, "items/confirm.html", context)
+    return confirm_page(
+        request,
+        k,
+        item,
+        title=f"Point @{name} at version {version.ordinal} ({version.original})?",
+        consequence=f"{now} Everything that downloads @{name} gets this version from the next request on.",
+        confirm=f"Move @{name}",
+        cancel_url=item_path(item) + "#versions",
+        fields={"alias": name, "version": str(version.ordinal)},
+        danger=False,
+    )
 
 
 @page
@@ -82,13 +81,12 @@ def remove_alias(request: SignedInRequest, kind: str, pk: str, alias: str) -> Ht
         aliases.remove_alias(Caller.of(request), item, alias)
         messages.success(request, f"Removed @{alias}.")
         return HttpResponseRedirect(item_path(item) + "aliases/")
-    context = {
-        "k": k,
-        "section": k.prefix,
-        "item": item,
-        "title": f"Remove @{alias} (now version {found.version.ordinal})?",
-        "consequence": f"Downloads of @{alias} will answer 404 until it is set again.",
-        "confirm": f"Remove @{alias}",
-        "cancel_url": item_path(item) + "aliases/",
-    }
-    return render(request, "items/confirm.html", context)
+    return confirm_page(
+        request,
+        k,
+        item,
+        title=f"Remove @{alias} (now version {found.version.ordinal})?",
+        consequence=f"Downloads of @{alias} will answer 404 until it is set again.",
+        confirm=f"Remove @{alias}",
+        cancel_url=item_path(item) + "aliases/",
+    )

@@ -47,6 +47,34 @@ def load_item(request: SignedInRequest, kind: ItemKind, pk: str) -> Item:
     return item
 
 
+def confirm_page(
+    request: HttpRequest,
+    kind: ItemKind,
+    item: Item,
+    *,
+    title: str,
+    consequence: str,
+    confirm: str,
+    cancel_url: str,
+    fields: dict[str, str] | None = None,
+    danger: bool = True,
+) -> HttpResponse:
+    """The page that asks before a change of ``item``: what it does, a button that POSTs (with ``fields``),
+    and a way back. ``danger`` for what cannot be undone."""
+    context = {
+        "k": kind,
+        "section": kind.prefix,
+        "item": item,
+        "title": title,
+        "consequence": consequence,
+        "confirm": confirm,
+        "cancel_url": cancel_url,
+        "fields": fields or {},
+        "danger": danger,
+    }
+    return render(request, "items/confirm.html", context)
+
+
 def may_edit(request: SignedInRequest, item: Item) -> bool:
     return Item.objects.editable_by(request.user).filter(pk=item.pk).exists()
 

@@ -18,7 +18,7 @@ from items_app.documents import item_document
 from items_app.forms import METADATA_TYPES, ItemForm, metadata_rows_of, original_lists
 from items_app.kinds import ItemKind
 from items_app.models import Item
-from items_app.views.common import item_path, load_item, may_edit, page, require_edit, scalars_of
+from items_app.views.common import confirm_page, item_path, load_item, may_edit, page, require_edit, scalars_of
 from tenants_app.audit import Caller
 
 if TYPE_CHECKING:
@@ -153,14 +153,13 @@ def delete(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
             return HttpResponseRedirect(item_path(item))
         messages.success(request, f"Deleted the {k.lower} “{item.name}”.")
         return HttpResponseRedirect(f"/{k.prefix}/")
-    context = {
-        "k": k,
-        "section": k.prefix,
-        "item": item,
-        "title": f"Delete the {k.lower} “{item.name}”?",
-        "consequence": f"Its {len(item.related.versions)} version file(s), metadata, tags and sharing are deleted "
+    return confirm_page(
+        request,
+        k,
+        item,
+        title=f"Delete the {k.lower} “{item.name}”?",
+        consequence=f"Its {len(item.related.versions)} version file(s), metadata, tags and sharing are deleted "
         "too. This cannot be undone.",
-        "confirm": f"Delete {k.lower}",
-        "cancel_url": item_path(item),
-    }
-    return render(request, "items/confirm.html", context)
+        confirm=f"Delete {k.lower}",
+        cancel_url=item_path(item),
+    )

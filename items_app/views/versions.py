@@ -17,7 +17,7 @@ from framework.files import downloads
 from framework.files.uploads import expected_digest, receive_upload
 from items_app import kinds, services, versions
 from items_app.documents import version_document
-from items_app.views.common import item_path, json_endpoint, load_item, may_edit, page, require_edit
+from items_app.views.common import confirm_page, item_path, json_endpoint, load_item, may_edit, page, require_edit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 
@@ -89,13 +89,12 @@ def delete_version(request: SignedInRequest, kind: str, pk: str, ref: str) -> Ht
         versions.delete_version(Caller.of(request), item, version)
         messages.success(request, f"Deleted version {version.ordinal} ({version.original}).")
         return HttpResponseRedirect(item_path(item) + "#versions")
-    context = {
-        "k": k,
-        "section": k.prefix,
-        "item": item,
-        "title": f"Delete version {version.ordinal} ({version.original}) of “{item.name}”?",
-        "consequence": "Its file is deleted unless another version has the same content. This cannot be undone.",
-        "confirm": "Delete version",
-        "cancel_url": item_path(item) + "#versions",
-    }
-    return render(request, "items/confirm.html", context)
+    return confirm_page(
+        request,
+        k,
+        item,
+        title=f"Delete version {version.ordinal} ({version.original}) of “{item.name}”?",
+        consequence="Its file is deleted unless another version has the same content. This cannot be undone.",
+        confirm="Delete version",
+        cancel_url=item_path(item) + "#versions",
+    )
