@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -24,24 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MiB = 1024 * 1024
 sys.path.insert(0, str(ROOT))
-from bench.file_transfer import free_port, make_file, wait_for  # noqa: E402
-
-
-def call(base: str, authorization: str, method: str, path: str, body: object = None) -> dict:
-    request = urllib.request.Request(
-        f"{base}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": authorization, "Content-Type": "application/json"},
-    )
-    return json.loads(urllib.request.urlopen(request).read())
+from bench.file_transfer import api, free_port, login, make_file, start_registry, wait_for  # noqa: E402
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -61,24 +49,7 @@ def main() -> None:
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="registry-client-bench-", dir=os.environ.get("BENCH_DIR")))
     port = free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(work / "var"),
-        "DATABASE": f"sqlite:///{work / 'var' / 'registry-catalog.sqlite3'}",
-        "HTTP_PORT": str(port),
-        "MAX_UPLOAD_SIZE": "100G",
-        "LOG_LEVEL": "warning",
-    }
-    env.pop("STORAGE", None)
-    subprocess.run([str(BIN / "python"), "manage.py", "bootstrap"], cwd=ROOT, env=env, check=True, capture_output=True)
-    secrets = json.loads((work / "var" / "secrets.json").read_text())
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, env, secrets = start_registry(work, port)
     load_before = os.getloadavg()
     times: dict[str, list[float]] = {
         "curl upload, bytes only": [],
@@ -91,12 +62,8 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/healthz")
-        login = {"username": "admin", "password": secrets["DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD"]}
-        request = urllib.request.Request(
-            f"{base}/v1/login", data=json.dumps(login).encode(), headers={"Content-Type": "application/json"}
-        )
-        token = json.loads(urllib.request.urlopen(request).read())["token"]
-        key = call(base, token, "POST", "/v1/keys", {"name": "bench", "scopes": ["write"]})["key"]
+        token = login(base, secrets["DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD"])
+        key = api(base, token, "POST", "/v1/keys", {"name": "bench", "scopes": ["write"]})["key"]
         source = work / "model.bin"
         make_file(source, options.size * MiB)
         client_env = {**env, "REGISTRY_URL": base, "REGISTRY_KEY": key, "REGISTRY_CONFIG": str(work / "none.ini")}
@@ -109,14 +76,14 @@ def main() -> None:
             "-H 'Content-Disposition: attachment; filename=\"model.bin\"'"
         )
         for round_number in range(options.rounds):
-            plain_item = call(base, f"Bearer {key}", "POST", "/v1/models", {"name": f"plain-{round_number}"})["_id"]
+            plain_item = api(base, f"Bearer {key}", "POST", "/v1/models", {"name": f"plain-{round_number}"})["_id"]
             times["curl upload, bytes only"].append(
                 timed_shell(
                     f'curl -fsS -o /dev/null -T "{source}" -X POST {upload_flags} {base}/v1/models/{plain_item}/versions',
                     client_env,
                 )
             )
-            curl_item = call(base, f"Bearer {key}", "POST", "/v1/models", {"name": f"curl-{round_number}"})["_id"]
+            curl_item = api(base, f"Bearer {key}", "POST", "/v1/models", {"name": f"curl-{round_number}"})["_id"]
             times["curl upload + sha256sum"].append(
                 timed_shell(
                     f'sum=$(sha256sum "{source}" | cut -d" " -f1) && curl -fsS -o /dev/null -T "{source}" -X POST '

@@ -152,24 +152,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="registry-transfer-", dir=os.environ.get("BENCH_DIR")))
     port, static_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(work / "var"),
-        "DATABASE": f"sqlite:///{work / 'var' / 'registry-catalog.sqlite3'}",
-        "HTTP_PORT": str(port),
-        "MAX_UPLOAD_SIZE": "100G",
-        "LOG_LEVEL": "warning",
-    }
-    env.pop("STORAGE", None)
-    subprocess.run([str(BIN / "python"), "manage.py", "bootstrap"], cwd=ROOT, env=env, check=True, capture_output=True)
-    secrets = json.loads((work / "var" / "secrets.json").read_text())
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, env, secrets = start_registry(work, port)
     (work / "static_app.py").write_text(STATIC_APP)
     static = None
     results = []
@@ -210,6 +193,30 @@ def main() -> None:
         if not options.keep:
             shutil.rmtree(work, ignore_errors=True)
     report(results)
+
+
+def start_registry(work: Path, port: int) -> tuple[subprocess.Popen[bytes], dict[str, str], dict[str, str]]:
+    """The registry as `make run` starts it (bootstrap, then gunicorn), on SQLite and local disk in ``work``:
+    the server process, its environment, and the secrets of its first start."""
+    env = {
+        **os.environ,
+        "DATA_DIR": str(work / "var"),
+        "DATABASE": f"sqlite:///{work / 'var' / 'registry-catalog.sqlite3'}",
+        "HTTP_PORT": str(port),
+        "MAX_UPLOAD_SIZE": "100G",
+        "LOG_LEVEL": "warning",
+    }
+    env.pop("STORAGE", None)
+    subprocess.run([str(BIN / "python"), "manage.py", "bootstrap"], cwd=ROOT, env=env, check=True, capture_output=True)
+    secrets = json.loads((work / "var" / "secrets.json").read_text())
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return server, env, secrets
 
 
 def login(base: str, password: str) -> str:
