@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from framework.errors import ServiceError
-from framework.web.pages import show_refusal, signin_redirect
+from framework.web.pages import show_refusal, signin_required
 from tenants_app import keys
 from tenants_app.audit import Caller
 from tenants_app.models import ApiKey, Role, Scope
@@ -43,14 +43,9 @@ class KeyForm(forms.Form):
             scopes.choices = [choice for choice in Scope.choices if choice[0] != Scope.ADMIN]
 
 
-def _signed_in(request: HttpRequest) -> bool:
-    return bool(request.user.is_authenticated)
-
-
 @require_http_methods(["GET", "POST"])
+@signin_required
 def key_list(request: HttpRequest) -> HttpResponse:
-    if not _signed_in(request):
-        return signin_redirect(request)
     caller = Caller.of(request)
     is_admin = getattr(request.user, "role", None) == Role.ADMIN
     form = KeyForm(request.POST or None, admin=is_admin)
@@ -78,9 +73,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@signin_required
 def key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
-    if not _signed_in(request):
-        return signin_redirect(request)
     caller = Caller.of(request)
     key = ApiKey.objects.filter(pk=key_id, user_id=request.user.pk).first()
     if key is None:

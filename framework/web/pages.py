@@ -34,6 +34,18 @@ def signin_redirect(request: HttpRequest) -> HttpResponseRedirect:
     return HttpResponseRedirect(f"{SIGNIN_URL}?{urlencode({'next': request.get_full_path()})}")
 
 
+def signin_required(view: View) -> View:
+    """Signed-in users only: anonymous visitors go to the sign-in page, and come back after it."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return signin_redirect(request)
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
 def admin_required(view: View) -> View:
     """Tenant admins only: anonymous visitors go to the sign-in page, other users get the 403 page."""
 
