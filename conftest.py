@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from framework.files import storage
+from framework.files import resumable, storage
 from tenants_app import databases, services, tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import Role, Tenant, User
@@ -93,6 +93,8 @@ def _real_databases(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
             databases.drop(tenant.database)
         for prefix in storage.tenant_prefixes():
             storage.delete_tenant(prefix)
+        for prefix in resumable.partial_tenants():
+            resumable.remove_tenant(prefix)
         cache.clear()
 
 

@@ -75,6 +75,22 @@ class DigestMismatch(ServiceError):
     """The received file's SHA-256 differs from the one the client announced."""
 
 
+class ChecksumMismatch(ServiceError):
+    """A chunk of a resumable upload does not match the checksum the client sent with it (tus: 460)."""
+
+
+class PreconditionFailed(ServiceError):
+    """The request speaks a protocol version this server does not (tus: ``Tus-Resumable``)."""
+
+
+class Gone(ServiceError):
+    """The resource existed and expired (an abandoned resumable upload before the clean-up removes it)."""
+
+
+class StorageFull(ServiceError):
+    """The server has no room left for the bytes it was sent; what it held before is intact."""
+
+
 class RangeNotSatisfiable(ServiceError):
     """The requested byte range lies outside a file of ``size`` bytes."""
 

@@ -392,3 +392,29 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"generation {self.value}"
+
+
+class UploadSession(models.Model):
+    """A resumable upload (tus 1.0) of one user to one item: how many of its bytes have arrived.
+
+    Its bytes are a partial file (``framework.files.resumable``); ``offset`` says how many of them count.
+    When the last byte arrives the version is recorded and this row goes. An upload nobody finishes expires
+    and the clean-up command removes it with its bytes.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    length = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    original = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    # The version's metadata as the upload was created with it: [{"name", "value"}] (checked then).
+    metadata = models.JSONField(default=list, blank=True)
+    expected_sha256 = models.CharField(max_length=64, blank=True, default="")
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.original} ({self.offset} of {self.length} bytes)"

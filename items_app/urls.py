@@ -24,6 +24,14 @@ def item_routes(kind: ItemKind) -> list[URLPattern]:
         path(f"{prefix}/<str:pk>/delete/", item.delete, fixed, name=f"{name}-delete"),
         path(f"{prefix}/<str:pk>/versions/", versions.versions_fragment, fixed, name=f"{name}-versions"),
         path(f"{prefix}/<str:pk>/versions/upload", versions.upload_version, fixed, name=f"{name}-upload"),
+        path(f"{prefix}/<str:pk>/uploads/", versions.resumable_uploads, fixed, name=f"{name}-uploads"),
+        path(
+            f"{prefix}/<str:pk>/uploads/<str:upload_id>",
+            versions.resumable_upload,
+            fixed,
+            name=f"{name}-resumable-upload",
+        ),
+        path(f"{prefix}/<str:pk>/versions/<str:ref>/info", versions.version_info, fixed, name=f"{name}-version-info"),
         path(
             f"{prefix}/<str:pk>/versions/<str:ref>/download",
             versions.download_version,

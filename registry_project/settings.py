@@ -151,6 +151,14 @@ else:
     }
     FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "incoming")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# Resumable uploads (tus 1.0, items_app/resumable.py): the bytes received so far, one file per upload, beside
+# the other incoming files (a finished local upload becomes its blob by a hard link). Every server of one
+# registry must see this folder (docs/uploads.md); an abandoned upload expires and the clean-up removes it.
+RESUMABLE_UPLOAD_DIR = Path(FILE_UPLOAD_TEMP_DIR).parent / (".resumable" if STORAGE == "local" else "resumable")
+UPLOAD_SESSION_EXPIRY = env_duration("UPLOAD_SESSION_EXPIRY", "24h")
+UPLOAD_SESSIONS_PER_USER = env_int("UPLOAD_SESSIONS_PER_USER", 10, minimum=1)
+# The item page sends a file in pieces of this size (a proxy's body limit must be larger).
+UPLOAD_CHUNK_SIZE = env_size("UPLOAD_CHUNK_SIZE", "64M")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -30,7 +30,7 @@ from framework.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from framework.files import storage
+from framework.files import resumable, storage
 from tenants_app import audit, databases, tenancy
 from tenants_app.audit import Caller
 from tenants_app.context import ActiveTenant
@@ -149,6 +149,7 @@ def delete_tenant(caller: Caller, tenant: Tenant) -> Tenant:
     tenant.id = tenant_id  # Django clears the primary key of a deleted instance; the answer still names it
     databases.drop(tenant.database)
     storage.delete_tenant(tenant_id)
+    resumable.remove_tenant(tenant_id)  # half-finished uploads' bytes
     logger.info("tenant %s deleted by %s from %s", tenant_id, caller.username, caller.address)
     return tenant
 

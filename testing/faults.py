@@ -7,7 +7,9 @@ faults countable:
 - ``busy``: the first N requests get ``503`` (or another status) with ``Retry-After`` instead of the server;
 - ``cut_after``: the first N answers longer than that many bytes are cut there (``cuts``), and the
   ``busy_after_cut`` requests that follow a cut are refused as ``busy`` ones are;
-- ``corrupt_at``: one byte of every answer body at that offset is flipped.
+- ``corrupt_at``: one byte of every answer body at that offset is flipped;
+- ``cut_upload_after``: the first ``upload_cuts`` requests whose body goes past that many bytes lose their
+  connection there, both ways (a link dropping mid-upload); ``upstream_bytes`` counts every body byte sent on.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ class Faults:
     requests: int = 0  # every request the proxy saw
     downstream_bytes: int = 0  # every byte of answers it passed on
     ranges: list[str] = field(default_factory=list)  # the Range headers clients sent
+    cut_upload_after: int | None = None
+    upload_cuts: int = 0
+    upstream_bytes: int = 0  # every request body byte passed on to the server
 
 
 class FaultyProxy:
@@ -96,7 +101,7 @@ class FaultyProxy:
     def _forward(self, client: socket.socket, head: bytes, cut: int | None) -> None:
         with socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
             upstream.sendall(head)
-            pump = threading.Thread(target=_pump, args=(client, upstream), daemon=True)
+            pump = threading.Thread(target=self._pump, args=(client, upstream), daemon=True)
             pump.start()  # the request body, if any, flows on while the answer comes back
             sent = 0
             body_offset: int | None = None
@@ -123,6 +128,31 @@ class FaultyProxy:
                 sent += len(chunk)
                 with self.lock:
                     self.faults.downstream_bytes += len(chunk)
+
+    def _pump(self, source: socket.socket, destination: socket.socket) -> None:
+        """The request body, client to server; cut when ``cut_upload_after`` says so."""
+        passed = 0
+        try:
+            while True:
+                chunk = source.recv(65536)
+                if not chunk:
+                    return
+                with self.lock:
+                    limit = self.faults.cut_upload_after if self.faults.upload_cuts > 0 else None
+                    if limit is not None and passed + len(chunk) > limit:
+                        self.faults.upload_cuts -= 1
+                        chunk = chunk[: max(0, limit - passed)]
+                    else:
+                        limit = None
+                    self.faults.upstream_bytes += len(chunk)
+                destination.sendall(chunk)
+                passed += len(chunk)
+                if limit is not None:
+                    for end in (source, destination):  # the link drops mid-upload
+                        end.shutdown(socket.SHUT_RDWR)
+                    return
+        except OSError:
+            return
 
     def _corrupted(self, chunk: bytes, sent: int, body_offset: int) -> bytes:
         at = self.faults.corrupt_at
@@ -151,12 +181,3 @@ def _one_request(head: bytes) -> bytes:
     return b"\r\n".join([*lines, b"Connection: close"]) + HEAD_END + head[end + len(HEAD_END) :]
 
 
-def _pump(source: socket.socket, destination: socket.socket) -> None:
-    try:
-        while True:
-            chunk = source.recv(65536)
-            if not chunk:
-                return
-            destination.sendall(chunk)
-    except OSError:
-        return

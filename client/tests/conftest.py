@@ -96,6 +96,13 @@ def proxy(registry_server: Server) -> Iterator[FaultyProxy]:
     faulty.close()
 
 
+@pytest.fixture(autouse=True)
+def upload_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test remembers its unfinished uploads in its own cache directory, never the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "model-registry" / "uploads.json"
+
+
 @pytest.fixture
 def profile_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty config directory and no REGISTRY_* variables: each test starts as a new machine would."""

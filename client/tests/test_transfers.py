@@ -6,7 +6,8 @@ import pytest
 from client.tests.conftest import random_file
 
 from registry_client import DigestMismatch, Registry
-from registry_client.errors import ServerError, TooManyRequests
+from registry_client.errors import NetworkError, ServerError, TooManyRequests
+from registry_client.transfers import sha256_of
 
 MIB = 1024 * 1024
 
@@ -95,3 +96,50 @@ def test_an_upload_streams_the_file_and_the_server_checks_its_digest(registry_se
         item = reg.get("streamed")
     assert item.versions[0].sha256 == version.sha256
     assert version.size == 2 * MIB
+
+
+# ------------------------------------------------------------ resumable uploads (tus 1.0)
+
+RESUMABLE = {"resumable_threshold": 1 * MIB, "resumable_chunk": 1 * MIB}
+
+
+def test_a_large_file_goes_up_in_resumable_chunks_and_becomes_one_version(registry_server, grace_key, tmp_path):
+    model = random_file(tmp_path / "weights.bin", 3 * MIB + 12345)
+    with Registry(registry_server.url, key=grace_key, progress=False, **RESUMABLE) as reg:
+        version = reg.push("chunked", model, metadata={"accuracy": 0.91}, description="in pieces")
+
+    assert version.sha256 == sha256_of(model)
+    assert version.size == 3 * MIB + 12345
+    assert version.metadata == {"accuracy": 0.91}
+    assert version.description == "in pieces"
+
+
+def test_an_upload_cut_mid_chunk_continues_from_what_the_server_kept(proxy, grace_key, tmp_path, upload_memory):
+    model = random_file(tmp_path / "weights.bin", 4 * MIB)
+    proxy.faults.cut_upload_after = MIB // 2  # the first chunk's connection drops half way
+    proxy.faults.upload_cuts = 1
+
+    with through(proxy, grace_key, **RESUMABLE) as reg:
+        version = reg.push("flaky-link", model)
+
+    assert version.sha256 == sha256_of(model)
+    assert proxy.faults.upstream_bytes <= 4 * MIB + 64 * 1024  # the half chunk that arrived was kept
+    assert not upload_memory.exists() or "flaky-link" not in upload_memory.read_text()
+
+
+def test_a_push_run_again_after_a_failure_continues_the_same_upload(proxy, grace_key, tmp_path, upload_memory):
+    model = random_file(tmp_path / "weights.bin", 4 * MIB)
+    proxy.faults.cut_upload_after = 64 * 1024  # every chunk's link drops early, until the client gives up
+    proxy.faults.upload_cuts = 1000
+    with through(proxy, grace_key, retries=0, **RESUMABLE) as reg:
+        with pytest.raises(NetworkError):
+            reg.push("second-run", model)
+    assert upload_memory.exists()  # the unfinished upload is remembered
+    proxy.faults.upload_cuts = 0
+    proxy.faults.upstream_bytes = 0
+
+    with through(proxy, grace_key, **RESUMABLE) as reg:
+        version = reg.push("second-run", model)
+
+    assert version.sha256 == sha256_of(model)
+    assert proxy.faults.upstream_bytes < 4 * MIB  # the second run sent only what the first did not

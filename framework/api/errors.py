@@ -71,6 +71,10 @@ CATALOGUE = _kinds(
     ("range_not_satisfiable", 416, 25, "The requested range cannot be served"),
     ("digest_mismatch", 400, 26, "The uploaded file does not match the expected digest"),
     ("service_unavailable", 503, 27, "The service is temporarily unavailable"),
+    ("precondition_failed", 412, 28, "A precondition of the request is not met"),
+    ("checksum_mismatch", 460, 29, "The chunk does not match its checksum"),
+    ("upload_expired", 410, 30, "The upload has expired"),
+    ("insufficient_storage", 507, 31, "The server has no room left for the file"),
 )
 
 # Validation failures are reported with the seed's per-method error names.
@@ -134,6 +138,10 @@ _DOMAIN: dict[type[errors.ServiceError], str] = {
     errors.UploadFailed: "generic_upload_error",
     errors.DigestMismatch: "digest_mismatch",
     errors.RangeNotSatisfiable: "range_not_satisfiable",
+    errors.ChecksumMismatch: "checksum_mismatch",
+    errors.PreconditionFailed: "precondition_failed",
+    errors.Gone: "upload_expired",
+    errors.StorageFull: "insufficient_storage",
     errors.AuthenticationFailed: "authentication_error",
     errors.TokenExpired: "token_expired",
     errors.Unauthorized: "unauthorized",
@@ -209,8 +217,14 @@ def not_authenticated(exc: errors.ServiceError) -> drf.AuthenticationFailed:
     return drf.AuthenticationFailed(details, code=kind.name)
 
 
+# Statuses outside the HTTP registry that this catalogue uses (tus 1.0's checksum extension), and their text.
+_REASONS = {460: "Checksum Mismatch"}
+
+
 def error_response(kind: ErrorKind, details: Any = "", headers: Mapping[str, str] | None = None) -> Response:
     response = Response(envelope(kind, details), status=kind.status)
+    if kind.status in _REASONS:
+        response.reason_phrase = _REASONS[kind.status]
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -224,7 +238,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     if kind.status == 403 and getattr(getattr(request, "user", None), "limited_by_key", False):
         # an admin's key without the admin scope: the role it lacks is the scope it lacks
         details = f"{details} (this API key lacks the 'admin' scope)"
-    if kind.status >= 500:
+    if kind.status >= 500 and not isinstance(exc, errors.ServiceError):  # a refusal is expected: no traceback
         logger.error("unhandled error in %s %s", method, getattr(request, "path", "?"), exc_info=exc)
     if kind.status == 401:
         headers = {"WWW-Authenticate": 'JWT realm="api"', **headers}
@@ -234,7 +248,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
 def json_error(kind_name: str, details: Any = "", status_headers: Mapping[str, str] | None = None) -> JsonResponse:
     """The envelope as a plain Django response, for code that runs outside DRF views."""
     kind = CATALOGUE[kind_name]
-    response = JsonResponse(envelope(kind, details), status=kind.status)
+    response = JsonResponse(envelope(kind, details), status=kind.status, reason=_REASONS.get(kind.status))
     for name, value in (status_headers or {}).items():
         response[name] = value
     return response

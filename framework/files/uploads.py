@@ -93,7 +93,7 @@ def refuse_oversized_request(request: HttpRequest, overhead: int) -> None:
 Chunk = bytes | bytearray | memoryview
 
 
-class _HashWriter:
+class HashWriter:
     """A thread that hashes chunks and writes them to a file descriptor, in order, beside the receiver.
 
     At most ``IN_FLIGHT`` chunks wait, so a fast sender cannot make the upload hold more memory. A chunk
@@ -147,7 +147,7 @@ class DigestingFile:
     """Writes chunks to a fresh temporary upload file, hashing and counting them.
 
     Past ``limit`` bytes it refuses the file with 413 while it streams (uploads pass MAX_UPLOAD_SIZE);
-    ``None`` means no limit (restoring a backup). Hashing and writing happen in a ``_HashWriter`` thread,
+    ``None`` means no limit (restoring a backup). Hashing and writing happen in a ``HashWriter`` thread,
     started with the first chunk.
     """
 
@@ -159,7 +159,7 @@ class DigestingFile:
         self.file.original = original
         self.hasher = hashlib.sha256()
         self.size = 0
-        self.writer: _HashWriter | None = None
+        self.writer: HashWriter | None = None
 
     def write(self, chunk: Chunk, release: Callable[[], None] | None = None) -> None:
         """Take a chunk; a reused buffer comes with ``release``, called once it is hashed and written."""
@@ -171,7 +171,7 @@ class DigestingFile:
             raise too_large()
         if self.writer is None:
             # The file object's own buffer is bypassed: the thread writes to its descriptor directly.
-            self.writer = _HashWriter(self.file.fileno(), self.hasher)
+            self.writer = HashWriter(self.file.fileno(), self.hasher)
         self.writer.put(chunk, release)
 
     def finish(self) -> ReceivedFile:
@@ -261,12 +261,7 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
     sink = DigestingFile(name, request.META.get("CONTENT_TYPE", "application/octet-stream"), settings.MAX_UPLOAD_SIZE)
     expected = int(request.META["CONTENT_LENGTH"])
     try:
-        source = gunicorn_socket_body(request)
-        if source is not None:
-            source.copy_to(sink)
-        else:
-            while chunk := request.read(CHUNK):
-                sink.write(chunk)
+        stream_body(request, sink)
         if sink.size != expected:
             raise UploadFailed(f"body: {sink.size} of {expected} bytes arrived")
     except ServiceError:
@@ -276,6 +271,24 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
         sink.discard()
         raise UploadFailed("body: the upload was interrupted") from None
     return sink.finish()
+
+
+class ChunkSink(Protocol):
+    """Where a body's bytes go: ``DigestingFile``, or a resumable upload's ``Appender``."""
+
+    def write(self, chunk: Chunk, release: Callable[[], None] | None = None) -> None: ...
+
+
+def stream_body(request: HttpRequest, sink: ChunkSink) -> None:
+    """Hand the whole request body to ``sink`` in chunks: from gunicorn's socket when it serves the request
+    (``SocketBody``), else through ``request.read``. Fewer bytes than declared arrive when the client hangs
+    up; a reset raises ``OSError``."""
+    source = gunicorn_socket_body(request)
+    if source is not None:
+        source.copy_to(sink)
+        return
+    while chunk := request.read(CHUNK):
+        sink.write(chunk)
 
 
 @dataclass
@@ -294,7 +307,7 @@ class SocketBody:
     body: Any
     stream: DjangoStream
 
-    def copy_to(self, sink: DigestingFile) -> None:
+    def copy_to(self, sink: ChunkSink) -> None:
         """Receive the whole body into ``IN_FLIGHT`` reused buffers, handing each full one to ``sink``."""
         free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
         for _ in range(IN_FLIGHT):

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_view
+from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -25,7 +26,7 @@ from framework.errors import Invalid, NotFound
 from framework.files import downloads
 from framework.files.uploads import expected_digest, receive_upload, upload_field
 from items_app import aliases as item_aliases
-from items_app import generation, services, versions
+from items_app import generation, services, tus, versions
 from items_app.api.schema import ProtectedAliasDocument
 from items_app.api.serializers import (
     ALIAS_HISTORY,
@@ -218,6 +219,35 @@ class ItemViewSet(RegistryViewSet):
     def version_info(self, request: SignedInApiRequest, pk: str, ref: str) -> Response:
         """The version document a reference names (the plain ``versions/{ref}`` route sends the file)."""
         return Response(version_document(versions.find_version(self.readable(pk), ref)))
+
+    # ------------------------------------------------------------ resumable uploads (tus 1.0)
+
+    def tus_urls(self, item: Item) -> tus.Urls:
+        base = f"/v1/{self.kind.prefix}/{item.pk}"
+        return tus.Urls(
+            upload=lambda upload_id: f"{base}/uploads/{upload_id}",
+            version=lambda version: f"{base}/versions/{version.ordinal}/info",
+        )
+
+    @action(detail=True, methods=["post", "options"], url_path="uploads")
+    def uploads(self, request: SignedInApiRequest, pk: str) -> HttpResponse:
+        """Open a resumable upload of a new version (tus 1.0 creation; OPTIONS tells what the server speaks)."""
+        if request.method == "OPTIONS":
+            return tus.discovery()
+        item = self.readable(pk)
+        return tus.creation(request._request, Caller.of(request), item, self.tus_urls(item))
+
+    @action(detail=True, methods=["head", "patch", "delete"], url_path=r"uploads/(?P<upload_id>[^/]+)")
+    def upload(self, request: SignedInApiRequest, pk: str, upload_id: str) -> HttpResponse:
+        """Where a resumable upload stands (HEAD), append a chunk (PATCH), give it up (DELETE)."""
+        item = self.readable(pk)
+        return tus.upload(request._request, Caller.of(request), item, upload_id, self.tus_urls(item))
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.action in ("uploads", "upload") and request.method != "OPTIONS":
+            tus.with_tus_header(response)
+        return response
 
     # ------------------------------------------------------------ aliases
 

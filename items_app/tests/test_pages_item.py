@@ -9,6 +9,7 @@ import os
 import re
 
 from folksonomy_app.models import Tag
+from items_app.models import Version
 from testing.browser import screenshot
 from testing.helpers import api_item, seed_catalog
 
@@ -105,6 +106,48 @@ def test_the_owner_uploads_a_version_with_a_progress_bar_then_downloads_it(acme,
     assert download.suggested_filename == "bert-sentiment v2.onnx"
     with open(download.path(), "rb") as handle:
         assert handle.read() == content
+
+
+def test_an_upload_cut_off_continues_after_a_reload_from_where_it_stopped(
+    acme, browser_page, sign_in, tmp_path, settings
+):
+    settings.UPLOAD_CHUNK_SIZE = 1024 * 1024  # six pieces
+    model = api_item(acme, "reggie", name="llm")
+    content = os.urandom(6 * 1024 * 1024)
+    upload = tmp_path / "llm.safetensors"
+    upload.write_bytes(content)
+    page = sign_in("acme", "reggie")
+    page.goto(f"/models/{model['_id']}/")
+    patches: list[str] = []
+    page.on("request", lambda r: patches.append(r.headers["upload-offset"]) if r.method == "PATCH" else None)
+
+    def the_link_drops_after_two_pieces(route):
+        if route.request.method == "PATCH" and len(patches) > 2:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/uploads/*", the_link_drops_after_two_pieces)
+    page.get_by_label("File").set_input_files(str(upload))
+    page.get_by_role("button", name="Upload").click()
+    while len(patches) < 4:  # two pieces stored, the third refused by the dropped link, and retried
+        page.wait_for_timeout(100)
+    assert page.locator("[data-upload] progress").get_attribute("value") == "33"
+    assert acme.count(Version) == 0
+
+    page.unroute("**/uploads/*")
+    page.reload()
+    patches.clear()
+    page.get_by_label("File").set_input_files(str(upload))
+    page.get_by_role("button", name="Upload").click()
+
+    page.locator("[data-upload-sha256]").wait_for()
+    assert page.locator("[data-upload-sha256]").inner_text() == hashlib.sha256(content).hexdigest()
+    assert int(patches[0]) == 2 * 1024 * 1024  # continued at the third piece, not from the first byte
+    assert len(patches) == 4
+    page.locator("tr[data-version='1']").wait_for()
+    assert acme.count(Version) == 1
+    screenshot(page, "upload-resumed")
 
 
 def test_a_private_model_is_hidden_from_another_user_until_the_owner_shares_it(acme, browser_page, sign_in):

@@ -43,6 +43,7 @@ def detail(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
         "can_edit": may_edit(request, item),
         "versions": item.related.versions,
         "max_upload_size": settings.MAX_UPLOAD_SIZE,
+        "upload_chunk_size": settings.UPLOAD_CHUNK_SIZE,
     }
     for trait in k.traits:
         context.update(trait.detail_context(request.user, item, document))

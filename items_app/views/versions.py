@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -15,9 +16,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from framework.errors import Forbidden, UnsupportedMediaType
 from framework.files import downloads
 from framework.files.uploads import expected_digest, receive_upload
-from items_app import kinds, services, versions
+from items_app import kinds, services, tus, versions
+from items_app.kinds import ItemKind
+from items_app.models import Item
 from items_app.documents import version_document
-from items_app.views.common import confirm_page, item_path, json_endpoint, load_item, may_edit, page, require_edit
+from items_app.views.common import (
+    View,
+    confirm_page,
+    item_path,
+    json_endpoint,
+    load_item,
+    may_edit,
+    page,
+    require_edit,
+)
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 
@@ -65,6 +77,54 @@ def upload_version(request: SignedInRequest, kind: str, pk: str) -> HttpResponse
         caller, item, received, original=received.original, description=description, expected_sha256=expected
     )
     return JsonResponse(version_document(version), status=201)
+
+
+def resumable_endpoint(view: View) -> View:
+    """A tus endpoint of the item page: session auth, the CSRF header on every change (checked by hand, so a
+    refusal is the JSON envelope), ``Tus-Resumable`` on every answer but OPTIONS's."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method not in ("HEAD", "OPTIONS") and _csrf_rejection(request) is not None:
+            raise Forbidden("CSRF token missing or incorrect; reload the page and try again.", action="create")
+        response = view(request, *args, **kwargs)
+        return response if request.method == "OPTIONS" else tus.with_tus_header(response)
+
+    return csrf_exempt(json_endpoint(wrapped))
+
+
+def _tus_urls(k: ItemKind, item: Item) -> tus.Urls:
+    base = f"/{k.prefix}/{item.pk}"
+    return tus.Urls(
+        upload=lambda upload_id: f"{base}/uploads/{upload_id}",
+        version=lambda version: f"{base}/versions/{version.ordinal}/info",
+    )
+
+
+@require_http_methods(["POST", "OPTIONS"])
+@resumable_endpoint
+def resumable_uploads(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
+    """The item page's uploads (tus-js-client): open a resumable upload of a new version."""
+    if request.method == "OPTIONS":
+        return tus.discovery()
+    item = services.readable_item(request.user, kind, pk)
+    return tus.creation(request, Caller.of(request), item, _tus_urls(kinds.get(kind), item))
+
+
+@require_http_methods(["HEAD", "PATCH", "DELETE"])
+@resumable_endpoint
+def resumable_upload(request: SignedInRequest, kind: str, pk: str, upload_id: str) -> HttpResponse:
+    """One resumable upload of the item page: where it stands, the next chunk, or giving it up."""
+    item = services.readable_item(request.user, kind, pk)
+    return tus.upload(request, Caller.of(request), item, upload_id, _tus_urls(kinds.get(kind), item))
+
+
+@require_GET
+@json_endpoint
+def version_info(request: SignedInRequest, kind: str, pk: str, ref: str) -> HttpResponse:
+    """A version's document (as the API shows it): the page reads it when a resumable upload ends."""
+    item = services.readable_item(request.user, kind, pk)
+    return JsonResponse(version_document(versions.find_version(item, ref)))
 
 
 @page

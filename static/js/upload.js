@@ -1,18 +1,13 @@
-/* Item page: upload a version with a progress bar.
+/* Item page: upload a version with a progress bar, resumably (tus 1.0, through the vendored tus-js-client).
 
-   The File object is the XMLHttpRequest body, so the browser streams it from disk: the page never reads
-   the file into memory. The body is raw (application/octet-stream), the file name travels in
-   Content-Disposition (RFC 5987 encoded), the CSRF token in X-CSRFToken. The server answers with the new
-   version as JSON (the API's version document); the versions table is then reloaded. */
+   The file goes up in pieces of data-chunk-size bytes, sliced from the File object by the browser: the page
+   never reads the whole file into memory. A dropped connection is retried (tus asks the server where the
+   upload stands and sends the rest); after a reload or a failure, choosing the same file again continues
+   the earlier upload (tus-js-client remembers it in localStorage, keyed by the file's name, size, type and
+   modification time). The CSRF token travels in X-CSRFToken. When the last piece is stored the server
+   answers with the new version's URL (Content-Location); its document is shown, the versions table reloaded. */
 (function () {
   "use strict";
-
-  function encodeFilename(name) {
-    // encodeURIComponent leaves ' ( ) * unescaped; RFC 5987 wants them encoded.
-    return encodeURIComponent(name).replace(/['()*]/g, function (c) {
-      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
-    });
-  }
 
   function humanSize(bytes) {
     const units = ["bytes", "KB", "MB", "GB", "TB"];
@@ -67,60 +62,73 @@
         say("error", [text(file.name + " is " + humanSize(file.size) + "; the largest accepted file is " + humanSize(maxSize) + ".")]);
         return;
       }
-      let url = box.dataset.url;
       const description = descriptionInput.value.trim();
-      if (description) url += "?description=" + encodeURIComponent(description);
+      const metadata = { filename: file.name, filetype: file.type || "application/octet-stream" };
+      if (description) metadata.description = description;
 
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", url);
-      xhr.setRequestHeader("Content-Type", "application/octet-stream");
-      xhr.setRequestHeader("Content-Disposition", "attachment; filename*=UTF-8''" + encodeFilename(file.name));
-      xhr.setRequestHeader("X-CSRFToken", token);
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.responseType = "text";
-
-      xhr.upload.addEventListener("progress", function (e) {
-        if (e.lengthComputable && e.total > 0) {
-          // 100% is shown once the whole body is sent (the "load" event below).
-          show(Math.min(99, Math.floor((e.loaded * 100) / e.total)));
-        }
-      });
-      xhr.upload.addEventListener("load", function () {
-        show(100);
-        say("working", [text("Sent " + humanSize(file.size) + "; the server is checking and storing it…")]);
-      });
-      xhr.addEventListener("load", function () {
-        button.disabled = false;
-        let body = null;
-        try { body = JSON.parse(xhr.responseText); } catch (ignored) { body = null; }
-        if (xhr.status === 201 && body) {
-          show(100);
-          const code = document.createElement("code");
-          code.className = "hash";
-          code.setAttribute("data-upload-sha256", "");
-          code.textContent = body.sha256;
-          const strong = document.createElement("strong");
-          strong.textContent = body.original;
-          say("ok", [text("Uploaded "), strong, text(" as version " + body.ordinal + " (" + humanSize(body.size) + "). SHA-256: "), code]);
-          form.reset();
-          reloadVersions();
-        } else {
-          progressWrap.hidden = true;
-          const details = body && body.details ? body.details : "the server answered " + xhr.status;
-          say("error", [text("Upload failed: " + String(details).replace(/^[a-z_.]+: /, ""))]);
-        }
-      });
-      xhr.addEventListener("error", function () {
+      function failed(error) {
         button.disabled = false;
         progressWrap.hidden = true;
-        say("error", [text("Upload failed: the connection was lost or the server refused the file.")]);
+        let details = null;
+        const response = error && error.originalResponse;
+        if (response) {
+          try { details = JSON.parse(response.getBody()).details; } catch (ignored) { details = null; }
+        }
+        const reason = details ? String(details).replace(/^[A-Za-z_.-]+: /, "")
+          : "the connection was lost. Choose the same file again to continue where it stopped.";
+        say("error", [text("Upload failed: " + reason)]);
+      }
+
+      function succeeded(location) {
+        fetch(location, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+          .then(function (body) {
+            button.disabled = false;
+            show(100);
+            const code = document.createElement("code");
+            code.className = "hash";
+            code.setAttribute("data-upload-sha256", "");
+            code.textContent = body.sha256;
+            const strong = document.createElement("strong");
+            strong.textContent = body.original;
+            say("ok", [text("Uploaded "), strong, text(" as version " + body.ordinal + " (" + humanSize(body.size) + "). SHA-256: "), code]);
+            form.reset();
+            reloadVersions();
+          })
+          .catch(function () { window.location.reload(); });
+      }
+
+      const upload = new tus.Upload(file, {
+        endpoint: box.dataset.url,
+        chunkSize: parseInt(box.dataset.chunkSize || "0", 10) || Infinity,
+        retryDelays: [0, 1000, 3000, 5000],
+        metadata: metadata,
+        headers: { "X-CSRFToken": token, Accept: "application/json" },
+        removeFingerprintOnSuccess: true,
+        onProgress: function (sent, total) {
+          // 100% is shown once the server has stored the last piece (onSuccess).
+          show(total > 0 ? Math.min(99, Math.floor((sent * 100) / total)) : 99);
+        },
+        onSuccess: function (payload) {
+          say("working", [text("Sent " + humanSize(file.size) + "; the server has checked and stored it…")]);
+          const location = payload && payload.lastResponse ? payload.lastResponse.getHeader("Content-Location") : null;
+          if (location) { succeeded(location); } else { window.location.reload(); }
+        },
+        onError: failed,
       });
 
       show(0);
       progressWrap.hidden = false;
       button.disabled = true;
-      say("working", [text("Uploading " + file.name + " (" + humanSize(file.size) + ")…")]);
-      xhr.send(file); // the File itself: streamed by the browser, never read into memory here
+      upload.findPreviousUploads().then(function (previous) {
+        if (previous.length) {
+          upload.resumeFromPreviousUpload(previous[0]);
+          say("working", [text("Continuing the earlier upload of " + file.name + " (" + humanSize(file.size) + ")…")]);
+        } else {
+          say("working", [text("Uploading " + file.name + " (" + humanSize(file.size) + ")…")]);
+        }
+        upload.start();
+      });
     });
   }
 

@@ -40,15 +40,23 @@ class Registry:
         timeout: float = 60.0,
         retries: int = 5,
         progress: bool | None = None,
+        resumable_threshold: int = transfers.RESUMABLE_THRESHOLD,
+        resumable_chunk: int = transfers.RESUMABLE_CHUNK,
     ) -> None:
         """Arguments win over ``REGISTRY_*`` environment variables, which win over the profile file
         (``registry_client.config``). Authenticate with an API key, or with a username and password (the
-        client logs in and renews its token as it nears expiry, without the caller noticing)."""
+        client logs in and renews its token as it nears expiry, without the caller noticing).
+
+        Files of ``resumable_threshold`` bytes or more go up in ``resumable_chunk`` pieces through the
+        registry's resumable uploads (tus 1.0) when it offers them: a broken connection costs at most the
+        chunk in flight, and a push run again after a failure continues where the last one stopped."""
         self.settings = config.resolve(profile, url=url, key=key, tenant=tenant, api_token=api_token)
         if not self.settings.url:
             raise errors.ConfigurationError("no registry URL: pass url=, set REGISTRY_URL, or run `mreg login`")
         self.transport = Transport(self.settings.url, timeout=timeout, retries=retries)
         self.progress = sys.stderr.isatty() if progress is None else progress
+        self.resumable_threshold = resumable_threshold
+        self.resumable_chunk = resumable_chunk
         self._token = ""
         self._username = username
         self._password = password
@@ -245,6 +253,26 @@ class Registry:
             params["description"] = description
         if metadata:
             params["metadata"] = json.dumps(metadata_list(metadata))
+        uploads = f"/v1/{item.kind}/{item.id}/uploads"
+        if file.stat().st_size >= self.resumable_threshold and transfers.offers_resumable(self.transport, uploads):
+            with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
+                location = transfers.resumable_upload(
+                    self.transport,
+                    uploads,
+                    file,
+                    sha256=sha256,
+                    original=original,
+                    fields=params,
+                    chunk_size=self.resumable_chunk,
+                    bar=bar,
+                    memory=transfers.UploadMemory(transfers.upload_state_path()),
+                )
+            if location is not None:
+                return Version.of(self._json("GET", location))
+            version = self.get(Ref(id=item.id), kind=item.kind).version_with_sha256(sha256)
+            if version is None:
+                raise errors.NetworkError(f"{file}: the upload broke off and the registry does not have it")
+            return version
         with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
             document = self._json(
                 "POST",

@@ -48,6 +48,10 @@ class NotFound(RegistryError):
     exit_code = 3
 
 
+class Gone(NotFound):
+    """410: an unfinished resumable upload that expired."""
+
+
 class Conflict(RegistryError):
     """409: a name already taken, a version an alias still points at."""
 
@@ -90,10 +94,13 @@ BY_STATUS: dict[int, type[RegistryError]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    410: Gone,
+    412: InvalidRequest,
     413: InvalidRequest,
     415: InvalidRequest,
     416: InvalidRequest,
     429: TooManyRequests,
+    460: InvalidRequest,  # tus: a chunk that does not match its checksum
 }
 
 

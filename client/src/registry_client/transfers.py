@@ -7,10 +7,13 @@ been checked, so a destination path never holds a half or a wrong file.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -161,3 +164,156 @@ def _verify(partial: Path, sha256: str, actual: str) -> None:
     if actual != sha256:
         partial.unlink()
         raise errors.DigestMismatch(f"the download's SHA-256 is {actual}, the registry announced {sha256}; deleted")
+
+
+# ------------------------------------------------------------ resumable uploads (tus 1.0)
+
+TUS_VERSION = "1.0.0"
+RESUMABLE_THRESHOLD = 64 * 1024 * 1024  # files at least this large go up in resumable chunks
+RESUMABLE_CHUNK = 64 * 1024 * 1024
+
+
+def offers_resumable(transport: Transport, uploads_path: str) -> bool:
+    """Whether the registry speaks tus 1.0 at ``uploads_path`` (an older registry answers 404 or 405)."""
+    try:
+        response = transport.request("OPTIONS", uploads_path)
+    except errors.RegistryError:
+        return False
+    return TUS_VERSION in response.headers.get("Tus-Version", "").split(",")
+
+
+def upload_state_path() -> Path:
+    """Where unfinished uploads are remembered, so a later run continues them instead of starting over."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "model-registry" / "uploads.json"
+
+
+class UploadMemory:
+    """Upload URLs of unfinished resumable uploads, by registry, item, file digest and name (a JSON file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, str]:
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(key): str(value) for key, value in loaded.items()} if isinstance(loaded, dict) else {}
+
+    def get(self, key: str) -> str | None:
+        return self._read().get(key)
+
+    def put(self, key: str, location: str | None) -> None:
+        entries = self._read()
+        if location is None:
+            entries.pop(key, None)
+        else:
+            entries[key] = location
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+            partial.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+            os.replace(partial, self.path)
+        except OSError:
+            pass  # remembering is a convenience: the upload itself goes on
+
+
+def resumable_upload(
+    transport: Transport,
+    uploads_path: str,
+    file: Path,
+    *,
+    sha256: str,
+    original: str,
+    fields: dict[str, str],
+    chunk_size: int,
+    bar: Any,
+    memory: UploadMemory,
+) -> str | None:
+    """Send ``file`` through tus 1.0 (``uploads_path`` is the item's creation URL): continue an upload of
+    the same bytes a previous run left, else create one; send chunks from the offset the server reports,
+    asking it again after a broken connection. Returns the path of the new version's document, or None when
+    the upload ended on the server without its answer reaching us (the caller looks for the version)."""
+    size = file.stat().st_size
+    key = f"{transport.base_url}|{uploads_path}|{sha256}|{size}|{original}"
+    location = memory.get(key)
+    offset = _offset_of(transport, location) if location else None
+    if location is None or offset is None:
+        location = _create(transport, uploads_path, size, {**fields, "filename": original, "sha256": sha256})
+        memory.put(key, location)
+        offset = 0
+    failures = 0
+    while True:
+        bar.reset()
+        bar.update(offset)
+        try:
+            response = _send_chunk(transport, location, file, offset, min(chunk_size, size - offset), bar)
+        except (httpx.TransportError, errors.NetworkError):
+            failures += 1
+            if failures > MAX_RESUMES:
+                raise errors.NetworkError(f"{file}: the connection kept breaking; run the push again to continue")
+            offset = _offset_of(transport, location)
+            if offset is None:  # the last chunk arrived and its answer was lost, or the upload is gone
+                memory.put(key, None)
+                return None
+            continue
+        except errors.Conflict:  # our last chunk is still arriving, or arrived after all: ask again
+            failures += 1
+            if failures > MAX_RESUMES:
+                raise
+            time.sleep(0.2 * failures)
+            offset = _offset_of(transport, location) or 0
+            continue
+        except errors.RegistryError:
+            memory.put(key, None)
+            raise
+        offset = int(response.headers["Upload-Offset"])
+        if "Content-Location" in response.headers:
+            memory.put(key, None)
+            return str(response.headers["Content-Location"])
+        failures = 0
+
+
+def _tus(**headers: str) -> dict[str, str]:
+    return {"Tus-Resumable": TUS_VERSION, **headers}
+
+
+def _create(transport: Transport, uploads_path: str, size: int, fields: dict[str, str]) -> str:
+    metadata = ",".join(f"{name} {base64.b64encode(value.encode()).decode()}" for name, value in fields.items())
+    response = transport.request(
+        "POST", uploads_path, headers=_tus(**{"Upload-Length": str(size), "Upload-Metadata": metadata})
+    )
+    return str(response.headers["Location"])
+
+
+def _offset_of(transport: Transport, location: str) -> int | None:
+    """Where the upload stands, or None when the registry no longer has it (finished, expired, removed)."""
+    try:
+        response = transport.request("HEAD", location, headers=_tus())
+    except (errors.NotFound, errors.Gone):
+        return None
+    return int(response.headers["Upload-Offset"])
+
+
+def _send_chunk(transport: Transport, location: str, file: Path, offset: int, length: int, bar: Any) -> httpx.Response:
+    def chunk() -> Iterator[bytes]:
+        with file.open("rb") as source:
+            source.seek(offset)
+            left = length
+            while left:
+                data = source.read(min(CHUNK, left))
+                if not data:
+                    raise errors.ConfigurationError(f"{file}: the file shrank while it was uploaded")
+                left -= len(data)
+                bar.update(len(data))
+                yield data
+
+    headers = _tus(
+        **{
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            "Content-Length": str(length),
+        }
+    )
+    return transport.request("PATCH", location, headers=headers, body=chunk)

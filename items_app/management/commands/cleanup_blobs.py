@@ -1,5 +1,5 @@
 """Find and remove what a hard kill can leave behind: blobs no version uses, stale upload files, and the
-storage of tenants that no longer exist.
+storage of tenants that no longer exist; and resumable uploads that expired, with their bytes.
 
 Uploads store the blob before recording its version, and release it on any failure; only a process killed
 between the two leaves an orphan. Anything younger than ``--grace`` is left alone, because it may belong
@@ -17,7 +17,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from framework.files import storage
+from framework.files.resumable import partial_tenants
+from framework.files.resumable import remove_tenant as remove_tenant_partials
 from framework.units import parse_duration
+from items_app import resumable
 from items_app.blobs import release_blob
 from items_app.models import Blob, Version
 from tenants_app import tenancy
@@ -42,12 +45,21 @@ class Command(BaseCommand):
                     if not dry_run:
                         release_blob(tenant.id, sha256)
                     removed += 1
+                for line in resumable.remove_expired(tenant.id, cutoff, dry_run=dry_run):
+                    self.stdout.write(f"{tenant.id}: {line}")
+                    removed += 1
         known = {tenant.id for tenant in tenants}
         for prefix in storage.tenant_prefixes():
             if prefix not in known:
                 self.stdout.write(f"storage of deleted tenant {prefix}")
                 if not dry_run:
                     storage.delete_tenant(prefix)
+                removed += 1
+        for prefix in partial_tenants():
+            if prefix not in known:
+                self.stdout.write(f"partial uploads of deleted tenant {prefix}")
+                if not dry_run:
+                    remove_tenant_partials(prefix)
                 removed += 1
         removed += self.stale_uploads(cutoff, dry_run)
         verb = "would remove" if dry_run else "removed"

@@ -1,0 +1,189 @@
+"""Resumable uploads (tus 1.0) of a version: start one, append chunks, finish, give up, expire.
+
+An upload belongs to one user, one item and one tenant (its row is in the tenant's database; another
+user's upload is a 404, like an item one cannot read). It is created with the file's total size, name,
+description, metadata and optionally its SHA-256; chunks are appended at the offset the row records; when
+the last byte arrives the version is recorded by ``versions.add_version``, the same service as a one-request
+upload (content-addressed blob, dedup, audit, a digest mismatch keeps nothing), and the upload row goes.
+
+The HTTP side (headers, status codes) is ``items_app.tus``; the bytes are ``framework.files.resumable``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+
+from framework.errors import Conflict, Gone, Invalid, NotFound, ServiceError
+from framework.files.resumable import Appended, Appender, PartialFile, partial_ids
+from framework.files.uploads import MAX_DESCRIPTION_LENGTH, safe_original, too_large
+from items_app import versions
+from items_app.models import Item, UploadSession, Version
+from items_app.related import MetadataValue
+from items_app.services import ensure_editable
+from tenants_app.audit import Caller
+from tenants_app.context import require_tenant
+
+logger = logging.getLogger("registry.uploads")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an upload stands after a request: its offset, and the version once the last byte is in."""
+
+    session: UploadSession
+    version: Version | None = None
+
+
+def partial_of(session: UploadSession) -> PartialFile:
+    return PartialFile(require_tenant().id, session.pk)
+
+
+def start_upload(
+    caller: Caller,
+    item: Item,
+    *,
+    length: int,
+    filename: str | None,
+    description: str = "",
+    metadata: Sequence[MetadataValue] = (),
+    expected_sha256: str | None = None,
+    content_type: str = "application/octet-stream",
+) -> Progress:
+    """Open an upload of ``length`` bytes to ``item``; an empty file is a version at once."""
+    ensure_editable(caller, item, "create")
+    assert caller.user is not None  # ensure_editable lets only a signed-in owner or admin through
+    if length < 0:
+        raise Invalid("Upload-Length: a number of bytes, 0 or more")
+    if length > settings.MAX_UPLOAD_SIZE:
+        raise too_large(length)
+    original = safe_original(filename)
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise Invalid(f"description: at most {MAX_DESCRIPTION_LENGTH} characters")
+    if Version.objects.filter(item=item, original=original).exists():
+        raise Conflict(f"original: this {item.kind} already has a version named {original!r}")
+    open_uploads = UploadSession.objects.filter(owner=caller.user, expires__gt=timezone.now()).count()
+    if open_uploads >= settings.UPLOAD_SESSIONS_PER_USER:
+        raise Conflict(
+            f"uploads: you have {open_uploads} unfinished uploads (UPLOAD_SESSIONS_PER_USER); "
+            "finish or delete one first"
+        )
+    session = UploadSession(
+        id=secrets.token_hex(16),
+        item=item,
+        owner=caller.user,
+        length=length,
+        original=original,
+        description=description,
+        metadata=[{"name": entry.name, "value": entry.value} for entry in metadata],
+        expected_sha256=expected_sha256 or "",
+        content_type=content_type[:255] or "application/octet-stream",
+        expires=timezone.now() + timedelta(seconds=settings.UPLOAD_SESSION_EXPIRY),
+    )
+    partial = partial_of(session)
+    partial.create()
+    try:
+        session.save(force_insert=True)
+    except BaseException:
+        partial.remove()
+        raise
+    if length == 0:
+        with partial.appending() as appender:
+            return Progress(session, _finish(caller, item, session, appender))
+    return Progress(session)
+
+
+def find_upload(caller: Caller, item: Item, upload_id: str) -> UploadSession:
+    """The caller's upload ``upload_id`` to ``item``: 404 for anyone else's, 410 once it has expired."""
+    session = UploadSession.objects.filter(pk=upload_id, item=item, owner_id=getattr(caller.user, "pk", None)).first()
+    if session is None:
+        raise NotFound(f"upload: no upload {upload_id!r} of yours to this {item.kind}")
+    if session.expires <= timezone.now():
+        raise Gone(f"upload: expired at {session.expires.isoformat()}; start a new upload")
+    return session
+
+
+def append_chunk(
+    caller: Caller, item: Item, session: UploadSession, request: HttpRequest, offset: int, checksum: bytes | None
+) -> Progress:
+    """Append the request body at ``offset``, which must be where the upload stands (409 otherwise)."""
+    ensure_editable(caller, item, "create")  # a role or an owner may have changed since the upload began
+    partial = partial_of(session)
+    with partial.appending() as appender:
+        session.refresh_from_db(fields=["offset"])  # the lock is held: no other request moves it now
+        if offset != session.offset:
+            raise Conflict(f"Upload-Offset: the upload is at {session.offset}, not {offset}")
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if offset + declared > session.length:
+            raise Invalid(f"Content-Length: {declared} bytes at {offset} go past Upload-Length {session.length}")
+        if declared or offset < session.length:
+            _record_offset(session, appender.append(request, offset, checksum))
+        if session.offset < session.length:
+            return Progress(session)
+        return Progress(session, _finish(caller, item, session, appender))
+
+
+def _record_offset(session: UploadSession, appended: Appended) -> None:
+    if appended.offset != session.offset:
+        UploadSession.objects.filter(pk=session.pk).update(offset=appended.offset)
+        session.offset = appended.offset
+    if appended.cut_off:
+        logger.info("upload %s cut off at %d of %d bytes", session.pk, appended.offset, session.length)
+
+
+def _finish(caller: Caller, item: Item, session: UploadSession, appender: Appender) -> Version:
+    """Record the complete file as the item's next version. The upload goes whatever the refusal; when the
+    store was unreachable it stays, complete, and an empty PATCH at its end finishes it later."""
+    sha256 = appender.sha256(session.length)
+    received = appender.finished(session.length, sha256, session.original, session.content_type)
+    try:
+        version = versions.add_version(
+            caller,
+            item,
+            received,  # type: ignore[arg-type]  # FinishedUpload has what add_version reads of a ReceivedFile
+            original=session.original,
+            description=session.description,
+            expected_sha256=session.expected_sha256 or None,
+            metadata=versions.version_metadata(session.metadata),
+        )
+    except ServiceError:
+        forget(session, appender.partial)
+        raise
+    forget(session, appender.partial)
+    return version
+
+
+def forget(session: UploadSession, partial: PartialFile) -> None:
+    UploadSession.objects.filter(pk=session.pk).delete()
+    partial.remove()
+
+
+def terminate(session: UploadSession) -> None:
+    """Give an upload up (tus termination): its row and bytes go at once."""
+    partial = partial_of(session)
+    with partial.appending():  # not while a chunk is being appended
+        forget(session, partial)
+
+
+def remove_expired(tenant_id: str, cutoff: float, *, dry_run: bool = False) -> list[str]:
+    """Remove expired uploads, and partial files older than ``cutoff`` (epoch seconds) that no upload row
+    knows (a crash between writing the two); what was (or would be) removed, described."""
+    expired = list(UploadSession.objects.filter(expires__lte=timezone.now()).values_list("pk", flat=True))
+    known = set(UploadSession.objects.values_list("pk", flat=True))
+    orphans = [upload_id for upload_id, modified in partial_ids(tenant_id) if upload_id not in known and modified < cutoff]
+    if not dry_run:
+        for upload_id in expired:
+            UploadSession.objects.filter(pk=upload_id).delete()
+            PartialFile(tenant_id, upload_id).remove()
+        for upload_id in orphans:
+            PartialFile(tenant_id, upload_id).remove()
+    return [f"expired upload {upload_id}" for upload_id in expired] + [
+        f"orphaned partial upload {upload_id}" for upload_id in orphans
+    ]
