@@ -36,6 +36,7 @@ class Faults:
     cut_upload_after: int | None = None
     upload_cuts: int = 0
     upstream_bytes: int = 0  # every request body byte passed on to the server
+    offsets: list[int] = field(default_factory=list)  # the Upload-Offset headers (tus) clients sent
 
 
 class FaultyProxy:
@@ -77,6 +78,8 @@ class FaultyProxy:
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"range:"):
                         self.faults.ranges.append(line.split(b":", 1)[1].strip().decode())
+                    if line.lower().startswith(b"upload-offset:"):
+                        self.faults.offsets.append(int(line.split(b":", 1)[1]))
             if refuse:
                 client.sendall(self._refusal())
                 return
@@ -179,5 +182,3 @@ def _one_request(head: bytes) -> bytes:
     end = head.index(HEAD_END)
     lines = [line for line in head[:end].split(b"\r\n") if not line.lower().startswith(b"connection:")]
     return b"\r\n".join([*lines, b"Connection: close"]) + HEAD_END + head[end + len(HEAD_END) :]
-
-

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import queue
@@ -25,6 +26,8 @@ from registry_client import errors
 from registry_client.transport import Transport
 
 CHUNK = 1024 * 1024
+BUFFER_SIZE = 4 * 1024 * 1024  # a download is read in pieces this large, into BUFFERS reused buffers
+BUFFERS = 4
 MAX_RESUMES = 10  # broken connections survived by one download before it gives up
 
 
@@ -114,50 +117,55 @@ def _fetch_from(transport: Transport, path: str, partial: Path, have: int, sha25
     if have:
         # If-Range: the rest of exactly these bytes, or else the whole file from the start (200)
         headers = {"Range": f"bytes={have}-", "If-Range": f'"{sha256}"'}
-    with transport.stream("GET", path, headers=headers) as response:
-        resumed = response.status_code == 206
+    with transport.bulk_get(path, headers) as response:
+        resumed = response.status == 206
         if not resumed:
             digest = hashlib.sha256()
             bar.reset()
-        hashing = BackgroundHash(digest)
         with partial.open("ab" if resumed else "wb") as output:
-            try:
-                for chunk in response.iter_bytes():  # as they arrive: a cut loses no byte already received
-                    output.write(chunk)
-                    hashing.update(chunk)
-                    bar.update(len(chunk))
-            finally:
-                output.flush()
-                hashing.finish()  # every chunk written is hashed, also when the connection broke
+            receive(response, output, digest, bar)
     return digest
 
 
-class BackgroundHash:
-    """Updates a digest in a second thread: ``hashlib`` releases the GIL on large buffers, so hashing
-    overlaps reading the network and writing the file (one thread did both at half curl's speed). At most
-    ``QUEUED`` chunks wait, so memory stays bounded."""
+def receive(response: Any, output: Any, digest: Any, bar: Any) -> None:
+    """Read the body into a few reused buffers (``readinto``), write each to ``output`` and hash it in a
+    second thread (``hashlib`` releases the GIL, so hashing overlaps the network). Every byte written is
+    hashed, also when the connection breaks, which raises ``NetworkError`` afterwards."""
+    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+    for _ in range(BUFFERS):
+        free.put(bytearray(BUFFER_SIZE))
+    hashing: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
 
-    QUEUED = 64
+    def hash_in_order() -> None:
+        while (job := hashing.get()) is not None:
+            buffer, filled = job
+            digest.update(memoryview(buffer)[:filled])
+            free.put(buffer)
 
-    def __init__(self, digest: Any) -> None:
-        self.digest = digest
-        self.chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUED)
-        self.thread = threading.Thread(target=self._run, name="registry-client-hash", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
+    hasher = threading.Thread(target=hash_in_order, name="registry-client-hash", daemon=True)
+    hasher.start()
+    broken: Exception | None = None
+    try:
         while True:
-            chunk = self.chunks.get()
-            if chunk is None:
-                return
-            self.digest.update(chunk)
-
-    def update(self, chunk: bytes) -> None:
-        self.chunks.put(chunk)
-
-    def finish(self) -> None:
-        self.chunks.put(None)
-        self.thread.join()
+            buffer = free.get()  # waits while every buffer is still being hashed
+            try:
+                filled = response.readinto(buffer)
+            except (OSError, http.client.HTTPException) as exc:  # the connection broke: keep what arrived
+                free.put(buffer)
+                broken = exc
+                break
+            if not filled:
+                free.put(buffer)
+                break
+            output.write(memoryview(buffer)[:filled])
+            hashing.put((buffer, filled))
+            bar.update(filled)
+    finally:
+        hashing.put(None)
+        hasher.join()
+        output.flush()
+    if broken is not None:
+        raise errors.NetworkError(f"the download broke off: {broken or type(broken).__name__}")
 
 
 def _verify(partial: Path, sha256: str, actual: str) -> None:
@@ -252,7 +260,9 @@ def resumable_upload(
         except (httpx.TransportError, errors.NetworkError):
             failures += 1
             if failures > MAX_RESUMES:
-                raise errors.NetworkError(f"{file}: the connection kept breaking; run the push again to continue")
+                message = f"{file}: the connection kept breaking; run the push again to continue"
+                raise errors.NetworkError(message) from None
+            time.sleep(0.25 * failures)  # let the server notice the break before asking where it stands
             offset = _offset_of(transport, location)
             if offset is None:  # the last chunk arrived and its answer was lost, or the upload is gone
                 memory.put(key, None)

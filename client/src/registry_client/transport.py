@@ -8,8 +8,12 @@ from a proxy in front of it. Never retried: any other 4xx, which would only fail
 from __future__ import annotations
 
 import email.utils
+import http.client
+import json as json_module
 import random
+import ssl
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Callable
@@ -31,6 +35,7 @@ BodyFactory = Callable[[], Iterable[bytes]]
 class Transport:
     def __init__(self, base_url: str, *, timeout: float = 60.0, retries: int = 5, backoff: float = 0.5) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         # connect quickly or not at all; reads may be slow (a server hashing a big upload before answering)
@@ -104,6 +109,58 @@ class Transport:
                 response.close()
             return
 
+    @contextmanager
+    def bulk_get(self, path: str, headers: dict[str, str]) -> Iterator[http.client.HTTPResponse]:
+        """A GET whose answer is a big body (a version's file), on a connection of the standard library read
+        with ``readinto``: httpx hands a body over in 64 KiB pieces, each a new bytes object, which costs
+        more than the network on a fast link (bench/README.md). The same retry and renewal rules as
+        ``stream``; a broken connection raises ``NetworkError``."""
+        parts = urllib.parse.urlsplit(self.url(path))
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        renewed = False
+        attempt = 0
+        while True:
+            connection = self._connection(parts)
+            request_headers = dict(headers)
+            authorization = self.auth()
+            if authorization:
+                request_headers["Authorization"] = authorization
+            try:
+                connection.request("GET", target, headers=request_headers)
+                response = connection.getresponse()
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                if attempt < self.retries:
+                    attempt += 1
+                    time.sleep(self._pause(attempt))
+                    continue
+                raise errors.NetworkError(f"GET {self.url(path)}: {exc or type(exc).__name__}") from None
+            if response.status >= 400:
+                refused = _plain_error_of(response)
+                connection.close()
+                if response.status == 401 and not renewed and self.on_unauthorized is not None:
+                    renewed = True
+                    if self.on_unauthorized():
+                        continue
+                if response.status in RETRYABLE_STATUS and attempt < self.retries:
+                    wait = _retry_after(response) or self._pause(attempt + 1)
+                    if wait <= MAX_RETRY_AFTER:
+                        attempt += 1
+                        time.sleep(wait)
+                        continue
+                raise refused
+            try:
+                yield response
+            finally:
+                connection.close()
+            return
+
+    def _connection(self, parts: urllib.parse.SplitResult) -> http.client.HTTPConnection:
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            return http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=self.timeout, context=context)
+        return http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self.timeout)
+
     def _pause(self, attempt: int) -> float:
         """Exponential backoff with full jitter, so that many clients do not come back at the same moment."""
         return float(random.uniform(0, self.backoff * 2 ** (attempt - 1)))  # noqa: S311 - not a secret
@@ -115,7 +172,7 @@ def _may_repeat(method: str, exc: httpx.TransportError) -> bool:
     return method in IDEMPOTENT or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx.Response | http.client.HTTPResponse) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None
@@ -137,3 +194,12 @@ def _error_of(response: httpx.Response) -> errors.RegistryError:
     finally:
         response.close()
     return errors.from_response(response.status_code, envelope, text)
+
+
+def _plain_error_of(response: http.client.HTTPResponse) -> errors.RegistryError:
+    text = response.read().decode("utf-8", "replace")
+    try:
+        envelope = json_module.loads(text)
+    except ValueError:
+        envelope = None
+    return errors.from_response(response.status, envelope, text)
