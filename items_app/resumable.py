@@ -177,7 +177,9 @@ def remove_expired(tenant_id: str, cutoff: float, *, dry_run: bool = False) -> l
     knows (a crash between writing the two); what was (or would be) removed, described."""
     expired = list(UploadSession.objects.filter(expires__lte=timezone.now()).values_list("pk", flat=True))
     known = set(UploadSession.objects.values_list("pk", flat=True))
-    orphans = [upload_id for upload_id, modified in partial_ids(tenant_id) if upload_id not in known and modified < cutoff]
+    orphans = [
+        upload_id for upload_id, modified in partial_ids(tenant_id) if upload_id not in known and modified < cutoff
+    ]
     if not dry_run:
         for upload_id in expired:
             UploadSession.objects.filter(pk=upload_id).delete()

@@ -177,4 +177,3 @@ def chunk_checksum(header: str | None) -> bytes | None:
     if len(digest) != 32:
         raise Invalid("Upload-Checksum: a SHA-256 digest is 32 bytes")
     return digest
-

@@ -107,7 +107,11 @@ _ERROR_TEXT = {
     413: "The body is too large: a file over MAX_UPLOAD_SIZE, or a JSON body over 2.5 MiB.",
     415: "Unsupported content type.",
     416: "The range cannot be served.",
+    410: "The resource expired (an unfinished resumable upload).",
+    412: "Tus-Resumable is missing or names another protocol version.",
     429: "Too many failed logins; see Retry-After.",
+    460: "The chunk does not match its Upload-Checksum (tus); nothing of it was kept.",
+    507: "The server has no room for the bytes; what it held before is intact.",
 }
 
 

@@ -191,7 +191,9 @@ class Appender:
             self._roll_back(offset, before)
             if exc.errno in _NO_ROOM:
                 raise StorageFull(f"disk: no room for this chunk; the upload keeps its first {offset} bytes") from None
-            raise UploadFailed(f"body: the chunk could not be written; the upload keeps its first {offset} bytes") from None
+            raise UploadFailed(
+                f"body: the chunk could not be written; the upload keeps its first {offset} bytes"
+            ) from None
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         cut_off = cut_off or sink.size < declared
         if chunk_hasher is not None and (cut_off or chunk_hasher.digest() != checksum):

@@ -102,6 +102,26 @@ DIGEST_HEADERS = [
     OpenApiParameter("description", str, description="Raw uploads: the version's description."),
     OpenApiParameter("metadata", str, description="Raw uploads: the version's metadata (JSON)."),
 ]
+UPLOAD_ID = OpenApiParameter("upload_id", str, OpenApiParameter.PATH, description="The upload, as Location named it.")
+TUS_RESUMABLE = OpenApiParameter("Tus-Resumable", str, OpenApiParameter.HEADER, required=True, enum=["1.0.0"])
+TUS_CREATION = [
+    TUS_RESUMABLE,
+    OpenApiParameter("Upload-Length", int, OpenApiParameter.HEADER, required=True, description="The file's size."),
+    OpenApiParameter(
+        "Upload-Metadata",
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="key base64(value) pairs, comma-separated: filename (required), filetype, description, "
+        "sha256 (hex), metadata (JSON).",
+    ),
+]
+TUS_PATCH = [
+    TUS_RESUMABLE,
+    OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, required=True, description="Where it stands."),
+    OpenApiParameter("Upload-Checksum", str, OpenApiParameter.HEADER, description="sha256 <base64 of the chunk's>."),
+]
+TUS_ANSWER = OpenApiResponse(description="Headers only: Upload-Offset, Upload-Expires; Content-Location at the end.")
 RANGE_HEADERS = [
     OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="A single byte range: bytes=0-1023."),
     OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, description='"<sha256>" → 304 when equal.'),
@@ -172,6 +192,50 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
     operations["version_info"] = extend_schema(
         operation_id=f"{name}_version_info", parameters=[ID, REF], responses=ok(Version, 200, *READ_ERRORS), tags=tags
     )
+    operations["uploads"] = [
+        extend_schema(
+            methods=["POST"],
+            operation_id=f"{name}_upload_create",
+            description="Open a resumable upload (tus 1.0 creation): 201 with its Location.",
+            parameters=[ID, *TUS_CREATION],
+            request=None,
+            responses={201: TUS_ANSWER, **errors(400, 401, 403, 404, 409, 412, 413, 507)},
+            tags=tags,
+        ),
+        extend_schema(
+            methods=["OPTIONS"],
+            operation_id=f"{name}_upload_options",
+            description="Tus-Version, Tus-Extension, Tus-Max-Size and Tus-Checksum-Algorithm.",
+            parameters=[ID],
+            responses={204: OpenApiResponse(description="The protocol's headers.")},
+            tags=tags,
+        ),
+    ]
+    operations["upload"] = [
+        extend_schema(
+            methods=["HEAD"],
+            operation_id=f"{name}_upload_offset",
+            parameters=[ID, UPLOAD_ID, TUS_RESUMABLE],
+            responses={200: TUS_ANSWER, **errors(401, 404, 410, 412)},
+            tags=tags,
+        ),
+        extend_schema(
+            methods=["PATCH"],
+            operation_id=f"{name}_upload_append",
+            description="Append a chunk at Upload-Offset; the last one records the version (Content-Location).",
+            parameters=[ID, UPLOAD_ID, *TUS_PATCH],
+            request={"application/offset+octet-stream": OpenApiTypes.BINARY},
+            responses={204: TUS_ANSWER, **errors(400, 401, 403, 404, 409, 410, 412, 415, 460, 507)},
+            tags=tags,
+        ),
+        extend_schema(
+            methods=["DELETE"],
+            operation_id=f"{name}_upload_delete",
+            parameters=[ID, UPLOAD_ID, TUS_RESUMABLE],
+            responses={204: OpenApiResponse(description="The upload and its bytes are gone."), **errors(401, 404)},
+            tags=tags,
+        ),
+    ]
     operations["aliases"] = extend_schema(
         operation_id=f"{name}_aliases_list",
         parameters=[ID],

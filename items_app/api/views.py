@@ -11,8 +11,8 @@ import builtins
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from drf_spectacular.utils import extend_schema_view
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser

@@ -17,9 +17,9 @@ from framework.errors import Forbidden, UnsupportedMediaType
 from framework.files import downloads
 from framework.files.uploads import expected_digest, receive_upload
 from items_app import kinds, services, tus, versions
+from items_app.documents import version_document
 from items_app.kinds import ItemKind
 from items_app.models import Item
-from items_app.documents import version_document
 from items_app.views.common import (
     View,
     confirm_page,
