@@ -173,7 +173,8 @@ class Appender:
         cut-off body leaves the file at ``offset``. Without one, the bytes that arrived before a cut-off
         count (tus: the client resumes from there). A full disk keeps the file at ``offset`` (507).
         """
-        os.ftruncate(self.fd, offset)  # past ``offset``: a chunk a crash cut off, never counted
+        if os.fstat(self.fd).st_size != offset:
+            os.ftruncate(self.fd, offset)  # past ``offset``: a chunk a crash cut off, never counted
         os.lseek(self.fd, offset, os.SEEK_SET)
         hasher = self._hasher_at(offset)
         before = hasher.copy()

@@ -28,6 +28,7 @@ from registry_client.transport import Transport
 CHUNK = 1024 * 1024
 BUFFER_SIZE = 4 * 1024 * 1024  # a download is read in pieces this large, into BUFFERS reused buffers
 BUFFERS = 4
+WRITE_SIZE = 64 * 1024
 MAX_RESUMES = 10  # broken connections survived by one download before it gives up
 
 
@@ -157,7 +158,7 @@ def receive(response: Any, output: Any, digest: Any, bar: Any) -> None:
             if not filled:
                 free.put(buffer)
                 break
-            output.write(memoryview(buffer)[:filled])
+            _write_all(output, memoryview(buffer)[:filled])
             hashing.put((buffer, filled))
             bar.update(filled)
     finally:
@@ -166,6 +167,15 @@ def receive(response: Any, output: Any, digest: Any, bar: Any) -> None:
         output.flush()
     if broken is not None:
         raise errors.NetworkError(f"the download broke off: {broken or type(broken).__name__}")
+
+
+def _write_all(output: Any, data: memoryview) -> None:
+    """Write in ``WRITE_SIZE`` pieces, past Python's buffer: the kernel copies 64 KiB writes into the page
+    cache for less CPU per byte than megabyte ones (the server's uploads measured it, bench/README.md)."""
+    output.flush()
+    descriptor = output.fileno()
+    while data:
+        data = data[os.write(descriptor, data[:WRITE_SIZE]) :]
 
 
 def _verify(partial: Path, sha256: str, actual: str) -> None:
