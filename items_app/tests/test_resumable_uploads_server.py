@@ -1,5 +1,5 @@
 """Resumable uploads against the real server process (gunicorn, as `make run` serves it): a server killed
-mid-chunk and started again, and two requests appending to one upload at once.
+mid-chunk and started again, two requests appending to one upload at once, a disk that fills up.
 
 Each test starts its own registry on the embedded defaults in a fresh data directory, so killing it hurts
 nothing else.
@@ -12,6 +12,7 @@ import hashlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,3 +143,29 @@ def test_a_second_request_appending_to_the_same_upload_gets_a_409(registry):
     assert second.json()["value"] == 19
     assert "another request" in second.json()["details"]
     assert 0 < resume_at <= 200_000
+
+
+def limit_file_size(master: int, limit: str) -> None:
+    """What the workers may write per file (``prlimit --fsize``, the soft limit): a full disk, as far as
+    their writes see (Python ignores SIGXFSZ, so a write past it fails with EFBIG)."""
+    for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        subprocess.run(["prlimit", "--pid", pid, f"--fsize={limit}:"], check=True)
+
+
+def test_a_full_disk_refuses_the_chunk_with_507_and_keeps_what_was_stored(registry):
+    with serving(registry, 1) as master:
+        auth = signed_in(registry)
+        location = start_upload(registry, auth)
+        assert patch(location, auth, 0, CONTENT[:MIB]).status_code == 204
+        limit_file_size(master, str(MIB + 200_000))  # the next chunk does not fit
+
+        refused = patch(location, auth, MIB, CONTENT[MIB : 2 * MIB])
+        kept = offset_of(location, auth)
+        limit_file_size(master, "unlimited")  # room again
+        last = patch(location, auth, kept, CONTENT[kept:])
+
+    assert refused.status_code == 507
+    assert refused.json()["value"] == 31
+    assert f"keeps its first {MIB} bytes" in refused.json()["details"]
+    assert kept == MIB
+    assert last.status_code == 204
