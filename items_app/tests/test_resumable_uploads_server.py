@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import resource
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -145,11 +145,12 @@ def test_a_second_request_appending_to_the_same_upload_gets_a_409(registry):
     assert 0 < resume_at <= 200_000
 
 
-def limit_file_size(master: int, limit: str) -> None:
-    """What the workers may write per file (``prlimit --fsize``, the soft limit): a full disk, as far as
-    their writes see (Python ignores SIGXFSZ, so a write past it fails with EFBIG)."""
-    for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
-        subprocess.run(["prlimit", "--pid", pid, f"--fsize={limit}:"], check=True)
+def limit_file_size(master: int, limit: int) -> None:
+    """What the workers may write per file (the soft ``RLIMIT_FSIZE``): a full disk, as far as their writes
+    see (Python ignores SIGXFSZ, so a write past it fails with EFBIG)."""
+    for pid in map(int, Path(f"/proc/{master}/task/{master}/children").read_text().split()):
+        _soft, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, hard))
 
 
 def test_a_full_disk_refuses_the_chunk_with_507_and_keeps_what_was_stored(registry):
@@ -157,11 +158,11 @@ def test_a_full_disk_refuses_the_chunk_with_507_and_keeps_what_was_stored(regist
         auth = signed_in(registry)
         location = start_upload(registry, auth)
         assert patch(location, auth, 0, CONTENT[:MIB]).status_code == 204
-        limit_file_size(master, str(MIB + 200_000))  # the next chunk does not fit
+        limit_file_size(master, MIB + 200_000)  # the next chunk does not fit
 
         refused = patch(location, auth, MIB, CONTENT[MIB : 2 * MIB])
         kept = offset_of(location, auth)
-        limit_file_size(master, "unlimited")  # room again
+        limit_file_size(master, resource.RLIM_INFINITY)  # room again
         last = patch(location, auth, kept, CONTENT[kept:])
 
     assert refused.status_code == 507
