@@ -91,6 +91,14 @@ class StorageFull(ServiceError):
     """The server has no room left for the bytes it was sent; what it held before is intact."""
 
 
+class Unavailable(ServiceError):
+    """A service the request needs (the object store) does not answer; try again after ``retry_after`` s."""
+
+    def __init__(self, details: str = "", *, retry_after: int = 5) -> None:
+        super().__init__(details)
+        self.retry_after = retry_after
+
+
 class RangeNotSatisfiable(ServiceError):
     """The requested byte range lies outside a file of ``size`` bytes."""
 

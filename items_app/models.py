@@ -395,7 +395,7 @@ class Generation(models.Model):
 
 
 class UploadSession(models.Model):
-    """A resumable upload (tus 1.0) of one user to one item: how many of its bytes have arrived.
+    """A resumable upload (tus 1.0, or direct to S3) of one user to one item: how many of its bytes arrived.
 
     Its bytes are a partial file (``framework.files.resumable``); ``offset`` says how many of them count.
     When the last byte arrives the version is recorded and this row goes. An upload nobody finishes expires
@@ -415,6 +415,9 @@ class UploadSession(models.Model):
     content_type = models.CharField(max_length=255, default="application/octet-stream")
     created = models.DateTimeField(default=timezone.now, editable=False)
     expires = models.DateTimeField(db_index=True)
+    # A direct upload (S3 multipart, presigned parts sent straight to the bucket): the S3 UploadId. Empty for
+    # a tus upload, whose bytes come through the registry.
+    direct_id = models.CharField(max_length=1024, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.original} ({self.offset} of {self.length} bytes)"

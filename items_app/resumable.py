@@ -11,6 +11,7 @@ The HTTP side (headers, status codes) is ``items_app.tus``; the bytes are ``fram
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Sequence
@@ -21,7 +22,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from framework.errors import Conflict, Gone, Invalid, NotFound, ServiceError
+from framework.errors import Conflict, DigestMismatch, Gone, Invalid, NotFound, ServiceError, Unavailable
+from framework.files import storage
 from framework.files.resumable import Appended, Appender, PartialFile, partial_ids
 from framework.files.uploads import MAX_DESCRIPTION_LENGTH, safe_original, too_large
 from items_app import versions
@@ -57,7 +59,32 @@ def start_upload(
     expected_sha256: str | None = None,
     content_type: str = "application/octet-stream",
 ) -> Progress:
-    """Open an upload of ``length`` bytes to ``item``; an empty file is a version at once."""
+    """Open a tus upload of ``length`` bytes to ``item``; an empty file is a version at once."""
+    session = _new_session(caller, item, length, filename, description, metadata, expected_sha256, content_type)
+    partial = partial_of(session)
+    partial.create()
+    try:
+        session.save(force_insert=True)
+    except BaseException:
+        partial.remove()
+        raise
+    if length == 0:
+        with partial.appending() as appender:
+            return Progress(session, _finish(caller, item, session, appender))
+    return Progress(session)
+
+
+def _new_session(
+    caller: Caller,
+    item: Item,
+    length: int,
+    filename: str | None,
+    description: str,
+    metadata: Sequence[MetadataValue],
+    expected_sha256: str | None,
+    content_type: str,
+) -> UploadSession:
+    """An unsaved upload row, once every rule of a new upload holds (tus and direct alike)."""
     ensure_editable(caller, item, "create")
     assert caller.user is not None  # ensure_editable lets only a signed-in owner or admin through
     if length < 0:
@@ -75,7 +102,7 @@ def start_upload(
             f"uploads: you have {open_uploads} unfinished uploads (UPLOAD_SESSIONS_PER_USER); "
             "finish or delete one first"
         )
-    session = UploadSession(
+    return UploadSession(
         id=secrets.token_hex(16),
         item=item,
         owner=caller.user,
@@ -87,22 +114,13 @@ def start_upload(
         content_type=content_type[:255] or "application/octet-stream",
         expires=timezone.now() + timedelta(seconds=settings.UPLOAD_SESSION_EXPIRY),
     )
-    partial = partial_of(session)
-    partial.create()
-    try:
-        session.save(force_insert=True)
-    except BaseException:
-        partial.remove()
-        raise
-    if length == 0:
-        with partial.appending() as appender:
-            return Progress(session, _finish(caller, item, session, appender))
-    return Progress(session)
 
 
-def find_upload(caller: Caller, item: Item, upload_id: str) -> UploadSession:
-    """The caller's upload ``upload_id`` to ``item``: 404 for anyone else's, 410 once it has expired."""
-    session = UploadSession.objects.filter(pk=upload_id, item=item, owner_id=getattr(caller.user, "pk", None)).first()
+def find_upload(caller: Caller, item: Item, upload_id: str, *, direct: bool = False) -> UploadSession:
+    """The caller's upload ``upload_id`` to ``item`` (a tus one, or with ``direct`` a direct one): 404 for
+    anyone else's, 410 once it has expired."""
+    found = UploadSession.objects.filter(pk=upload_id, item=item, owner_id=getattr(caller.user, "pk", None))
+    session = (found.exclude(direct_id="") if direct else found.filter(direct_id="")).first()
     if session is None:
         raise NotFound(f"upload: no upload {upload_id!r} of yours to this {item.kind}")
     if session.expires <= timezone.now():
@@ -173,19 +191,132 @@ def terminate(session: UploadSession) -> None:
 
 
 def remove_expired(tenant_id: str, cutoff: float, *, dry_run: bool = False) -> list[str]:
-    """Remove expired uploads, and partial files older than ``cutoff`` (epoch seconds) that no upload row
-    knows (a crash between writing the two); what was (or would be) removed, described."""
-    expired = list(UploadSession.objects.filter(expires__lte=timezone.now()).values_list("pk", flat=True))
+    """Remove expired uploads (a direct one's parts too), and partial files older than ``cutoff`` (epoch
+    seconds) that no upload row knows (a crash between writing the two); what was (or would be) removed."""
+    expired = list(UploadSession.objects.filter(expires__lte=timezone.now()).values_list("pk", "direct_id"))
     known = set(UploadSession.objects.values_list("pk", flat=True))
     orphans = [
         upload_id for upload_id, modified in partial_ids(tenant_id) if upload_id not in known and modified < cutoff
     ]
     if not dry_run:
-        for upload_id in expired:
+        for upload_id, direct_id in expired:
+            if direct_id:
+                _abort_quietly(storage.direct_key(tenant_id, upload_id), direct_id)
             UploadSession.objects.filter(pk=upload_id).delete()
             PartialFile(tenant_id, upload_id).remove()
         for upload_id in orphans:
             PartialFile(tenant_id, upload_id).remove()
-    return [f"expired upload {upload_id}" for upload_id in expired] + [
+    return [f"expired upload {upload_id}" for upload_id, _ in expired] + [
         f"orphaned partial upload {upload_id}" for upload_id in orphans
     ]
+
+
+# ------------------------------------------------------------ direct uploads (S3)
+
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (but the last)
+MAX_PARTS = 10_000  # S3's most parts per upload
+
+
+@dataclass(frozen=True)
+class DirectUpload:
+    """A direct upload as its client needs it: the row, the part size, one presigned URL per part."""
+
+    session: UploadSession
+    part_size: int
+    urls: list[str]
+
+
+def start_direct(
+    caller: Caller,
+    item: Item,
+    *,
+    length: int,
+    filename: str | None,
+    description: str = "",
+    metadata: Sequence[MetadataValue] = (),
+    expected_sha256: str | None = None,
+    content_type: str = "application/octet-stream",
+) -> DirectUpload:
+    """Open an S3 multipart upload for the client to send its parts to the bucket itself."""
+    if storage.is_local():
+        raise Invalid("uploads/s3: this registry keeps its files on local disk (STORAGE=local); use /uploads (tus)")
+    if not settings.S3_DIRECT_UPLOADS:
+        raise Invalid("uploads/s3: direct uploads are off on this registry (S3_DIRECT_UPLOADS); use /uploads (tus)")
+    if length == 0:
+        raise Invalid("size: an empty file has no parts; send it as a plain upload")
+    session = _new_session(caller, item, length, filename, description, metadata, expected_sha256, content_type)
+    size = part_size(length)
+    parts = -(-length // size)
+    key = storage.direct_key(require_tenant().id, session.pk)
+    with storage.object_store():
+        session.direct_id = storage.start_multipart(key)
+        try:
+            urls = storage.part_urls(key, session.direct_id, parts, settings.UPLOAD_SESSION_EXPIRY)
+            session.save(force_insert=True)
+        except BaseException:
+            _abort_quietly(key, session.direct_id)
+            raise
+    return DirectUpload(session, size, urls)
+
+
+def complete_direct(caller: Caller, item: Item, session: UploadSession, parts: list[tuple[int, str]]) -> Version:
+    """Join the parts the client sent, check the whole object's size and SHA-256 (reading it once), and only
+    then record the version (the object becomes its blob). A mismatch keeps nothing."""
+    ensure_editable(caller, item, "create")
+    expected_parts = -(-session.length // part_size(session.length))
+    numbers = [number for number, _ in parts]
+    if numbers != list(range(1, len(numbers) + 1)) or len(numbers) != expected_parts:
+        raise Invalid(f"parts: send parts 1 to {expected_parts} in order, each with its ETag")
+    tenant_id = require_tenant().id
+    key = storage.direct_key(tenant_id, session.pk)
+    with storage.object_store():
+        storage.complete_multipart(key, session.direct_id, parts)
+        sha256, size = storage.digest_of(key)
+        if size != session.length or (session.expected_sha256 and sha256 != session.expected_sha256):
+            storage.delete(key)
+            UploadSession.objects.filter(pk=session.pk).delete()
+            if size != session.length:
+                raise Invalid(f"size: {size} bytes arrived, {session.length} were announced; nothing was kept")
+            raise DigestMismatch(f"file: its SHA-256 is {sha256}, the client expected {session.expected_sha256}")
+        storage.move(key, storage.blob_key(tenant_id, sha256))
+    UploadSession.objects.filter(pk=session.pk).delete()
+    stored = StoredObject(sha256=sha256, size=size, content_type=session.content_type)
+    return versions.add_version(
+        caller,
+        item,
+        stored,  # type: ignore[arg-type]  # already in the store: add_version only records it
+        original=session.original,
+        description=session.description,
+        metadata=versions.version_metadata(session.metadata),
+    )
+
+
+def abort_direct(session: UploadSession) -> None:
+    """Give a direct upload up: its parts in the bucket and its row go."""
+    with storage.object_store():
+        _abort_quietly(storage.direct_key(require_tenant().id, session.pk), session.direct_id)
+    UploadSession.objects.filter(pk=session.pk).delete()
+
+
+def part_size(length: int) -> int:
+    """The part size of a direct upload of ``length`` bytes: ``DIRECT_UPLOAD_PART_SIZE``, or larger when
+    10,000 parts would not hold the file. Derived, not chosen by the client, so the completion knows how
+    many parts to expect."""
+    return max(settings.DIRECT_UPLOAD_PART_SIZE, MIN_PART_SIZE, -(-length // MAX_PARTS))
+
+
+@dataclass
+class StoredObject:
+    """A file already at its blob key, shaped as ``versions.add_version`` reads an upload."""
+
+    sha256: str
+    size: int
+    content_type: str
+
+    def close(self) -> None:
+        pass
+
+
+def _abort_quietly(key: str, direct_id: str) -> None:
+    with contextlib.suppress(Unavailable), storage.object_store():  # the clean-up tries again next time
+        storage.abort_multipart(key, direct_id)

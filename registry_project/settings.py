@@ -159,6 +159,12 @@ UPLOAD_SESSION_EXPIRY = env_duration("UPLOAD_SESSION_EXPIRY", "24h")
 UPLOAD_SESSIONS_PER_USER = env_int("UPLOAD_SESSIONS_PER_USER", 10, minimum=1)
 # The item page sends a file in pieces of this size (a proxy's body limit must be larger).
 UPLOAD_CHUNK_SIZE = env_size("UPLOAD_CHUNK_SIZE", "64M")
+# Direct uploads (STORAGE=s3, items_app/resumable.py): clients send parts straight to the bucket, so its
+# endpoint must be reachable from them; off unless the operator says so. Parts: 5 MiB or more (S3's rule).
+S3_DIRECT_UPLOADS = env_bool("S3_DIRECT_UPLOADS", False)
+DIRECT_UPLOAD_PART_SIZE = env_size("DIRECT_UPLOAD_PART_SIZE", "64M")
+if DIRECT_UPLOAD_PART_SIZE < 5 * 1024 * 1024:
+    raise ConfigurationError("DIRECT_UPLOAD_PART_SIZE: S3 takes parts of 5M or more")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

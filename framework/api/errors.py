@@ -142,6 +142,7 @@ _DOMAIN: dict[type[errors.ServiceError], str] = {
     errors.PreconditionFailed: "precondition_failed",
     errors.Gone: "upload_expired",
     errors.StorageFull: "insufficient_storage",
+    errors.Unavailable: "service_unavailable",
     errors.AuthenticationFailed: "authentication_error",
     errors.TokenExpired: "token_expired",
     errors.Unauthorized: "unauthorized",
@@ -159,7 +160,7 @@ def refusal(exc: errors.ServiceError, method: str | None) -> tuple[ErrorKind, st
     """The catalogue entry, details and headers of a service's refusal: the one mapping the API and the
     pages both use."""
     headers: dict[str, str] = {}
-    if isinstance(exc, errors.TooManyRequests):
+    if isinstance(exc, errors.TooManyRequests | errors.Unavailable):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"

@@ -111,6 +111,7 @@ _ERROR_TEXT = {
     412: "Tus-Resumable is missing or names another protocol version.",
     429: "Too many failed logins; see Retry-After.",
     460: "The chunk does not match its Upload-Checksum (tus); nothing of it was kept.",
+    503: "A service the request needs (the object store) does not answer; see Retry-After.",
     507: "The server has no room for the bytes; what it held before is intact.",
 }
 

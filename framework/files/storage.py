@@ -7,6 +7,9 @@ S3 is django-storages' ``S3Storage`` (multipart upload for large files).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,13 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
+
+from framework.errors import Invalid, Unavailable
 
 if TYPE_CHECKING:
     from storages.backends.s3 import S3Storage
 
 CHUNK = 1024 * 1024
+logger = logging.getLogger("registry.storage")
 
 
 def blobs() -> FileSystemStorage | S3Storage:
@@ -65,12 +72,17 @@ def delete(key: str) -> None:
 
 
 def delete_tenant(tenant_id: str) -> None:
-    """Remove every blob of a tenant (tenant deletion)."""
+    """Remove every blob of a tenant (tenant deletion), and with S3 its direct uploads in progress."""
     storage = blobs()
     if isinstance(storage, FileSystemStorage):
         shutil.rmtree(storage.path(tenant_id), ignore_errors=True)
         return
     storage.bucket.objects.filter(Prefix=f"{tenant_id}/").delete()
+    client = storage.connection.meta.client
+    prefix = storage._normalize_name(direct_key(tenant_id, ""))
+    for upload in client.list_multipart_uploads(Bucket=storage.bucket_name, Prefix=prefix).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=storage.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"])
+    storage.bucket.objects.filter(Prefix=prefix).delete()
 
 
 def keys(tenant_id: str) -> list[tuple[str, float]]:
@@ -182,7 +194,12 @@ def tenant_prefixes() -> list[str]:
         return [entry.name for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith(".")]
     client = storage.connection.meta.client
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=storage.bucket_name, Delimiter="/")
-    prefixes = [prefix["Prefix"] for page in pages for prefix in page.get("CommonPrefixes", [])]
+    prefixes = [
+        prefix["Prefix"]
+        for page in pages
+        for prefix in page.get("CommonPrefixes", [])
+        if not prefix["Prefix"].startswith(".")  # DIRECT_PREFIX: uploads in progress, not a tenant
+    ]
     # Some S3 servers keep listing a "folder" after its last object is gone: report non-empty ones only.
     return [
         prefix.rstrip("/")
@@ -200,3 +217,107 @@ def check_reachable() -> None:
             raise OSError("the upload folder is missing or not writable")
         return
     storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+
+
+# ------------------------------------------------------------ direct uploads (S3 multipart, presigned)
+
+DIRECT_PREFIX = ".direct"  # where direct uploads collect before their digest is checked: never a blob key
+
+
+def direct_key(tenant_id: str, upload_id: str) -> str:
+    return f"{DIRECT_PREFIX}/{tenant_id}/{upload_id}"
+
+
+def _s3() -> S3Storage:
+    storage = blobs()
+    if isinstance(storage, FileSystemStorage):
+        raise TypeError("direct uploads need STORAGE=s3")
+    return storage
+
+
+def start_multipart(key: str) -> str:
+    """Begin an S3 multipart upload at ``key``; its UploadId."""
+    storage = _s3()
+    answer = storage.connection.meta.client.create_multipart_upload(
+        Bucket=storage.bucket_name, Key=storage._normalize_name(key)
+    )
+    return str(answer["UploadId"])
+
+
+def part_urls(key: str, upload_id: str, parts: int, expiry: int) -> list[str]:
+    """Presigned ``PUT`` URLs for parts 1…``parts`` of a multipart upload, valid ``expiry`` seconds."""
+    storage = _s3()
+    client = storage.connection.meta.client
+    name = storage._normalize_name(key)
+    return [
+        str(
+            client.generate_presigned_url(
+                "upload_part",
+                Params={"Bucket": storage.bucket_name, "Key": name, "UploadId": upload_id, "PartNumber": number},
+                ExpiresIn=expiry,
+            )
+        )
+        for number in range(1, parts + 1)
+    ]
+
+
+def complete_multipart(key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+    """Join the parts (number, ETag) into one object at ``key``; 400 when the store refuses them (a part
+    missing or too small, a wrong ETag), and the upload stays open to send them again."""
+    storage = _s3()
+    try:
+        storage.connection.meta.client.complete_multipart_upload(
+            Bucket=storage.bucket_name,
+            Key=storage._normalize_name(key),
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": number, "ETag": etag} for number, etag in parts]},
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise Invalid(f"parts: the object store refused them ({code}); send the parts again or fix the ETags") from None
+
+
+def abort_multipart(key: str, upload_id: str) -> None:
+    """End a multipart upload and drop its parts; one already completed, aborted or expired is fine."""
+    storage = _s3()
+    with contextlib.suppress(ClientError):
+        storage.connection.meta.client.abort_multipart_upload(
+            Bucket=storage.bucket_name, Key=storage._normalize_name(key), UploadId=upload_id
+        )
+
+
+@contextlib.contextmanager
+def object_store() -> Iterator[None]:
+    """An object store that does not answer (down, unreachable, timing out) as a 503 with Retry-After."""
+    try:
+        yield
+    except BotoCoreError as exc:
+        logger.warning("object store unavailable: %s", type(exc).__name__)
+        raise Unavailable("storage: the object store does not answer; try again shortly") from None
+
+
+def digest_of(key: str) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a stored object, read once as a stream."""
+    storage = _s3()
+    body = storage.connection.meta.client.get_object(Bucket=storage.bucket_name, Key=storage._normalize_name(key))[
+        "Body"
+    ]
+    digest, size = hashlib.sha256(), 0
+    for chunk in _stream(body):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def move(source: str, target: str) -> None:
+    """Copy ``source`` to ``target`` inside the bucket (a multipart copy past 5 GB), then delete ``source``;
+    an existing ``target`` (the same content, by its key) is kept as it is."""
+    storage = _s3()
+    client = storage.connection.meta.client
+    if not exists(target):
+        client.copy(
+            {"Bucket": storage.bucket_name, "Key": storage._normalize_name(source)},
+            storage.bucket_name,
+            storage._normalize_name(target),
+        )
+    delete(source)

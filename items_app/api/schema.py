@@ -14,7 +14,14 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 
 from framework.api.schema import ID, LIST_PARAMETERS, READ_ERRORS, collection_operations, errors, ok, page_of
-from items_app.api.serializers import AliasInput, VersionUpdateInput, create_input, update_input
+from items_app.api.serializers import (
+    AliasInput,
+    DirectCompleteInput,
+    DirectUploadInput,
+    VersionUpdateInput,
+    create_input,
+    update_input,
+)
 from items_app.kinds import ItemKind
 
 
@@ -34,6 +41,19 @@ class Version(serializers.Serializer[Any]):
     aliases = serializers.ListField(child=serializers.CharField())
     timestamp = serializers.DateTimeField()
     owner = serializers.CharField(allow_null=True)
+
+
+class DirectPart(serializers.Serializer[Any]):
+    number = serializers.IntegerField()
+    url = serializers.URLField(help_text="Presigned: PUT the part's bytes here, keep the ETag answered.")
+
+
+class DirectUploadDocument(serializers.Serializer[Any]):
+    _id = serializers.CharField()
+    size = serializers.IntegerField()
+    part_size = serializers.IntegerField(help_text="Every part but the last has exactly this many bytes.")
+    parts = DirectPart(many=True)
+    expires = serializers.DateTimeField()
 
 
 class AliasDocument(serializers.Serializer[Any]):
@@ -236,6 +256,28 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
             tags=tags,
         ),
     ]
+    operations["direct_uploads"] = extend_schema(
+        operation_id=f"{name}_direct_upload_start",
+        description="STORAGE=s3: presigned URLs to PUT the parts straight to the bucket (docs/uploads.md).",
+        parameters=[ID],
+        request=DirectUploadInput,
+        responses=ok(DirectUploadDocument, 201, 400, 401, 403, 404, 409, 413, 503),
+        tags=tags,
+    )
+    operations["direct_upload"] = extend_schema(
+        operation_id=f"{name}_direct_upload_delete",
+        parameters=[ID, UPLOAD_ID],
+        responses={204: OpenApiResponse(description="The parts in the bucket are gone."), **errors(401, 404, 503)},
+        tags=tags,
+    )
+    operations["direct_complete"] = extend_schema(
+        operation_id=f"{name}_direct_upload_complete",
+        description="Join the parts, check size and SHA-256 (one read), record the version.",
+        parameters=[ID, UPLOAD_ID],
+        request=DirectCompleteInput,
+        responses=ok(Version, 201, 400, 401, 403, 404, 409, 410, 503),
+        tags=tags,
+    )
     operations["aliases"] = extend_schema(
         operation_id=f"{name}_aliases_list",
         parameters=[ID],

@@ -15,6 +15,7 @@ from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerial
 from items_app.kinds import ItemKind
 from items_app.models import Alias, AliasMove, ProtectedAlias, Visibility
 from items_app.related import ListChange
+from items_app.resumable import DirectUpload
 
 MAX_DESCRIPTION_LENGTH = 20000
 
@@ -102,6 +103,35 @@ class VersionUpdateInput(NonEmptyInputSerializer):
 
 class AliasInput(StrictInputSerializer):
     version = serializers.JSONField(help_text="An ordinal, or a file name of one of the item's versions.")
+
+
+class DirectUploadInput(StrictInputSerializer):
+    filename = serializers.CharField(max_length=1000, help_text="The version's file name.")
+    size = serializers.IntegerField(min_value=1, help_text="The file's size in bytes.")
+    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False, help_text="The file's SHA-256 (hex).")
+    content_type = serializers.CharField(max_length=255, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    metadata = serializers.JSONField(required=False, help_text='{"accuracy": 0.93} or [{"name", "value"}].')
+
+
+class UploadedPart(StrictInputSerializer):
+    number = serializers.IntegerField(min_value=1, max_value=10000)
+    etag = serializers.CharField(max_length=200, help_text="The ETag the object store answered the part with.")
+
+
+class DirectCompleteInput(StrictInputSerializer):
+    parts = UploadedPart(many=True)
+
+
+def direct_document(upload: DirectUpload) -> dict[str, Any]:
+    session = upload.session
+    return {
+        "_id": session.pk,
+        "size": session.length,
+        "part_size": upload.part_size,
+        "parts": [{"number": number, "url": url} for number, url in enumerate(upload.urls, start=1)],
+        "expires": iso(session.expires),
+    }
 
 
 def alias_document(alias: Alias) -> dict[str, Any]:

@@ -26,15 +26,18 @@ from framework.errors import Invalid, NotFound
 from framework.files import downloads
 from framework.files.uploads import expected_digest, receive_upload, upload_field
 from items_app import aliases as item_aliases
-from items_app import generation, services, tus, versions
+from items_app import generation, resumable, services, tus, versions
 from items_app.api.schema import ProtectedAliasDocument
 from items_app.api.serializers import (
     ALIAS_HISTORY,
     AliasInput,
+    DirectCompleteInput,
+    DirectUploadInput,
     ProtectedAliasInput,
     VersionUpdateInput,
     alias_document,
     create_input,
+    direct_document,
     move_document,
     protected_document,
     sort_versions,
@@ -237,11 +240,46 @@ class ItemViewSet(RegistryViewSet):
         item = self.readable(pk)
         return tus.creation(request._request, Caller.of(request), item, self.tus_urls(item))
 
-    @action(detail=True, methods=["head", "patch", "delete"], url_path=r"uploads/(?P<upload_id>[^/]+)")
+    @action(detail=True, methods=["head", "patch", "delete"], url_path=r"uploads/(?P<upload_id>[0-9a-f]{32})")
     def upload(self, request: SignedInApiRequest, pk: str, upload_id: str) -> HttpResponse:
         """Where a resumable upload stands (HEAD), append a chunk (PATCH), give it up (DELETE)."""
         item = self.readable(pk)
         return tus.upload(request._request, Caller.of(request), item, upload_id, self.tus_urls(item))
+
+    @action(detail=True, methods=["post"], url_path="uploads/s3")
+    def direct_uploads(self, request: SignedInApiRequest, pk: str) -> Response:
+        """Start a direct upload (STORAGE=s3): presigned URLs to send the parts straight to the bucket."""
+        item = self.readable(pk)
+        data = self.validated(DirectUploadInput, request)
+        upload = resumable.start_direct(
+            Caller.of(request),
+            item,
+            length=data["size"],
+            filename=data["filename"],
+            description=data.get("description", ""),
+            metadata=versions.version_metadata(data["metadata"]) if "metadata" in data else (),
+            expected_sha256=data["sha256"].lower() if "sha256" in data else None,
+            content_type=data.get("content_type", "application/octet-stream"),
+        )
+        return Response(direct_document(upload), status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["delete"], url_path=r"uploads/s3/(?P<upload_id>[0-9a-f]{32})")
+    def direct_upload(self, request: SignedInApiRequest, pk: str, upload_id: str) -> Response:
+        """Give a direct upload up: its parts in the bucket are removed."""
+        item = self.readable(pk)
+        caller = Caller.of(request)
+        resumable.abort_direct(resumable.find_upload(caller, item, upload_id, direct=True))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"], url_path=r"uploads/s3/(?P<upload_id>[0-9a-f]{32})/complete")
+    def direct_complete(self, request: SignedInApiRequest, pk: str, upload_id: str) -> Response:
+        """Finish a direct upload: the registry joins the parts, checks the SHA-256, records the version."""
+        item = self.readable(pk)
+        caller = Caller.of(request)
+        session = resumable.find_upload(caller, item, upload_id, direct=True)
+        parts = [(part["number"], part["etag"]) for part in self.validated(DirectCompleteInput, request)["parts"]]
+        version = resumable.complete_direct(caller, item, session, parts)
+        return Response(version_document(version), status=status.HTTP_201_CREATED)
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -108,6 +108,9 @@ def build_parser() -> CommandLine:
     push.add_argument("-d", "--description", default="", help="the version's description")
     push.add_argument("--alias", help="point this alias at the new version")
     push.add_argument("--visibility", choices=["public", "private"], help="the item's visibility")
+    push.add_argument(
+        "--direct", action="store_true", help="send the file straight to the registry's S3 bucket (S3_DIRECT_UPLOADS)"
+    )
 
     pull = parser.command(commands, "pull", run_pull, "download a version and verify its SHA-256")
     pull.add_argument("ref", help="owner/name[@alias|@N] (latest version by default)")
@@ -302,6 +305,7 @@ def run_push(arguments: argparse.Namespace) -> int:
             tags=arguments.tag,
             alias=arguments.alias,
             visibility=arguments.visibility,
+            direct=arguments.direct,
         )
         ref = f"{reg.username()}/{arguments.name}"
     emit(arguments, version.document, f"{ref}@{version.ordinal}: {version.original} sha256:{version.sha256}")

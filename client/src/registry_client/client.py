@@ -182,6 +182,7 @@ class Registry:
         alias: str | None = None,
         visibility: str | None = None,
         item_metadata: dict[str, MetadataValue] | None = None,
+        direct: bool = False,
     ) -> Version:
         """Create the item ``name`` (yours) unless it exists, upload ``path`` as its next version with its
         ``metadata`` (the version's metrics) and ``description``, and point ``alias`` at it.
@@ -190,6 +191,10 @@ class Registry:
         a version with the same bytes, nothing is uploaded: that version is returned (and the alias moved).
         A file name the item already uses for other bytes gets the digest's first 8 digits
         (``model.onnx`` → ``model-3f2a9c1b.onnx``): file names address versions, so they are unique per item.
+
+        ``direct=True`` sends the file's parts straight to the registry's S3 bucket (presigned URLs; the
+        registry must run with ``S3_DIRECT_UPLOADS`` and its bucket be reachable from here); the registry
+        then checks the whole file's SHA-256 before the version exists.
         """
         file = Path(path)
         if not file.is_file():
@@ -200,7 +205,7 @@ class Registry:
         version = item.version_with_sha256(sha256)
         if version is None:
             original = _free_name(file.name, sha256, {existing.original for existing in item.versions})
-            version = self._upload(item, file, sha256, original, metadata or {}, description)
+            version = self._upload(item, file, sha256, original, metadata or {}, description, direct=direct)
         elif self.progress:
             print(f"{item.ref} already has these bytes as version {version.ordinal}: not uploaded", file=sys.stderr)
         if alias:
@@ -239,7 +244,15 @@ class Registry:
         return item
 
     def _upload(
-        self, item: Item, file: Path, sha256: str, original: str, metadata: dict[str, MetadataValue], description: str
+        self,
+        item: Item,
+        file: Path,
+        sha256: str,
+        original: str,
+        metadata: dict[str, MetadataValue],
+        description: str,
+        *,
+        direct: bool = False,
     ) -> Version:
         headers = {
             "Content-Type": "application/octet-stream",
@@ -254,6 +267,14 @@ class Registry:
         if metadata:
             params["metadata"] = json.dumps(metadata_list(metadata))
         uploads = f"/v1/{item.kind}/{item.id}/uploads"
+        if direct:
+            body: dict[str, Any] = {"filename": original, "size": file.stat().st_size, "sha256": sha256}
+            if description:
+                body["description"] = description
+            if metadata:
+                body["metadata"] = metadata_list(metadata)
+            with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
+                return Version.of(transfers.direct_upload(self.transport, f"{uploads}/s3", file, body, bar))
         if file.stat().st_size >= self.resumable_threshold and transfers.offers_resumable(self.transport, uploads):
             with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
                 location = transfers.resumable_upload(

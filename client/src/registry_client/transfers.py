@@ -8,6 +8,7 @@ been checked, so a destination path never holds a half or a wrong file.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -337,3 +338,61 @@ def _send_chunk(transport: Transport, location: str, file: Path, offset: int, le
         }
     )
     return transport.request("PATCH", location, headers=headers, body=chunk)
+
+
+# ------------------------------------------------------------ direct uploads (S3, presigned parts)
+
+
+def direct_upload(transport: Transport, path: str, file: Path, body: dict[str, Any], bar: Any) -> dict[str, Any]:
+    """Ask the registry for presigned part URLs (``path``), PUT each part straight to the bucket (each
+    retried after a broken connection or a 5xx), then ask the registry to complete: it checks the whole
+    file and answers the version's document. Any refusal gives the upload up, so no parts stay behind."""
+    upload: dict[str, Any] = transport.request("POST", path, json=body).json()
+    location = f"{path}/{upload['_id']}"
+    try:
+        parts = [
+            {"number": part["number"], "etag": _put_part(transport, part["url"], file, upload["part_size"], part, bar)}
+            for part in upload["parts"]
+        ]
+        document: dict[str, Any] = transport.request("POST", f"{location}/complete", json={"parts": parts}).json()
+    except BaseException:
+        with contextlib.suppress(errors.RegistryError):
+            transport.request("DELETE", location)
+        raise
+    return document
+
+
+def _put_part(transport: Transport, url: str, file: Path, part_size: int, part: dict[str, Any], bar: Any) -> str:
+    offset = (int(part["number"]) - 1) * part_size
+    length = min(part_size, file.stat().st_size - offset)
+    for attempt in range(MAX_RESUMES + 1):
+        sent = 0
+
+        def chunks() -> Iterator[bytes]:
+            nonlocal sent
+            with file.open("rb") as source:
+                source.seek(offset)
+                left = length
+                while left:
+                    data = source.read(min(CHUNK, left))
+                    left -= len(data)
+                    sent += len(data)
+                    bar.update(len(data))
+                    yield data
+
+        try:
+            # No Authorization header: the URL carries its own signature, and the bucket is not the registry.
+            request = transport.client.build_request(
+                "PUT", url, content=chunks(), headers={"Content-Length": str(length)}
+            )
+            response = transport.client.send(request)
+        except httpx.TransportError:
+            response = None
+        bar.update(-sent)  # counted again when the part is sent again (or below, once it is in)
+        if response is not None and response.status_code < 300:
+            bar.update(length)
+            return str(response.headers["ETag"])
+        if response is not None and response.status_code < 500:
+            raise errors.from_response(response.status_code, None, response.text)
+        time.sleep(min(30.0, 0.5 * 2**attempt))
+    raise errors.NetworkError(f"{file}: part {part['number']} could not be sent to the object store")
