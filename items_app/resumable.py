@@ -171,6 +171,8 @@ def _finish(caller: Caller, item: Item, session: UploadSession, appender: Append
             expected_sha256=session.expected_sha256 or None,
             metadata=versions.version_metadata(session.metadata),
         )
+    except Unavailable:
+        raise  # the upload stays, complete: an empty PATCH at its end finishes it once the store answers
     except ServiceError:
         forget(session, appender.partial)
         raise

@@ -8,6 +8,7 @@ whatever fails in between.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
-from framework.errors import Conflict, DigestMismatch, Invalid, NotFound, UploadFailed
+from framework.errors import Conflict, DigestMismatch, Invalid, NotFound, Unavailable, UploadFailed
 from framework.files import storage
 from framework.files.uploads import ReceivedFile
 from items_app import generation
@@ -28,6 +29,7 @@ from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
 
+logger = logging.getLogger("registry.uploads")
 LATEST = "latest"  # the alias no one sets: always the highest ordinal
 
 
@@ -81,17 +83,40 @@ def add_version(
             raise Conflict(f"original: this {item.kind} already has a version named {original!r}")
         version = _store_and_record(caller, item, received, tenant_id, original, description, metadata)
     except IntegrityError:
-        release_blob(tenant_id, sha256)
+        _release(tenant_id, sha256)
         raise Conflict(f"original: this {item.kind} already has a version named {original!r}") from None
     except BaseException:
-        release_blob(tenant_id, sha256)
+        _release(tenant_id, sha256)
         raise
     finally:
         received.close()
     return version
 
 
+def _release(tenant_id: str, sha256: str) -> None:
+    """Give the blob of a failed upload back; when the object store does not answer, the file stays for
+    ``cleanup_blobs`` (no version points at it) and the upload's own refusal is what the client sees."""
+    try:
+        with storage.object_store():
+            release_blob(tenant_id, sha256)
+    except Unavailable:
+        logger.warning("blob %s/%s left for cleanup_blobs: the object store does not answer", tenant_id, sha256)
+
+
 def _store_and_record(
+    caller: Caller,
+    item: Item,
+    received: ReceivedFile,
+    tenant_id: str,
+    original: str,
+    description: str,
+    metadata: Sequence[MetadataValue],
+) -> Version:
+    with storage.object_store():  # a store that does not answer: 503, nothing recorded
+        return _store_then_record(caller, item, received, tenant_id, original, description, metadata)
+
+
+def _store_then_record(
     caller: Caller,
     item: Item,
     received: ReceivedFile,

@@ -66,7 +66,7 @@ def open_multipart_uploads() -> list[str]:
     return [upload["Key"] for upload in answer.get("Uploads", [])]
 
 
-def test_the_owner_sends_parts_straight_to_the_bucket_and_the_registry_records_the_version(acme, owner, model, s3):
+def test_the_owner_sends_parts_straight_to_the_bucket_and_the_registry_records_the_version(s3, acme, owner, model):
     started = start(owner, model, sha256=sha256_of(FILE), description="direct", metadata={"loss": 0.12})
     assert started.status_code == 201, started.content
     upload = started.json()
@@ -87,7 +87,7 @@ def test_the_owner_sends_parts_straight_to_the_bucket_and_the_registry_records_t
     assert acme.count(UploadSession) == 0
 
 
-def test_bytes_that_differ_from_the_announced_digest_leave_nothing(acme, owner, model, s3):
+def test_bytes_that_differ_from_the_announced_digest_leave_nothing(s3, acme, owner, model):
     upload = start(owner, model, sha256=sha256_of(b"another file")).json()
 
     answer = complete(owner, model, upload, send_parts(upload, FILE))
@@ -98,7 +98,7 @@ def test_bytes_that_differ_from_the_announced_digest_leave_nothing(acme, owner, 
     assert acme.count(UploadSession) == 0
 
 
-def test_a_missing_part_is_refused_and_the_upload_can_still_be_completed(acme, owner, model, s3):
+def test_a_missing_part_is_refused_and_the_upload_can_still_be_completed(s3, acme, owner, model):
     upload = start(owner, model).json()
     parts = send_parts(upload, FILE)
 
@@ -114,7 +114,7 @@ def test_a_missing_part_is_refused_and_the_upload_can_still_be_completed(acme, o
     assert right.json()["sha256"] == sha256_of(FILE)
 
 
-def test_deleting_a_direct_upload_drops_its_parts(acme, owner, model, s3):
+def test_deleting_a_direct_upload_drops_its_parts(s3, acme, owner, model):
     upload = start(owner, model).json()
     send_parts(upload, FILE)
 
@@ -125,7 +125,7 @@ def test_deleting_a_direct_upload_drops_its_parts(acme, owner, model, s3):
     assert acme.count(UploadSession) == 0
 
 
-def test_another_user_cannot_complete_or_delete_it(owner, admin, model, s3):
+def test_another_user_cannot_complete_or_delete_it(s3, owner, admin, model):
     upload = start(owner, model).json()
 
     assert error_of(complete(admin, model, upload, [])) == (404, "resource_not_found")
@@ -135,13 +135,11 @@ def test_another_user_cannot_complete_or_delete_it(owner, admin, model, s3):
     )
 
 
-def test_a_reader_cannot_start_one(reader, model, s3):
+def test_a_reader_cannot_start_one(s3, reader, model):
     assert error_of(start(reader, model)) == (403, "restricted_access_create")
 
 
-def test_with_files_on_local_disk_the_route_says_to_use_resumable_uploads(owner, model, storage_backend):
-    if storage_backend != "local":
-        pytest.skip("the local-disk refusal")
+def test_with_files_on_local_disk_the_route_says_to_use_resumable_uploads(owner, model):
 
     answer = start(owner, model)
 
@@ -149,7 +147,7 @@ def test_with_files_on_local_disk_the_route_says_to_use_resumable_uploads(owner,
     assert "STORAGE=local" in answer.json()["details"]
 
 
-def test_an_operator_who_did_not_turn_them_on_gets_a_refusal_naming_the_setting(owner, model, s3):
+def test_an_operator_who_did_not_turn_them_on_gets_a_refusal_naming_the_setting(s3, owner, model):
     with override_settings(S3_DIRECT_UPLOADS=False):
         answer = start(owner, model)
 
@@ -157,7 +155,7 @@ def test_an_operator_who_did_not_turn_them_on_gets_a_refusal_naming_the_setting(
     assert "S3_DIRECT_UPLOADS" in answer.json()["details"]
 
 
-def test_an_object_store_that_does_not_answer_is_a_503_with_retry_after(owner, model, s3):
+def test_an_object_store_that_does_not_answer_is_a_503_with_retry_after(s3, owner, model):
     blobs = settings.STORAGES["blobs"]
     dead = {**blobs, "OPTIONS": {**blobs["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}
     with override_settings(STORAGES={**settings.STORAGES, "blobs": dead}):

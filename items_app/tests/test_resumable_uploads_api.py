@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -363,3 +364,26 @@ def partial_files(tenant: Any) -> list[str]:
     from framework.files.resumable import partial_ids
 
     return [upload_id for upload_id, _ in partial_ids(tenant.id)]
+
+
+# ------------------------------------------------------------------ the object store
+
+
+def test_an_object_store_down_at_the_last_chunk_is_a_503_and_an_empty_patch_finishes_later(
+    acme, owner, model, storage_backend
+):
+    if storage_backend != "s3":
+        pytest.skip("an object store that does not answer")
+    location = started(owner, model)
+    blobs = settings.STORAGES["blobs"]
+    dead = {**blobs, "OPTIONS": {**blobs["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}
+    with override_settings(STORAGES={**settings.STORAGES, "blobs": dead}):
+        refused = patch(owner, location, 0, FILE)
+
+    assert error_of(refused) == (503, "service_unavailable")
+    assert refused["Retry-After"]
+    assert acme.count(Version) == 0
+    assert offset_of(owner, location) == len(FILE)  # every byte is still there
+    finished = patch(owner, location, len(FILE), b"", CONTENT_LENGTH="0")
+    assert finished.status_code == 204, finished.content
+    assert version_at(owner, finished)["sha256"] == sha256_of(FILE)
