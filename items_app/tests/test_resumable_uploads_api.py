@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.conf import settings
+from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -28,8 +28,10 @@ from testing.helpers import (
     assert_nothing_kept,
     audit_entries,
     create_model,
+    csrf_token,
     error_of,
     sha256_of,
+    signed_in,
     stored_bytes,
     stored_keys,
     upload_raw,
@@ -387,3 +389,40 @@ def test_an_object_store_down_at_the_last_chunk_is_a_503_and_an_empty_patch_fini
     finished = patch(owner, location, len(FILE), b"", CONTENT_LENGTH="0")
     assert finished.status_code == 204, finished.content
     assert version_at(owner, finished)["sha256"] == sha256_of(FILE)
+
+
+# ------------------------------------------------------------------ the item page's door
+
+
+def test_the_page_routes_take_the_session_and_refuse_a_missing_csrf_token(acme, model):
+    browser = signed_in(acme, "reggie", enforce_csrf_checks=True)
+    headers = {**TUS, "HTTP_UPLOAD_LENGTH": str(len(FILE)), "HTTP_UPLOAD_METADATA": metadata_header(filename="m.bin")}
+
+    forged = browser.post(f"/models/{model['_id']}/uploads/", **headers)
+    token = csrf_token(browser, f"/models/{model['_id']}/")
+    created = browser.post(f"/models/{model['_id']}/uploads/", HTTP_X_CSRFTOKEN=token, **headers)
+    location = created["Location"]
+    last = browser.generic(
+        "PATCH",
+        location,
+        FILE,
+        content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_OFFSET="0",
+        HTTP_X_CSRFTOKEN=token,
+        **TUS,
+    )
+    document = browser.get(last["Content-Location"])
+
+    assert error_of(forged) == (403, "restricted_access_create")
+    assert forged["Tus-Resumable"] == "1.0.0"
+    assert created.status_code == 201
+    assert location.startswith(f"/models/{model['_id']}/uploads/")
+    assert last.status_code == 204
+    assert document.json()["sha256"] == sha256_of(FILE)
+
+
+def test_an_outsider_on_the_page_routes_sees_nothing(acme, model, outsider):
+    browser = signed_in(acme, "oscar")
+    headers = {**TUS, "HTTP_UPLOAD_LENGTH": "10", "HTTP_UPLOAD_METADATA": metadata_header(filename="m.bin")}
+
+    assert error_of(browser.post(f"/models/{model['_id']}/uploads/", **headers)) == (404, "resource_not_found")

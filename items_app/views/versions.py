@@ -84,13 +84,19 @@ def resumable_endpoint(view: View) -> View:
     refusal is the JSON envelope), ``Tus-Resumable`` on every answer but OPTIONS's."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method not in ("HEAD", "OPTIONS") and _csrf_rejection(request) is not None:
             raise Forbidden("CSRF token missing or incorrect; reload the page and try again.", action="create")
-        response = view(request, *args, **kwargs)
+        return view(request, *args, **kwargs)
+
+    answered = json_endpoint(checked)
+
+    @functools.wraps(view)
+    def with_protocol_header(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = answered(request, *args, **kwargs)  # refusals too: tus clients check the header on them
         return response if request.method == "OPTIONS" else tus.with_tus_header(response)
 
-    return csrf_exempt(json_endpoint(wrapped))
+    return csrf_exempt(with_protocol_header)
 
 
 def _tus_urls(k: ItemKind, item: Item) -> tus.Urls:
