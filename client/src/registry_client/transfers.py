@@ -273,7 +273,7 @@ def resumable_upload(
             if failures > MAX_RESUMES:
                 message = f"{file}: the connection kept breaking; run the push again to continue"
                 raise errors.NetworkError(message) from None
-            time.sleep(0.25 * failures)  # let the server notice the break before asking where it stands
+            time.sleep(0.25)  # let the server notice the break before asking where it stands
             offset = _offset_of(transport, location)
             if offset is None:  # the last chunk arrived and its answer was lost, or the upload is gone
                 memory.put(key, None)
