@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 
+from framework import jsontext
 from framework.errors import ServiceError
 from items_app.kinds import ItemKind
 from items_app.models import Item, ValueType, Visibility
@@ -172,7 +173,7 @@ class ItemForm(forms.Form):
         if not raw:
             return None
         try:
-            document = json.loads(raw)
+            document = jsontext.loads(raw)
         except ValueError:
             document = None
         if not isinstance(document, dict):

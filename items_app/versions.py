@@ -7,7 +7,6 @@ whatever fails in between.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
+from framework import jsontext
 from framework.errors import Conflict, DigestMismatch, Invalid, NotFound, Unavailable, UploadFailed
 from framework.files import storage
 from framework.files.uploads import ReceivedFile
@@ -52,9 +52,11 @@ def parse_version_metadata(text: str | None) -> list[MetadataValue]:
     if text is None or text.strip() == "":
         return []
     try:
-        raw = json.loads(text)
-    except ValueError:
-        raise Invalid('metadata: not JSON; send a list of {"name", "value"} or an object of name: value') from None
+        raw = jsontext.loads(text)
+    except jsontext.Unreadable as exc:
+        raise Invalid(
+            f'metadata: not JSON the registry takes ({exc}); send a list of {{"name", "value"}} or an object'
+        ) from None
     return version_metadata(raw)
 
 

@@ -299,7 +299,7 @@ REST_FRAMEWORK = {
         "tenants_app.authentication.KeyScopes",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["framework.api.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "framework.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "framework.api.schema.RegistryAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -9,7 +9,6 @@ against the field's kind before it becomes an ORM lookup argument. Anything else
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +17,7 @@ from typing import Any, Literal, Protocol
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.dateparse import parse_datetime
 
+from framework import jsontext
 from framework.errors import InvalidFilter
 
 FieldKind = Literal["string", "number", "boolean", "datetime"]
@@ -62,11 +62,9 @@ def parse_filter_parameter(raw: str | None) -> Any:
     if len(raw) > MAX_FILTER_LENGTH:
         raise invalid(f"filter is longer than {MAX_FILTER_LENGTH} characters")
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise invalid(f"filter is not valid JSON ({exc.msg} at position {exc.pos})") from None
-    except ValueError:  # valid JSON that Python refuses to read: an integer longer than its digit limit
-        raise invalid(f"filter has an integer of more than {sys.get_int_max_str_digits()} digits") from None
+        return jsontext.loads(raw)
+    except jsontext.Unreadable as exc:
+        raise invalid(f"filter is not JSON the registry takes ({exc})") from None
 
 
 class FilterTranslator:

@@ -6,7 +6,6 @@ The envelope keeps the seed system's names (mongoose-paginate): ``docs``, ``tota
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.http import QueryDict
 
+from framework import jsontext
 from framework.api.filtering import FieldHandler, FilterField, FilterTranslator, parse_filter_parameter
 from framework.errors import InvalidListParameter
 
@@ -69,7 +69,7 @@ def requested_sort(raw: str) -> list[tuple[str, str]]:
     """A ``sort`` parameter, ``{"field": "asc"|"desc"|1|-1, …}``, as ``(field, "" or "-")`` pairs in order; any
     other shape or direction is an ``invalid_list_parameter``. Lists of rows and of versions share it."""
     try:
-        document = json.loads(raw)
+        document = jsontext.loads(raw)
     except ValueError:
         raise bad_parameter('sort must be a JSON object such as {"timestamp": "desc"}') from None
     if not isinstance(document, dict):
@@ -135,7 +135,7 @@ def _select(params: QueryDict) -> list[str] | None:
     if raw is None or raw.strip() == "":
         return None
     try:
-        document = json.loads(raw)
+        document = jsontext.loads(raw)
     except ValueError:
         document = None
     if not isinstance(document, list) or not all(isinstance(name, str) for name in document):
