@@ -38,5 +38,6 @@ urlpatterns = [
     path("", include("tenants_app.signin_urls")),
 ]
 
+handler400 = "registry_project.views.handler400"
 handler404 = "registry_project.views.handler404"
 handler500 = "registry_project.views.handler500"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -100,6 +101,16 @@ class InfoView(APIView):
 @csrf_exempt  # it changes nothing; a browser's session cookie on an unknown route still gets the JSON 404
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     return json_error("resource_not_found", f"No API route {request.method} {request.path}")
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django refuses before any view (a ``Host`` outside ALLOWED_HOSTS): the envelope under /v1/."""
+    if is_api_path(request):
+        details = "Host: not a name this registry serves (ALLOWED_HOSTS)"
+        if not isinstance(exception, DisallowedHost):
+            details = "The request is malformed."
+        return json_error("generic_request_error", details)
+    return defaults.bad_request(request, exception)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

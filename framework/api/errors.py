@@ -75,7 +75,21 @@ CATALOGUE = _kinds(
     ("checksum_mismatch", 460, 29, "The chunk does not match its checksum"),
     ("upload_expired", 410, 30, "The upload has expired"),
     ("insufficient_storage", 507, 31, "The server has no room left for the file"),
+    ("uri_too_long", 414, 32, "The request line is too long"),
+    ("header_fields_too_large", 431, 33, "The request's header fields are too large"),
+    ("expectation_failed", 417, 34, "The Expect header cannot be met"),
+    ("not_implemented", 501, 35, "The server does not support this request"),
 )
+
+
+def by_status(status: int) -> ErrorKind:
+    """The catalogue entry for an HTTP status produced outside the application (the HTTP server's own
+    refusals of malformed requests): the entry of that status, the first by value."""
+    generic = {400: "generic_request_error", 403: "restricted_access_read", 404: "resource_not_found"}
+    if status in generic:
+        return CATALOGUE[generic[status]]
+    return next((kind for kind in CATALOGUE.values() if kind.status == status), CATALOGUE["internal_server_error"])
+
 
 # Validation failures are reported with the seed's per-method error names.
 _VALIDATION_BY_METHOD = {

@@ -14,12 +14,14 @@ first awake accepts at once, as plain gthread does.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import select
 import time
 from typing import Any
 
+from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
 SLOTS = 256  # workers one server can run at once (WEB_CONCURRENCY, raised by TTIN signals)
@@ -78,12 +80,26 @@ def _pending(listener: Any) -> bool:
 BOARD = Board()  # imported by gunicorn's arbiter (it loads the worker class) before it forks
 
 
+def write_json_error(sock: Any, status: int, reason: str, message: str) -> None:
+    """gunicorn's own refusals (a request line or headers too long or malformed) in the error envelope, as
+    every other answer of the registry, instead of gunicorn's HTML page; the connection then closes."""
+    from framework.api.errors import by_status, envelope  # Django is loaded: this worker is serving
+
+    body = json.dumps(envelope(by_status(status), message)).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    sock.sendall(head.encode("latin-1") + body)
+
+
 class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no type hints
     board = BOARD
     max_defer = MAX_DEFER
     slot: int | None = None  # claimed when the worker starts serving
 
     def run(self) -> None:
+        util.write_error = write_json_error  # what Worker.handle_error sends a malformed request
         pid = os.getpid()
         self.slot = slot = self.board.claim(pid)
         # gunicorn logs "Booting worker" before the worker loads Django; this line says it now takes its share

@@ -112,3 +112,53 @@ def test_the_slot_of_a_worker_that_is_gone_is_nobodys_better_choice_and_is_reuse
 
     assert not board.someone_holds_fewer(mine)
     assert board.claim(os.getppid()) == stale
+
+
+def raw_answer(port: int, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send ``request`` as bytes (what http.client would refuse to send) and read the whole answer."""
+    import json
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    if headers.get("transfer-encoding") == "chunked":
+        body = _unchunked(body)
+    json.loads(body)  # always the envelope
+    return status, headers, body
+
+
+def _unchunked(body: bytes) -> bytes:
+    whole = b""
+    while body:
+        size, _, body = body.partition(b"\r\n")
+        length = int(size, 16)
+        whole, body = whole + body[:length], body[length + 2 :]
+        if not length:
+            break
+    return whole
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "value"),
+    [
+        (b"GET /v1/models?filter=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "414", 32),
+        (b"GET /v1/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n", "431", 33),
+        (b"GET /v1/info HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n", "400", 4),
+        (b"GET /v1/info HTTP/1.1\r\nHost: evil.example.org\r\nConnection: close\r\n\r\n", "400", 4),
+    ],
+    ids=["request-line-too-long", "header-too-large", "malformed-header", "unknown-host"],
+)
+def test_requests_the_server_refuses_before_django_get_the_json_envelope(two_workers, request_bytes, status, value):
+    port, _log = two_workers
+
+    line, headers, body = raw_answer(port, request_bytes)
+
+    assert line.split(" ")[1] == status
+    assert headers["content-type"] == "application/json"
+    assert f'"value": {value}'.encode() in body or f'"value":{value}'.encode() in body
