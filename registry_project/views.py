@@ -103,7 +103,7 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespon
     return json_error("resource_not_found", f"No API route {request.method} {request.path}")
 
 
-def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     """A request Django refuses before any view (a ``Host`` outside ALLOWED_HOSTS): the envelope under /v1/."""
     if is_api_path(request):
         details = "Host: not a name this registry serves (ALLOWED_HOSTS)"
