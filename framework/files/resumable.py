@@ -16,7 +16,6 @@ state up to the offset by reading only the bytes it has not hashed yet.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import hashlib
 import os
@@ -34,11 +33,10 @@ from django.core.files import File
 from django.http import HttpRequest
 
 from framework.errors import ChecksumMismatch, Conflict, NotFound, StorageFull, UploadFailed
-from framework.files.uploads import CHUNK, Chunk, HashWriter, stream_body
+from framework.files.uploads import CHUNK, NO_ROOM, Chunk, HashWriter, stream_body
 
 LOCK_WAIT = 3.0  # seconds a request waits for another one appending to the same upload to end
 MAX_HASH_STATES = 1024  # uploads whose hash state a process keeps (a few hundred bytes each)
-_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def tenant_folder(tenant_id: str) -> Path:
@@ -117,7 +115,7 @@ class PartialFile:
         try:
             self.path.touch(mode=0o600, exist_ok=False)
         except OSError as exc:
-            if exc.errno in _NO_ROOM:
+            if exc.errno in NO_ROOM:
                 raise StorageFull("disk: no room to start an upload") from None
             raise
 
@@ -190,7 +188,7 @@ class Appender:
                 sink.close()
         except OSError as exc:
             self._roll_back(offset, before)
-            if exc.errno in _NO_ROOM:
+            if exc.errno in NO_ROOM:
                 raise StorageFull(f"disk: no room for this chunk; the upload keeps its first {offset} bytes") from None
             raise UploadFailed(
                 f"body: the chunk could not be written; the upload keeps its first {offset} bytes"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -38,7 +39,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
-from framework.errors import Invalid, ServiceError, TooLarge, UnsupportedMediaType, UploadFailed
+from framework.errors import Invalid, ServiceError, StorageFull, TooLarge, UnsupportedMediaType, UploadFailed
 
 if TYPE_CHECKING:
     from django.core.handlers.wsgi import WSGIRequest
@@ -264,13 +265,25 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
         stream_body(request, sink)
         if sink.size != expected:
             raise UploadFailed(f"body: {sink.size} of {expected} bytes arrived")
+        return sink.finish()  # waits for the last writes: a full disk shows here
     except ServiceError:
         sink.discard()
         raise
-    except Exception:
+    except Exception as exc:
         sink.discard()
-        raise UploadFailed("body: the upload was interrupted") from None
-    return sink.finish()
+        raise interrupted(exc) from None
+
+
+# errno values of a write that found no room: a full disk, a quota, a file size limit
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def interrupted(exc: BaseException) -> ServiceError:
+    """What a failure while a body was received means for the client: no room on the server's disk is the
+    server's 507; anything else is an upload cut off on its way (400)."""
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+        return StorageFull("disk: the server has no room left for this upload; nothing was kept")
+    return UploadFailed("body: the upload was interrupted")
 
 
 class ChunkSink(Protocol):
@@ -499,9 +512,9 @@ def _receive_multipart(request: HttpRequest) -> tuple[ReceivedFile, str]:
     except MultiPartParserError as exc:
         _discard(handler)
         raise UploadFailed(f"body: Multipart form parse error - {exc}") from None
-    except OSError:  # the client hung up mid-body (UnreadablePostError)
+    except OSError as exc:  # the client hung up mid-body (UnreadablePostError), or the disk is full
         _discard(handler)
-        raise UploadFailed("body: the upload was interrupted") from None
+        raise interrupted(exc) from None
     except BaseException:
         _discard(handler)
         raise

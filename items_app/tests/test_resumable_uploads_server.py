@@ -1,5 +1,6 @@
-"""Resumable uploads against the real server process (gunicorn, as `make run` serves it): a server killed
-mid-chunk and started again, two requests appending to one upload at once, a disk that fills up.
+"""Uploads against the real server process (gunicorn, as `make run` serves it): a resumable upload whose
+server is killed mid-chunk and started again, two requests appending to one upload at once, a disk that
+fills up under a resumable and under a plain upload.
 
 Each test starts its own registry on the embedded defaults in a fresh data directory, so killing it hurts
 nothing else.
@@ -170,3 +171,25 @@ def test_a_full_disk_refuses_the_chunk_with_507_and_keeps_what_was_stored(regist
     assert f"keeps its first {MIB} bytes" in refused.json()["details"]
     assert kept == MIB
     assert last.status_code == 204
+
+
+def test_a_plain_upload_on_a_full_disk_is_a_507_and_leaves_nothing(registry):
+    with serving(registry, 1) as master:
+        auth = signed_in(registry)
+        model = httpx.post(f"{registry.url}/v1/models", json={"name": "llm"}, headers=auth).json()
+        limit_file_size(master, MIB)
+        headers = {
+            **auth,
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": 'attachment; filename="x"',
+        }
+        refused = httpx.post(f"{registry.url}/v1/models/{model['_id']}/versions", content=CONTENT, headers=headers)
+        limit_file_size(master, resource.RLIM_INFINITY)
+        versions = httpx.get(f"{registry.url}/v1/models/{model['_id']}/versions", headers=auth).json()
+        accepted = httpx.post(f"{registry.url}/v1/models/{model['_id']}/versions", content=CONTENT, headers=headers)
+
+    assert refused.status_code == 507
+    assert refused.json()["details"] == "disk: the server has no room left for this upload; nothing was kept"
+    assert versions == []
+    assert list((registry.data / "var" / "uploads" / ".incoming").iterdir()) == []
+    assert accepted.status_code == 201
