@@ -38,7 +38,7 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms %(p)s'
 # The runtime control socket lives in the user's home by default and would be shared by every
 # installation on the machine; the registry is managed by restarting, so it is off.
 control_socket_disable = True
-forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "")  # no proxy is trusted unless configured
 
 if _protocol == "https":
     certfile = env_str("TLS_CERTFILE", str(BASE_DIR / "resources" / "fullchain.pem"))

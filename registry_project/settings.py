@@ -226,8 +226,9 @@ SECURE_HSTS_SECONDS = env_duration("HSTS_SECONDS", "365d") if PROTOCOL == "https
 SECURE_HSTS_INCLUDE_SUBDOMAINS = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 # Whose X-Forwarded-For names the client (login throttling, audit and request logs): the proxies gunicorn
-# also trusts for X-Forwarded-Proto (registry_project/server/forwarding.py).
-TRUSTED_PROXIES = TrustedProxies.parse(env_str("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+# also trusts for X-Forwarded-Proto (registry_project/server/forwarding.py). None unless configured: with
+# 127.0.0.1 trusted by default, any local process could rotate the header to dodge the login throttle.
+TRUSTED_PROXIES = TrustedProxies.parse(env_str("FORWARDED_ALLOW_IPS", ""))
 # Everything the pages load comes from the registry itself; inline scripts and styles are not used.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -46,9 +46,17 @@ def test_nonsense_in_forwarded_allow_ips_is_refused_naming_the_variable(text):
         TrustedProxies.parse(text)
 
 
-def test_the_default_trusts_the_local_proxy_only():
-    assert settings.TRUSTED_PROXIES.trust("127.0.0.1")
+def test_the_default_trusts_no_proxy_not_even_a_local_one():
+    """A local process must not be able to rotate X-Forwarded-For to dodge the per-address login limit."""
+    assert not settings.TRUSTED_PROXIES.trust("127.0.0.1")
     assert not settings.TRUSTED_PROXIES.trust("10.0.0.1")
+
+
+@pytest.fixture
+def local_proxy_trusted():
+    """The operator set FORWARDED_ALLOW_IPS=127.0.0.1: a reverse proxy on the same host."""
+    with override_settings(TRUSTED_PROXIES=TrustedProxies.parse("127.0.0.1")):
+        yield
 
 
 def failed_login(client: APIClient, **headers: str) -> int:
@@ -62,7 +70,13 @@ def addresses_of_failed_logins(admin: APIClient) -> list[str]:
     return [entry["address"] for entry in log if entry["action"] == "login" and entry["result"] == "failure"]
 
 
-def test_the_audit_log_names_the_client_behind_the_proxy(acme, admin):
+def test_a_local_process_cannot_choose_its_address_by_default(acme, admin):
+    local = APIClient(REMOTE_ADDR="127.0.0.1")
+    assert failed_login(local, HTTP_X_FORWARDED_FOR="203.0.113.7") == 401
+    assert addresses_of_failed_logins(admin) == ["127.0.0.1"]
+
+
+def test_the_audit_log_names_the_client_behind_the_proxy(acme, admin, local_proxy_trusted):
     behind_proxy = APIClient(REMOTE_ADDR="127.0.0.1")
     assert failed_login(behind_proxy, HTTP_X_FORWARDED_FOR="203.0.113.7") == 401
     assert addresses_of_failed_logins(admin) == ["203.0.113.7"]
@@ -75,7 +89,7 @@ def test_an_outsider_cannot_choose_their_address_by_writing_the_header(acme, adm
 
 
 @override_settings(LOGIN_MAX_FAILURES_PER_ADDRESS=3)
-def test_clients_behind_one_proxy_are_throttled_each_on_their_own(acme):
+def test_clients_behind_one_proxy_are_throttled_each_on_their_own(acme, local_proxy_trusted):
     behind_proxy = APIClient(REMOTE_ADDR="127.0.0.1")
 
     def login_as(username: str, password: str, client: str) -> int:
