@@ -130,6 +130,9 @@ def env_slug(name: str, default: str) -> str:
     return value
 
 
+MIN_DISTINCT_CHARACTERS = 8  # "aaaaaaaa…" is long and still guessable
+
+
 class SecretStore:
     """Secrets generated once and kept in the data directory (``secrets.json``, mode 0600).
 
@@ -145,9 +148,17 @@ class SecretStore:
         """True when the value comes from this store rather than from the environment."""
         return env_optional(name) is None
 
-    def get(self, name: str, generate_bytes: int = 32) -> str:
+    def get(self, name: str, generate_bytes: int = 32, *, minimum_length: int = 0) -> str:
+        """The secret ``name``: the operator's (which must be at least ``minimum_length`` characters of some
+        variety), else one generated once for this data directory."""
         given = env_optional(name)
         if given is not None:
+            if len(given) < minimum_length or len(set(given)) < MIN_DISTINCT_CHARACTERS:
+                raise ConfigurationError(
+                    f"{name}: too weak; use at least {minimum_length} random characters, for example "
+                    f"`python3 -c 'import secrets; print(secrets.token_urlsafe({generate_bytes}))'`, "
+                    "or leave it unset and one is generated"
+                )
             return given
         stored = self._read()
         if name not in stored:

@@ -46,7 +46,7 @@ SECRETS = SecretStore(DATA_DIR / "secrets.json")
 REGISTRY_VERSION = __version__
 ENVIRONMENT = env_str("ENVIRONMENT", "production")
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = SECRETS.get("SECRET_KEY", 50)
+SECRET_KEY = SECRETS.get("SECRET_KEY", 50, minimum_length=32)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or ["localhost", "127.0.0.1", "[::1]"]
 
 # --- Ports and protocol (read by gunicorn.conf.py as well) ---
@@ -107,8 +107,8 @@ DEFAULT_TENANT_DATABASE = env_slug("DEFAULT_TENANT_DATABASE", "registry-default"
 DEFAULT_TENANT_ADMIN_USERNAME = env_str("DEFAULT_TENANT_ADMIN_USERNAME", "admin")
 
 # --- Tokens ---
-API_TOKEN = SECRETS.get("API_TOKEN", 32)
-JWT_SECRET = SECRETS.get("JWT_SECRET", 48)
+API_TOKEN = SECRETS.get("API_TOKEN", 32, minimum_length=24)
+JWT_SECRET = SECRETS.get("JWT_SECRET", 48, minimum_length=32)
 JWT_EXPIRATIONTIME = env_duration("JWT_EXPIRATIONTIME", "30m")
 JWT_RENEW_EXPIRATIONTIME = env_duration("JWT_RENEW_EXPIRATIONTIME", "50m")
 if JWT_RENEW_EXPIRATIONTIME < JWT_EXPIRATIONTIME:

@@ -23,11 +23,12 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from framework.api.errors import not_authenticated
-from framework.errors import Action, Forbidden, TokenExpired, Unauthorized
+from framework.errors import Action, Forbidden, TokenExpired, TooManyRequests, Unauthorized
 from framework.lookups import one_or_none
 from tenants_app import keys, tenancy
 from tenants_app.audit import KeyUse
 from tenants_app.models import Scope, User
+from tenants_app.throttling import api_token_counter
 from tenants_app.tokens import RegistryToken
 
 
@@ -116,6 +117,14 @@ class ApiTokenAuthentication(BaseAuthentication):
         if not header:
             return None
         if not hmac.compare_digest(header.strip().encode(), settings.API_TOKEN.encode()):
+            # Guessing is throttled per address, as for API keys; the right token always works.
+            counter = api_token_counter(request.META.get("REMOTE_ADDR"))
+            wait = counter.retry_after()
+            if wait is not None:
+                raise TooManyRequests(
+                    f"Too many wrong API_TOKENs from this address; try again in {wait} s.", retry_after=wait
+                )
+            counter.fail()
             raise not_authenticated(Unauthorized("Tenant management needs 'Authorization: <API_TOKEN>'."))
         return ManagementIdentity(), None
 

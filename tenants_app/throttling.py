@@ -53,3 +53,9 @@ def key_counter(address: str | None) -> FailureCounter:
     """The counter of invalid API keys sent from one client address (``tenants_app.keys``)."""
     window = settings.API_KEY_LOCKOUT
     return FailureCounter("api-key", address or "unknown", settings.API_KEY_MAX_FAILURES_PER_ADDRESS, window)
+
+
+def api_token_counter(address: str | None) -> FailureCounter:
+    """The counter of wrong API_TOKENs sent from one client address: the same limits as invalid API keys."""
+    window = settings.API_KEY_LOCKOUT
+    return FailureCounter("api-token", address or "unknown", settings.API_KEY_MAX_FAILURES_PER_ADDRESS, window)

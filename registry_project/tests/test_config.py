@@ -256,6 +256,31 @@ def test_a_secret_from_the_environment_is_not_written_to_the_file(monkeypatch, t
     assert not path.exists()
 
 
+@pytest.mark.parametrize("weak", ["abc123", "secret", "x", "a" * 64, "ab" * 20])
+def test_a_weak_secret_from_the_environment_is_refused_naming_the_variable(monkeypatch, tmp_path, weak):
+    monkeypatch.setenv("REGISTRY_TEST_SECRET", weak)
+
+    with pytest.raises(ConfigurationError, match="REGISTRY_TEST_SECRET: too weak; use at least 24"):
+        SecretStore(tmp_path / "secrets.json").get("REGISTRY_TEST_SECRET", minimum_length=24)
+
+
+@pytest.mark.parametrize(("name", "value"), [("API_TOKEN", "abc123"), ("JWT_SECRET", "secret"), ("SECRET_KEY", "x")])
+def test_the_registry_refuses_to_start_with_a_weak_secret(tmp_path, name, value):
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    environment = {**os.environ, "DATA_DIR": str(tmp_path), name: value}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True
+    )
+
+    assert result.returncode != 0
+    assert f"configuration error: {name}: too weak" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_corrupt_secrets_file_is_a_configuration_error(tmp_path):
     path = tmp_path / "secrets.json"
     path.write_text("{not json")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tenants_app import databases, services, tenancy
@@ -405,3 +406,19 @@ def test_the_api_token_does_not_open_tenant_data(superuser, acme):
     )
     assert error_of(response) == (401, "unauthorized")
     assert acme.count(User, username="mallory") == 0
+
+
+@override_settings(API_KEY_MAX_FAILURES_PER_ADDRESS=3)
+def test_guessing_the_api_token_is_throttled_per_address_and_the_right_token_still_works():
+    guesser = APIClient(REMOTE_ADDR="198.51.100.9", HTTP_AUTHORIZATION="not-the-token-0123456789abcdef")
+    neighbour = APIClient(REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="not-the-token-0123456789abcdef")
+    holder = APIClient(REMOTE_ADDR="198.51.100.9", HTTP_AUTHORIZATION=settings.API_TOKEN)
+
+    answers = [guesser.get("/v1/tenants").status_code for _ in range(4)]
+    throttled = guesser.get("/v1/tenants")
+
+    assert answers == [401, 401, 401, 429]
+    assert throttled.json()["value"] == 24
+    assert int(throttled["Retry-After"]) > 0
+    assert neighbour.get("/v1/tenants").status_code == 401  # another address is not throttled
+    assert holder.get("/v1/tenants").status_code == 200  # the right token from the throttled address works
