@@ -14,15 +14,18 @@ first awake accepts at once, as plain gthread does.
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
 import select
+import selectors
 import time
+from functools import partial
 from typing import Any
 
 from gunicorn import util
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 SLOTS = 256  # workers one server can run at once (WEB_CONCURRENCY, raised by TTIN signals)
 MAX_DEFER = 0.05  # seconds a worker leaves a new connection to a less busy one
@@ -125,8 +128,28 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ship
             time.sleep(POLL)
             if not _pending(listener):
                 return  # a less busy worker took it
-        super().accept(listener)  # one taken meanwhile by a worker as busy is an EAGAIN it ignores
+        self._accept_waiting_for_bytes(listener)
         self._publish()
+
+    def _accept_waiting_for_bytes(self, listener: Any) -> None:
+        """Accept a connection and wait for its first bytes on the poller, not in a thread.
+
+        gthread hands a new connection to a request thread at once, which then waits up to 5 s for the
+        first bytes: 16 connections that send nothing held every thread of two workers, and everyone's
+        request waited (issue "Hold under abuse", item 1). Here a new connection waits where kept-alive
+        ones do, costs no thread, and is closed if nothing arrives within ``keepalive`` seconds.
+        """
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as exc:  # taken meanwhile by a worker as busy
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking now
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
     def _publish(self) -> None:
         if self.slot is not None:  # set_accept_enabled also runs before run() has claimed a slot

@@ -162,3 +162,34 @@ def test_requests_the_server_refuses_before_django_get_the_json_envelope(two_wor
     assert line.split(" ")[1] == status
     assert headers["content-type"] == "application/json"
     assert f'"value": {value}'.encode() in body or f'"value":{value}'.encode() in body
+
+
+@pytest.fixture
+def one_small_worker(tmp_path: Path) -> Iterator[int]:
+    """One worker with two request threads: idle connections would take both at once."""
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    environment = registry_environment(tmp_path / "data", port, WEB_CONCURRENCY="1", GUNICORN_THREADS="2")
+    with gunicorn(environment, log, ports=[port]):
+        wait_until_serving(log, workers=1)
+        yield port
+
+
+def test_connections_that_send_nothing_cost_no_thread_and_others_are_answered_at_once(one_small_worker):
+    import socket
+
+    port = one_small_worker
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+    try:
+        time.sleep(0.3)  # every idle connection has been accepted
+        # gthread gave each new connection a thread for up to 5 s: behind 100 idle ones, on two threads, this
+        # request waited minutes and timed out here
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/v1/version")
+        answer = connection.getresponse()
+        answer.read()
+    finally:
+        for sock in idle:
+            sock.close()
+
+    assert answer.status == 200
