@@ -9,6 +9,7 @@ nothing else.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import os
 import resource
@@ -104,10 +105,25 @@ def chunk_in_flight(registry: Registry, location: str, auth: dict[str, str], off
         f"Tus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n"
         f"Content-Length: {declared}\r\n\r\n"
     ).encode()
+    partial = registry.data / "var" / "uploads" / ".resumable" / "acme" / path.rsplit("/", 1)[-1]
     with socket.create_connection(("127.0.0.1", registry.port)) as connection:
         connection.sendall(head + sent)
-        time.sleep(1.0)  # the server is inside the chunk now, holding the upload
+        deadline = time.monotonic() + 20
+        while not locked_by_the_server(partial):  # until the server is inside the chunk, holding the upload
+            assert time.monotonic() < deadline, "the server never started on the chunk"
+            time.sleep(0.05)
         yield connection
+
+
+def locked_by_the_server(partial: Path) -> bool:
+    """Whether a server process holds the upload's lock (the flock an append takes)."""
+    with partial.open("rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def test_a_server_killed_mid_chunk_resumes_the_upload_from_the_last_chunk_it_recorded(registry):
