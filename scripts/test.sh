@@ -52,12 +52,20 @@ bash scripts/postgres.sh start "$pg_dir" "$pg_port"
 sqlite_pid=$!
 # Under xdist, schemathesis reports the schema fuzz (test_openapi.py) as one test with subtests instead of
 # one test per operation, so "passed" is about 70 lower than a serial run's for the same cases.
-# The client's tests (client/tests) and the resumable uploads' server tests run once, in the SQLite run: they
-# start a server of their own on its embedded defaults, so the catalog database of this run plays no part.
+# Tests that start a registry process of their own on its embedded defaults (SQLite, whatever this run's
+# database) run once, in the SQLite run: the client's tests and the server-process tests below.
+server_process_tests=(
+  client/tests
+  items_app/tests/test_resumable_uploads_server.py
+  registry_project/tests/test_key_revocation_workers.py
+  registry_project/tests/test_readme_recipe.py
+  registry_project/tests/test_tls.py
+  registry_project/tests/test_workers.py
+)
 (
   DATA_DIR="$work/postgres-data" DATABASE="postgres://postgres@127.0.0.1:$pg_port/registry_catalog" \
-    $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile --ignore=client/tests \
-    --ignore=items_app/tests/test_resumable_uploads_server.py "$@" >"$work/postgres.log" 2>&1
+    $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile "${server_process_tests[@]/#/--ignore=}" "$@" \
+    >"$work/postgres.log" 2>&1
 ) &
 postgres_pid=$!
 sqlite_status=0
