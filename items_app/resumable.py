@@ -1,4 +1,5 @@
-"""Resumable uploads (tus 1.0) of a version: start one, append chunks, finish, give up, expire.
+"""Resumable uploads (tus 1.0) of a version: start one, append chunks, finish, give up, expire; and direct
+uploads to S3 (presigned parts the client sends to the bucket; the registry checks the whole object).
 
 An upload belongs to one user, one item and one tenant (its row is in the tenant's database; another
 user's upload is a 404, like an item one cannot read). It is created with the file's total size, name,
@@ -6,7 +7,8 @@ description, metadata and optionally its SHA-256; chunks are appended at the off
 the last byte arrives the version is recorded by ``versions.add_version``, the same service as a one-request
 upload (content-addressed blob, dedup, audit, a digest mismatch keeps nothing), and the upload row goes.
 
-The HTTP side (headers, status codes) is ``items_app.tus``; the bytes are ``framework.files.resumable``.
+The HTTP side of tus (headers, status codes) is ``items_app.tus``; its bytes are ``framework.files.resumable``;
+the S3 calls of direct uploads are ``framework.files.storage``.
 """
 
 from __future__ import annotations
