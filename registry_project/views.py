@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
@@ -18,7 +19,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from framework.api.errors import CATALOGUE, catalogue_document, is_api_path, json_error
+from framework.api.errors import (
+    CATALOGUE,
+    DATABASE_RETRY_AFTER,
+    catalogue_document,
+    database_unavailable,
+    is_api_path,
+    json_error,
+)
 from framework.api.schema import ok
 from tenants_app.context import require_tenant
 
@@ -120,6 +128,20 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    """Django's answer to an exception no view handled (one raised in a middleware, before any view): a
+    database that cannot be reached is named as the outage it is (503), on the API and the pages alike."""
+    failure = sys.exc_info()[1]
+    if failure is not None and database_unavailable(failure):
+        if is_api_path(request):
+            return json_error(
+                "service_unavailable",
+                "database: unavailable right now; try again shortly",
+                {"Retry-After": str(DATABASE_RETRY_AFTER)},
+            )
+        response = HttpResponse("The registry's database is unavailable right now; try again shortly.", status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        response["Content-Type"] = "text/plain; charset=utf-8"
+        return response
     if is_api_path(request):
         return json_error("internal_server_error", "The server could not complete the request.")
     return defaults.server_error(request)

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -186,10 +188,23 @@ def refusal(exc: errors.ServiceError, method: str | None) -> tuple[ErrorKind, st
     return _method_validation_kind(method), exc.details, headers  # Invalid: named after the request
 
 
+DATABASE_RETRY_AFTER = 5  # seconds: a restarting database is usually back within a few
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or used right now (down, refusing connections,
+    SQLite's file locked past its wait): an outage to name with a 503, not a bug."""
+    return isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError)
+
+
 def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[str, str]]:
     """The catalogue entry, details and extra headers for any exception a view may raise."""
     if isinstance(exc, errors.ServiceError):
         return refusal(exc, method)
+    if database_unavailable(exc):
+        logger.warning("database unavailable: %s", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        details = "database: unavailable right now; try again shortly"
+        return CATALOGUE["service_unavailable"], details, {"Retry-After": str(DATABASE_RETRY_AFTER)}
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return CATALOGUE["payload_too_large"], f"body: larger than {limit} bytes; send a batch in parts", {}

@@ -1,6 +1,7 @@
-"""Bad input never reaches a 500: hostile JSON in bodies and filters, and unknown routes, are answered with
-the envelope and details that name the problem (issue "Hold under abuse", items 4 and 5), on SQLite and on
-PostgreSQL alike (PostgreSQL refuses NUL characters in text, which once made filters and tags 500s)."""
+"""Bad input and outages never reach a 500: hostile JSON in bodies and filters, and unknown routes, are
+answered with the envelope and details that name the problem, and a database that does not answer is a 503
+(issue "Hold under abuse", items 3, 4 and 5), on SQLite and on PostgreSQL alike (PostgreSQL refuses NUL
+characters in text, which once made filters and tags 500s)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,32 @@ def test_an_unknown_route_is_the_json_404_even_with_a_browsers_session_cookie(ac
 
     assert error_of(response) == (404, "resource_not_found")
     assert "No API route" in response.json()["details"]
+
+
+@pytest.fixture
+def unreachable_database(acme):
+    """The tenant's database stops answering (a stopped PostgreSQL, an unopenable SQLite file) while the
+    catalog still does, then comes back."""
+    from django.db import connections
+
+    from tenants_app import databases
+
+    alias = databases.register(acme.tenant.database)
+    settings_dict = connections[alias].settings_dict
+    saved = {key: settings_dict.get(key) for key in ("NAME", "PORT")}
+    connections[alias].close()
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        settings_dict["NAME"] = "/nonexistent-directory/tenant.sqlite3"
+    else:
+        settings_dict["PORT"] = "9"  # nothing listens there
+    yield
+    connections[alias].close()
+    settings_dict.update(saved)
+
+
+def test_a_database_that_does_not_answer_is_a_503_with_retry_after(owner, unreachable_database):
+    response = owner.get("/v1/models")
+
+    assert error_of(response) == (503, "service_unavailable")
+    assert response.json()["details"] == "database: unavailable right now; try again shortly"
+    assert response["Retry-After"] == "5"
