@@ -13,6 +13,7 @@ import io
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.test.client import encode_multipart
@@ -469,3 +470,19 @@ def test_deleting_the_last_user_of_a_blob_while_the_same_bytes_upload_loses_noth
     assert [version["original"] for version in owner.get(url).json()] == ["new.onnx"]
     assert stored_keys("acme") == [f"acme/{sha256_of(CONTENT)}"]
     assert body_of(owner.get(f"{url}/new.onnx")) == CONTENT
+
+
+def test_a_download_while_the_object_store_does_not_answer_is_a_503_with_retry_after(
+    acme, owner, model, storage_backend
+):
+    if storage_backend != "s3":
+        pytest.skip("an object store that does not answer")
+    uploaded(upload(owner, f"/v1/models/{model['_id']}/versions", "model.onnx", CONTENT))
+    blobs = settings.STORAGES["blobs"]
+    dead = {**blobs, "OPTIONS": {**blobs["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}
+    with override_settings(STORAGES={**settings.STORAGES, "blobs": dead}):
+        response = owner.get(f"/v1/models/{model['_id']}/versions/1")
+
+    assert error_of(response) == (503, "service_unavailable")
+    assert response["Retry-After"]
+    assert body_of(owner.get(f"/v1/models/{model['_id']}/versions/1")) == CONTENT  # back by itself
