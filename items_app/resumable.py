@@ -50,19 +50,21 @@ def partial_of(session: UploadSession) -> PartialFile:
     return PartialFile(require_tenant().id, session.pk)
 
 
-def start_upload(
-    caller: Caller,
-    item: Item,
-    *,
-    length: int,
-    filename: str | None,
-    description: str = "",
-    metadata: Sequence[MetadataValue] = (),
-    expected_sha256: str | None = None,
-    content_type: str = "application/octet-stream",
-) -> Progress:
-    """Open a tus upload of ``length`` bytes to ``item``; an empty file is a version at once."""
-    session = _new_session(caller, item, length, filename, description, metadata, expected_sha256, content_type)
+@dataclass(frozen=True)
+class Announced:
+    """What a client says of a file before sending it: the same for a tus and a direct upload."""
+
+    length: int
+    filename: str | None
+    description: str = ""
+    metadata: Sequence[MetadataValue] = ()
+    expected_sha256: str | None = None
+    content_type: str = "application/octet-stream"
+
+
+def start_upload(caller: Caller, item: Item, file: Announced) -> Progress:
+    """Open a tus upload of ``file`` to ``item``; an empty file is a version at once."""
+    session = _new_session(caller, item, file)
     partial = partial_of(session)
     partial.create()
     try:
@@ -70,31 +72,22 @@ def start_upload(
     except BaseException:
         partial.remove()
         raise
-    if length == 0:
+    if file.length == 0:
         with partial.appending() as appender:
             return Progress(session, _finish(caller, item, session, appender))
     return Progress(session)
 
 
-def _new_session(
-    caller: Caller,
-    item: Item,
-    length: int,
-    filename: str | None,
-    description: str,
-    metadata: Sequence[MetadataValue],
-    expected_sha256: str | None,
-    content_type: str,
-) -> UploadSession:
+def _new_session(caller: Caller, item: Item, file: Announced) -> UploadSession:
     """An unsaved upload row, once every rule of a new upload holds (tus and direct alike)."""
     ensure_editable(caller, item, "create")
     assert caller.user is not None  # ensure_editable lets only a signed-in owner or admin through
-    if length < 0:
+    if file.length < 0:
         raise Invalid("Upload-Length: a number of bytes, 0 or more")
-    if length > settings.MAX_UPLOAD_SIZE:
-        raise too_large(length)
-    original = safe_original(filename)
-    if len(description) > MAX_DESCRIPTION_LENGTH:
+    if file.length > settings.MAX_UPLOAD_SIZE:
+        raise too_large(file.length)
+    original = safe_original(file.filename)
+    if len(file.description) > MAX_DESCRIPTION_LENGTH:
         raise Invalid(f"description: at most {MAX_DESCRIPTION_LENGTH} characters")
     if Version.objects.filter(item=item, original=original).exists():
         raise Conflict(f"original: this {item.kind} already has a version named {original!r}")
@@ -108,12 +101,12 @@ def _new_session(
         id=secrets.token_hex(16),
         item=item,
         owner=caller.user,
-        length=length,
+        length=file.length,
         original=original,
-        description=description,
-        metadata=[{"name": entry.name, "value": entry.value} for entry in metadata],
-        expected_sha256=expected_sha256 or "",
-        content_type=content_type[:255] or "application/octet-stream",
+        description=file.description,
+        metadata=[{"name": entry.name, "value": entry.value} for entry in file.metadata],
+        expected_sha256=file.expected_sha256 or "",
+        content_type=file.content_type[:255] or "application/octet-stream",
         expires=timezone.now() + timedelta(seconds=settings.UPLOAD_SESSION_EXPIRY),
     )
 
@@ -230,27 +223,17 @@ class DirectUpload:
     urls: list[str]
 
 
-def start_direct(
-    caller: Caller,
-    item: Item,
-    *,
-    length: int,
-    filename: str | None,
-    description: str = "",
-    metadata: Sequence[MetadataValue] = (),
-    expected_sha256: str | None = None,
-    content_type: str = "application/octet-stream",
-) -> DirectUpload:
-    """Open an S3 multipart upload for the client to send its parts to the bucket itself."""
+def start_direct(caller: Caller, item: Item, file: Announced) -> DirectUpload:
+    """Open an S3 multipart upload for the client to send the parts of ``file`` to the bucket itself."""
     if storage.is_local():
         raise Invalid("uploads/s3: this registry keeps its files on local disk (STORAGE=local); use /uploads (tus)")
     if not settings.S3_DIRECT_UPLOADS:
         raise Invalid("uploads/s3: direct uploads are off on this registry (S3_DIRECT_UPLOADS); use /uploads (tus)")
-    if length == 0:
+    if file.length == 0:
         raise Invalid("size: an empty file has no parts; send it as a plain upload")
-    session = _new_session(caller, item, length, filename, description, metadata, expected_sha256, content_type)
-    size = part_size(length)
-    parts = -(-length // size)
+    session = _new_session(caller, item, file)
+    size = part_size(file.length)
+    parts = -(-file.length // size)
     key = storage.direct_key(require_tenant().id, session.pk)
     with storage.object_store():
         session.direct_id = storage.start_multipart(key)

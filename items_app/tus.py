@@ -66,9 +66,7 @@ def creation(request: HttpRequest, caller: Caller, item: Item, urls: Urls) -> Ht
     """POST: open an upload; 201 with its ``Location``."""
     _require_tus(request)
     fields = parse_metadata(request.META.get("HTTP_UPLOAD_METADATA", ""))
-    progress = resumable.start_upload(
-        caller,
-        item,
+    announced = resumable.Announced(
         length=_number(request, "Upload-Length"),
         filename=fields.get("filename") or fields.get("name"),
         description=fields.get("description", ""),
@@ -76,6 +74,7 @@ def creation(request: HttpRequest, caller: Caller, item: Item, urls: Urls) -> Ht
         expected_sha256=_sha256(fields.get("sha256")),
         content_type=fields.get("filetype") or fields.get("type") or "application/octet-stream",
     )
+    progress = resumable.start_upload(caller, item, announced)
     response = _progress_response(progress, urls, status=201)
     response["Location"] = urls.upload(progress.session.pk)
     return response

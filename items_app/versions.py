@@ -83,7 +83,8 @@ def add_version(
             raise DigestMismatch(f"file: its SHA-256 is {sha256}, the client expected {expected_sha256}")
         if Version.objects.filter(item=item, original=original).exists():
             raise Conflict(f"original: this {item.kind} already has a version named {original!r}")
-        version = _store_and_record(caller, item, received, tenant_id, original, description, metadata)
+        with storage.object_store():  # a store that does not answer: 503, nothing recorded
+            version = _store_and_record(caller, item, received, tenant_id, original, description, metadata)
     except IntegrityError:
         _release(tenant_id, sha256)
         raise Conflict(f"original: this {item.kind} already has a version named {original!r}") from None
@@ -106,19 +107,6 @@ def _release(tenant_id: str, sha256: str) -> None:
 
 
 def _store_and_record(
-    caller: Caller,
-    item: Item,
-    received: ReceivedFile,
-    tenant_id: str,
-    original: str,
-    description: str,
-    metadata: Sequence[MetadataValue],
-) -> Version:
-    with storage.object_store():  # a store that does not answer: 503, nothing recorded
-        return _store_then_record(caller, item, received, tenant_id, original, description, metadata)
-
-
-def _store_then_record(
     caller: Caller,
     item: Item,
     received: ReceivedFile,

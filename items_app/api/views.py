@@ -251,9 +251,7 @@ class ItemViewSet(RegistryViewSet):
         """Start a direct upload (STORAGE=s3): presigned URLs to send the parts straight to the bucket."""
         item = self.readable(pk)
         data = self.validated(DirectUploadInput, request)
-        upload = resumable.start_direct(
-            Caller.of(request),
-            item,
+        announced = resumable.Announced(
             length=data["size"],
             filename=data["filename"],
             description=data.get("description", ""),
@@ -261,6 +259,7 @@ class ItemViewSet(RegistryViewSet):
             expected_sha256=data["sha256"].lower() if "sha256" in data else None,
             content_type=data.get("content_type", "application/octet-stream"),
         )
+        upload = resumable.start_direct(Caller.of(request), item, announced)
         return Response(direct_document(upload), status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["delete"], url_path=r"uploads/s3/(?P<upload_id>[0-9a-f]{32})")
