@@ -123,21 +123,34 @@ def find_upload(caller: Caller, item: Item, upload_id: str, *, direct: bool = Fa
     return session
 
 
+def settled(session: UploadSession) -> UploadSession:
+    """The upload as it stands once an append in progress has ended (``PartialFile.settle``)."""
+    partial_of(session).settle()
+    session.refresh_from_db(fields=["offset"])
+    return session
+
+
 def append_chunk(
-    caller: Caller, item: Item, session: UploadSession, request: HttpRequest, offset: int, checksum: bytes | None
+    caller: Caller,
+    item: Item,
+    session: UploadSession,
+    request: HttpRequest,
+    offset: int,
+    declared: int,
+    checksum: bytes | None,
 ) -> Progress:
-    """Append the request body at ``offset``, which must be where the upload stands (409 otherwise)."""
+    """Append the request body (``declared`` bytes) at ``offset``, which must be where the upload stands
+    (409 otherwise)."""
     ensure_editable(caller, item, "create")  # a role or an owner may have changed since the upload began
     partial = partial_of(session)
     with partial.appending() as appender:
         session.refresh_from_db(fields=["offset"])  # the lock is held: no other request moves it now
         if offset != session.offset:
             raise Conflict(f"Upload-Offset: the upload is at {session.offset}, not {offset}")
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if offset + declared > session.length:
             raise Invalid(f"Content-Length: {declared} bytes at {offset} go past Upload-Length {session.length}")
         if declared or offset < session.length:
-            _record_offset(session, appender.append(request, offset, checksum))
+            _record_offset(session, appender.append(request, offset, declared, checksum))
         if session.offset < session.length:
             return Progress(session)
         return Progress(session, _finish(caller, item, session, appender))

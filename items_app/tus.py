@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -40,10 +39,16 @@ _IGNORED_KEYS = {"relativePath"}
 
 @dataclass(frozen=True)
 class Urls:
-    """How a front door spells the URL of an upload and of a version's document."""
+    """Where a front door serves an item (``/v1/models/<id>`` or ``/models/<id>``): its uploads and its
+    versions' documents lie under it the same way on both."""
 
-    upload: Callable[[str], str]
-    version: Callable[[Version], str]
+    item: str
+
+    def upload(self, upload_id: str) -> str:
+        return f"{self.item}/uploads/{upload_id}"
+
+    def version(self, version: Version) -> str:
+        return f"{self.item}/versions/{version.ordinal}/info"
 
 
 def with_tus_header(response: HttpResponseBase) -> HttpResponseBase:
@@ -85,8 +90,7 @@ def upload(request: HttpRequest, caller: Caller, item: Item, upload_id: str, url
     _require_tus(request)
     session = resumable.find_upload(caller, item, upload_id)
     if request.method == "HEAD":
-        resumable.partial_of(session).settle()
-        session.refresh_from_db(fields=["offset"])
+        session = resumable.settled(session)
         response = _progress_response(resumable.Progress(session), urls, status=200)
         response["Upload-Length"] = str(session.length)
         response["Cache-Control"] = "no-store"
@@ -97,11 +101,12 @@ def upload(request: HttpRequest, caller: Caller, item: Item, upload_id: str, url
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if content_type != OFFSET_CONTENT_TYPE:
         raise UnsupportedMediaType(f"Content-Type: send chunks as {OFFSET_CONTENT_TYPE}")
-    if request.META.get("CONTENT_LENGTH") in (None, ""):
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if not declared.isdigit():
         raise Invalid("Content-Length: required for a chunk")
     offset = _number(request, "Upload-Offset")
     checksum = chunk_checksum(request.META.get("HTTP_UPLOAD_CHECKSUM"))
-    progress = resumable.append_chunk(caller, item, session, request, offset, checksum)
+    progress = resumable.append_chunk(caller, item, session, request, offset, int(declared), checksum)
     return _progress_response(progress, urls, status=204)
 
 

@@ -164,8 +164,8 @@ class Appender:
     def __init__(self, partial: PartialFile, fd: int) -> None:
         self.partial, self.fd = partial, fd
 
-    def append(self, request: HttpRequest, offset: int, checksum: bytes | None) -> Appended:
-        """Append the request body at ``offset`` (what the database says the file holds).
+    def append(self, request: HttpRequest, offset: int, declared: int, checksum: bytes | None) -> Appended:
+        """Append the request body, ``declared`` bytes, at ``offset`` (what the database says the file holds).
 
         With a chunk ``checksum`` (SHA-256 digest) a chunk counts whole or not at all: a mismatch (460) or a
         cut-off body leaves the file at ``offset``. Without one, the bytes that arrived before a cut-off
@@ -193,7 +193,6 @@ class Appender:
             raise UploadFailed(
                 f"body: the chunk could not be written; the upload keeps its first {offset} bytes"
             ) from None
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
         cut_off = cut_off or sink.size < declared
         if chunk_hasher is not None and (cut_off or chunk_hasher.digest() != checksum):
             self._roll_back(offset, before)

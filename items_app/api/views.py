@@ -225,26 +225,20 @@ class ItemViewSet(RegistryViewSet):
 
     # ------------------------------------------------------------ resumable uploads (tus 1.0)
 
-    def tus_urls(self, item: Item) -> tus.Urls:
-        base = f"/v1/{self.kind.prefix}/{item.pk}"
-        return tus.Urls(
-            upload=lambda upload_id: f"{base}/uploads/{upload_id}",
-            version=lambda version: f"{base}/versions/{version.ordinal}/info",
-        )
-
     @action(detail=True, methods=["post", "options"], url_path="uploads")
     def uploads(self, request: SignedInApiRequest, pk: str) -> HttpResponse:
         """Open a resumable upload of a new version (tus 1.0 creation; OPTIONS tells what the server speaks)."""
         if request.method == "OPTIONS":
             return tus.discovery()
         item = self.readable(pk)
-        return tus.creation(request._request, Caller.of(request), item, self.tus_urls(item))
+        return tus.creation(request._request, Caller.of(request), item, tus.Urls(f"/v1/{self.kind.prefix}/{item.pk}"))
 
     @action(detail=True, methods=["head", "patch", "delete"], url_path=r"uploads/(?P<upload_id>[0-9a-f]{32})")
     def upload(self, request: SignedInApiRequest, pk: str, upload_id: str) -> HttpResponse:
         """Where a resumable upload stands (HEAD), append a chunk (PATCH), give it up (DELETE)."""
         item = self.readable(pk)
-        return tus.upload(request._request, Caller.of(request), item, upload_id, self.tus_urls(item))
+        urls = tus.Urls(f"/v1/{self.kind.prefix}/{item.pk}")
+        return tus.upload(request._request, Caller.of(request), item, upload_id, urls)
 
     @action(detail=True, methods=["post"], url_path="uploads/s3")
     def direct_uploads(self, request: SignedInApiRequest, pk: str) -> Response:

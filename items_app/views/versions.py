@@ -18,8 +18,6 @@ from framework.files import downloads
 from framework.files.uploads import expected_digest, receive_upload
 from items_app import kinds, services, tus, versions
 from items_app.documents import version_document
-from items_app.kinds import ItemKind
-from items_app.models import Item
 from items_app.views.common import (
     View,
     confirm_page,
@@ -99,14 +97,6 @@ def resumable_endpoint(view: View) -> View:
     return csrf_exempt(with_protocol_header)
 
 
-def _tus_urls(k: ItemKind, item: Item) -> tus.Urls:
-    base = f"/{k.prefix}/{item.pk}"
-    return tus.Urls(
-        upload=lambda upload_id: f"{base}/uploads/{upload_id}",
-        version=lambda version: f"{base}/versions/{version.ordinal}/info",
-    )
-
-
 @require_http_methods(["POST", "OPTIONS"])
 @resumable_endpoint
 def resumable_uploads(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
@@ -114,7 +104,7 @@ def resumable_uploads(request: SignedInRequest, kind: str, pk: str) -> HttpRespo
     if request.method == "OPTIONS":
         return tus.discovery()
     item = services.readable_item(request.user, kind, pk)
-    return tus.creation(request, Caller.of(request), item, _tus_urls(kinds.get(kind), item))
+    return tus.creation(request, Caller.of(request), item, tus.Urls(item_path(item).rstrip("/")))
 
 
 @require_http_methods(["HEAD", "PATCH", "DELETE"])
@@ -122,7 +112,7 @@ def resumable_uploads(request: SignedInRequest, kind: str, pk: str) -> HttpRespo
 def resumable_upload(request: SignedInRequest, kind: str, pk: str, upload_id: str) -> HttpResponse:
     """One resumable upload of the item page: where it stands, the next chunk, or giving it up."""
     item = services.readable_item(request.user, kind, pk)
-    return tus.upload(request, Caller.of(request), item, upload_id, _tus_urls(kinds.get(kind), item))
+    return tus.upload(request, Caller.of(request), item, upload_id, tus.Urls(item_path(item).rstrip("/")))
 
 
 @require_GET
