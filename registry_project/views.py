@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 
 from framework.api.errors import (
     CATALOGUE,
-    DATABASE_RETRY_AFTER,
     catalogue_document,
+    database_outage,
     database_unavailable,
     is_api_path,
     json_error,
@@ -132,14 +132,11 @@ def handler500(request: HttpRequest) -> HttpResponse:
     database that cannot be reached is named as the outage it is (503), on the API and the pages alike."""
     failure = sys.exc_info()[1]
     if failure is not None and database_unavailable(failure):
+        kind, details, headers = database_outage(failure)
         if is_api_path(request):
-            return json_error(
-                "service_unavailable",
-                "database: unavailable right now; try again shortly",
-                {"Retry-After": str(DATABASE_RETRY_AFTER)},
-            )
+            return json_error(kind.name, details, headers)
         response = HttpResponse("The registry's database is unavailable right now; try again shortly.", status=503)
-        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        response["Retry-After"] = headers["Retry-After"]
         response["Content-Type"] = "text/plain; charset=utf-8"
         return response
     if is_api_path(request):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -221,6 +222,15 @@ def every_stored_name() -> list[str]:
         root = Path(blobs.location)
         return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
     return sorted(entry.key for entry in blobs.bucket.objects.all())
+
+
+@contextmanager
+def object_store_down() -> Iterator[None]:
+    """For the block, the S3 store stops answering: its endpoint becomes a port nothing listens on."""
+    blobs = settings.STORAGES["blobs"]
+    dead = {**blobs, "OPTIONS": {**blobs["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}
+    with override_settings(STORAGES={**settings.STORAGES, "blobs": dead}):
+        yield
 
 
 def temporary_files() -> list[str]:

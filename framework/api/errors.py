@@ -197,14 +197,19 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError)
 
 
+def database_outage(exc: BaseException) -> tuple[ErrorKind, str, dict[str, str]]:
+    """The 503 of a database that does not answer, logged as one line without a traceback."""
+    logger.warning("database unavailable: %s", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+    details = "database: unavailable right now; try again shortly"
+    return CATALOGUE["service_unavailable"], details, {"Retry-After": str(DATABASE_RETRY_AFTER)}
+
+
 def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[str, str]]:
     """The catalogue entry, details and extra headers for any exception a view may raise."""
     if isinstance(exc, errors.ServiceError):
         return refusal(exc, method)
     if database_unavailable(exc):
-        logger.warning("database unavailable: %s", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
-        details = "database: unavailable right now; try again shortly"
-        return CATALOGUE["service_unavailable"], details, {"Retry-After": str(DATABASE_RETRY_AFTER)}
+        return database_outage(exc)
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return CATALOGUE["payload_too_large"], f"body: larger than {limit} bytes; send a batch in parts", {}

@@ -10,12 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from django.conf import settings
 from django.test import override_settings
 
 from framework.files import storage
 from items_app.models import UploadSession
-from testing.helpers import error_of, sha256_of, stored_bytes, stored_keys
+from testing.helpers import error_of, object_store_down, sha256_of, stored_bytes, stored_keys
 
 MIB = 1024 * 1024
 FILE = os.urandom(11 * MIB)  # three parts of 5 MiB
@@ -156,14 +155,8 @@ def test_an_operator_who_did_not_turn_them_on_gets_a_refusal_naming_the_setting(
 
 
 def test_an_object_store_that_does_not_answer_is_a_503_with_retry_after(s3, owner, model):
-    blobs = settings.STORAGES["blobs"]
-    dead = {**blobs, "OPTIONS": {**blobs["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}
-    with override_settings(STORAGES={**settings.STORAGES, "blobs": dead}):
-        storage.storages._storages.pop("blobs", None)  # the storage object is built from the settings again
-        try:
-            answer = start(owner, model)
-        finally:
-            storage.storages._storages.pop("blobs", None)
+    with object_store_down():
+        answer = start(owner, model)
 
     assert error_of(answer) == (503, "service_unavailable")
     assert answer["Retry-After"]

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
@@ -30,6 +29,7 @@ from testing.helpers import (
     create_model,
     csrf_token,
     error_of,
+    object_store_down,
     sha256_of,
     signed_in,
     stored_bytes,
@@ -377,9 +377,7 @@ def test_an_object_store_down_at_the_last_chunk_is_a_503_and_an_empty_patch_fini
     if storage_backend != "s3":
         pytest.skip("an object store that does not answer")
     location = started(owner, model)
-    blobs = settings.STORAGES["blobs"]
-    dead = {**blobs, "OPTIONS": {**blobs["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}
-    with override_settings(STORAGES={**settings.STORAGES, "blobs": dead}):
+    with object_store_down():
         refused = patch(owner, location, 0, FILE)
 
     assert error_of(refused) == (503, "service_unavailable")

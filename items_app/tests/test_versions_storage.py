@@ -13,7 +13,6 @@ import io
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.test.client import encode_multipart
@@ -32,6 +31,7 @@ from testing.helpers import (
     create_model,
     error_of,
     every_stored_name,
+    object_store_down,
     run_together,
     sha256_of,
     stored_bytes,
@@ -478,9 +478,7 @@ def test_a_download_while_the_object_store_does_not_answer_is_a_503_with_retry_a
     if storage_backend != "s3":
         pytest.skip("an object store that does not answer")
     uploaded(upload(owner, f"/v1/models/{model['_id']}/versions", "model.onnx", CONTENT))
-    blobs = settings.STORAGES["blobs"]
-    dead = {**blobs, "OPTIONS": {**blobs["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}
-    with override_settings(STORAGES={**settings.STORAGES, "blobs": dead}):
+    with object_store_down():
         response = owner.get(f"/v1/models/{model['_id']}/versions/1")
 
     assert error_of(response) == (503, "service_unavailable")
