@@ -55,12 +55,23 @@ def file_body(path: Path, bar: Any) -> Callable[[], Iterator[bytes]]:
 
     def chunks() -> Iterator[bytes]:
         bar.reset()
-        with path.open("rb") as source:
-            for chunk in iter(lambda: source.read(CHUNK), b""):
-                bar.update(len(chunk))
-                yield chunk
+        yield from file_range(path, 0, path.stat().st_size, bar.update)
 
     return chunks
+
+
+def file_range(path: Path, offset: int, length: int, progress: Callable[[int], object]) -> Iterator[bytes]:
+    """``length`` bytes of ``path`` from ``offset``, in ``CHUNK`` pieces, each counted by ``progress``."""
+    with path.open("rb") as source:
+        source.seek(offset)
+        left = length
+        while left:
+            data = source.read(min(CHUNK, left))
+            if not data:
+                raise errors.ConfigurationError(f"{path}: the file shrank while it was uploaded")
+            left -= len(data)
+            progress(len(data))
+            yield data
 
 
 def partial_path(destination: Path, sha256: str) -> Path:
@@ -318,18 +329,6 @@ def _offset_of(transport: Transport, location: str) -> int | None:
 
 
 def _send_chunk(transport: Transport, location: str, file: Path, offset: int, length: int, bar: Any) -> httpx.Response:
-    def chunk() -> Iterator[bytes]:
-        with file.open("rb") as source:
-            source.seek(offset)
-            left = length
-            while left:
-                data = source.read(min(CHUNK, left))
-                if not data:
-                    raise errors.ConfigurationError(f"{file}: the file shrank while it was uploaded")
-                left -= len(data)
-                bar.update(len(data))
-                yield data
-
     headers = _tus(
         **{
             "Upload-Offset": str(offset),
@@ -337,7 +336,9 @@ def _send_chunk(transport: Transport, location: str, file: Path, offset: int, le
             "Content-Length": str(length),
         }
     )
-    return transport.request("PATCH", location, headers=headers, body=chunk)
+    return transport.request(
+        "PATCH", location, headers=headers, body=lambda: file_range(file, offset, length, bar.update)
+    )
 
 
 # ------------------------------------------------------------ direct uploads (S3, presigned parts)
@@ -368,22 +369,16 @@ def _put_part(transport: Transport, url: str, file: Path, part_size: int, part: 
     for attempt in range(MAX_RESUMES + 1):
         sent = 0
 
-        def chunks() -> Iterator[bytes]:
+        def counted(size: int) -> None:
             nonlocal sent
-            with file.open("rb") as source:
-                source.seek(offset)
-                left = length
-                while left:
-                    data = source.read(min(CHUNK, left))
-                    left -= len(data)
-                    sent += len(data)
-                    bar.update(len(data))
-                    yield data
+            sent += size
+            bar.update(size)
 
         try:
             # No Authorization header: the URL carries its own signature, and the bucket is not the registry.
+            content = file_range(file, offset, length, counted)
             request = transport.client.build_request(
-                "PUT", url, content=chunks(), headers={"Content-Length": str(length)}
+                "PUT", url, content=content, headers={"Content-Length": str(length)}
             )
             response = transport.client.send(request)
         except httpx.TransportError:

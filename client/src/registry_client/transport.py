@@ -72,10 +72,7 @@ class Transport:
         renewed = False
         attempt = 0
         while True:
-            request_headers = dict(headers or {})
-            authorization = (auth or self.auth)()
-            if authorization:
-                request_headers["Authorization"] = authorization
+            request_headers = self._signed(headers or {}, auth)
             content = body() if body is not None else None
             try:
                 request = self.client.build_request(
@@ -94,13 +91,12 @@ class Transport:
                 if self.on_unauthorized():  # a token that expired mid-job, renewed: send again
                     continue
                 raise refused
-            if response.status_code in RETRYABLE_STATUS and attempt < self.retries:
-                wait = _retry_after(response) or self._pause(attempt + 1)
+            wait = self._retry_wait(response.status_code, response, attempt)
+            if wait is not None:
                 response.close()
-                if wait <= MAX_RETRY_AFTER:
-                    attempt += 1
-                    time.sleep(wait)
-                    continue
+                attempt += 1
+                time.sleep(wait)
+                continue
             if response.status_code >= 400:
                 raise _error_of(response)
             try:
@@ -121,12 +117,8 @@ class Transport:
         attempt = 0
         while True:
             connection = self._connection(parts)
-            request_headers = dict(headers)
-            authorization = self.auth()
-            if authorization:
-                request_headers["Authorization"] = authorization
             try:
-                connection.request("GET", target, headers=request_headers)
+                connection.request("GET", target, headers=self._signed(headers, None))
                 response = connection.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
@@ -142,12 +134,11 @@ class Transport:
                     renewed = True
                     if self.on_unauthorized():
                         continue
-                if response.status in RETRYABLE_STATUS and attempt < self.retries:
-                    wait = _retry_after(response) or self._pause(attempt + 1)
-                    if wait <= MAX_RETRY_AFTER:
-                        attempt += 1
-                        time.sleep(wait)
-                        continue
+                wait = self._retry_wait(response.status, response, attempt)
+                if wait is not None:
+                    attempt += 1
+                    time.sleep(wait)
+                    continue
                 raise refused
             try:
                 yield response
@@ -160,6 +151,21 @@ class Transport:
             context = ssl.create_default_context()
             return http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=self.timeout, context=context)
         return http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self.timeout)
+
+    def _signed(self, headers: dict[str, str], auth: AuthHeader | None) -> dict[str, str]:
+        """``headers`` with this client's ``Authorization`` (or ``auth``'s), when it has one."""
+        authorization = (auth or self.auth)()
+        return {**headers, "Authorization": authorization} if authorization else dict(headers)
+
+    def _retry_wait(
+        self, status: int, response: httpx.Response | http.client.HTTPResponse, attempt: int
+    ) -> float | None:
+        """Seconds to wait before sending again after a ``status`` that says "not now", or None: not such a
+        status, no retries left, or a server asking for longer than ``MAX_RETRY_AFTER`` (down, not busy)."""
+        if status not in RETRYABLE_STATUS or attempt >= self.retries:
+            return None
+        wait = _retry_after(response) or self._pause(attempt + 1)
+        return wait if wait <= MAX_RETRY_AFTER else None
 
     def _pause(self, attempt: int) -> float:
         """Exponential backoff with full jitter, so that many clients do not come back at the same moment."""
