@@ -130,30 +130,55 @@ def settled(session: UploadSession) -> UploadSession:
     return session
 
 
-def append_chunk(
-    caller: Caller,
-    item: Item,
-    session: UploadSession,
-    request: HttpRequest,
-    offset: int,
-    declared: int,
-    checksum: bytes | None,
-) -> Progress:
-    """Append the request body (``declared`` bytes) at ``offset``, which must be where the upload stands
-    (409 otherwise)."""
+@dataclass(frozen=True)
+class Chunk:
+    """What a PATCH says of its body: where it goes, how long it is, and the digests it must match: the
+    chunk's own (``Upload-Checksum``) and, on the PATCH that completes the upload, the whole file's
+    (``Repr-Digest``, hex)."""
+
+    offset: int
+    declared: int
+    checksum: bytes | None = None
+    whole_sha256: str | None = None
+
+
+def append_chunk(caller: Caller, item: Item, session: UploadSession, request: HttpRequest, chunk: Chunk) -> Progress:
+    """Append the request body at ``chunk.offset``, which must be where the upload stands (409 otherwise)."""
     ensure_editable(caller, item, "create")  # a role or an owner may have changed since the upload began
     partial = partial_of(session)
+    offset, declared = chunk.offset, chunk.declared
     with partial.appending() as appender:
         session.refresh_from_db(fields=["offset"])  # the lock is held: no other request moves it now
         if offset != session.offset:
             raise Conflict(f"Upload-Offset: the upload is at {session.offset}, not {offset}")
         if offset + declared > session.length:
             raise Invalid(f"Content-Length: {declared} bytes at {offset} go past Upload-Length {session.length}")
+        if chunk.whole_sha256 is not None:
+            _check_whole_digest(session, offset + declared, chunk.whole_sha256)
         if declared or offset < session.length:
-            _record_offset(session, appender.append(request, offset, declared, checksum))
+            _record_offset(session, appender.append(request, offset, declared, chunk.checksum))
         if session.offset < session.length:
             return Progress(session)
+        if chunk.whole_sha256 is not None and not session.expected_sha256:
+            # Kept with the upload, so that the empty PATCH finishing it after a 503 checks it too.
+            UploadSession.objects.filter(pk=session.pk).update(expected_sha256=chunk.whole_sha256)
+            session.expected_sha256 = chunk.whole_sha256
         return Progress(session, _finish(caller, item, session, appender))
+
+
+def _check_whole_digest(session: UploadSession, end: int, sha256: str) -> None:
+    """``Repr-Digest`` means what ``sha256`` at creation means, so it is sent once the whole file is known:
+    on the PATCH that completes the upload, and never contradicting the one announced."""
+    if end < session.length:
+        raise Invalid(
+            f"Repr-Digest: the whole file's digest belongs on the last PATCH, the one that reaches "
+            f"Upload-Length {session.length}; this one ends at {end}"
+        )
+    if session.expected_sha256 and session.expected_sha256 != sha256:
+        raise Invalid(
+            f"Repr-Digest: {sha256} differs from the SHA-256 this upload was announced with "
+            f"({session.expected_sha256}); nothing of this PATCH was kept"
+        )
 
 
 def _record_offset(session: UploadSession, appended: Appended) -> None:

@@ -8,8 +8,10 @@ turns into its JSON envelope, with ``Tus-Resumable`` added (``with_tus_header``)
 Where tus leaves a choice: ``Upload-Length`` is required (no deferred length); the ``Upload-Metadata``
 keys are ``filename`` (required; ``name`` is taken too), ``filetype`` (or ``type``), ``description``,
 ``sha256`` (hex) and ``metadata`` (the version's metadata as JSON), anything else is a 400 naming it
-(``relativePath``, which browser uploaders send, is ignored). The last PATCH answers with
-``Content-Location``: where the new version's document is. An expired upload answers 410 until the
+(``relativePath``, which browser uploaders send, is ignored). The PATCH that completes the upload may
+carry ``Repr-Digest`` (RFC 9530), the whole file's SHA-256, instead of or besides ``sha256``: a client can
+then hash the file while it sends it. The last PATCH answers with ``Content-Location``: where the new
+version's document is. An expired upload answers 410 until the
 clean-up removes it, 404 after.
 """
 
@@ -26,6 +28,7 @@ from django.http.response import HttpResponseBase
 from django.utils.http import http_date
 
 from framework.errors import Invalid, PreconditionFailed, UnsupportedMediaType
+from framework.structured_fields import StructuredFieldError, parse_dictionary
 from items_app import resumable, versions
 from items_app.models import Item, Version
 from tenants_app.audit import Caller
@@ -106,7 +109,10 @@ def upload(request: HttpRequest, caller: Caller, item: Item, upload_id: str, url
         raise Invalid("Content-Length: required for a chunk")
     offset = _number(request, "Upload-Offset")
     checksum = chunk_checksum(request.META.get("HTTP_UPLOAD_CHECKSUM"))
-    progress = resumable.append_chunk(caller, item, session, request, offset, int(declared), checksum)
+    whole = whole_file_sha256(request.META.get("HTTP_REPR_DIGEST"))
+    progress = resumable.append_chunk(
+        caller, item, session, request, resumable.Chunk(offset, int(declared), checksum, whole)
+    )
     return _progress_response(progress, urls, status=204)
 
 
@@ -181,3 +187,22 @@ def chunk_checksum(header: str | None) -> bytes | None:
     if len(digest) != 32:
         raise Invalid("Upload-Checksum: a SHA-256 digest is 32 bytes")
     return digest
+
+
+def whole_file_sha256(header: str | None) -> str | None:
+    """``Repr-Digest: sha-256=:<base64 digest>:`` (RFC 9530, a structured-field dictionary): the SHA-256 (hex)
+    the whole file must have, or None. Other algorithms are ignored, as RFC 9530 lets a sender offer several;
+    a header that does not parse is refused rather than ignored, since ignoring it would skip a check the
+    client asked for."""
+    if not header:
+        return None
+    try:
+        members = parse_dictionary(header)
+    except StructuredFieldError as exc:
+        raise Invalid(f"Repr-Digest: not a structured-field dictionary ({exc}); send sha-256=:<base64>:") from None
+    value = members.get("sha-256")
+    if value is None:
+        return None
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise Invalid("Repr-Digest: sha-256 must be the 32-byte digest as a byte sequence, sha-256=:<base64>:")
+    return value.hex()

@@ -140,6 +140,14 @@ TUS_PATCH = [
     TUS_RESUMABLE,
     OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, required=True, description="Where it stands."),
     OpenApiParameter("Upload-Checksum", str, OpenApiParameter.HEADER, description="sha256 <base64 of the chunk's>."),
+    OpenApiParameter(
+        "Repr-Digest",
+        str,
+        OpenApiParameter.HEADER,
+        description="RFC 9530, on the PATCH that completes the upload only: sha-256=:<base64 of the whole "
+        "file's SHA-256>: (other algorithms are ignored). Checked as Upload-Metadata's sha256 is: a file that "
+        "differs is a 400 digest_mismatch and nothing is kept.",
+    ),
 ]
 TUS_ANSWER = OpenApiResponse(description="Headers only: Upload-Offset, Upload-Expires; Content-Location at the end.")
 RANGE_HEADERS = [
@@ -242,7 +250,9 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
         extend_schema(
             methods=["PATCH"],
             operation_id=f"{name}_upload_append",
-            description="Append a chunk at Upload-Offset; the last one records the version (Content-Location).",
+            description="Append a chunk at Upload-Offset; the last one records the version (Content-Location). "
+            "The last one may carry the whole file's Repr-Digest (400 on any other PATCH, or when it contradicts "
+            "the sha256 announced at creation).",
             parameters=[ID, UPLOAD_ID, *TUS_PATCH],
             request={"application/offset+octet-stream": OpenApiTypes.BINARY},
             responses={204: TUS_ANSWER, **errors(400, 401, 403, 404, 409, 410, 412, 415, 460, 507)},

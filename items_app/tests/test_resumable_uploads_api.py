@@ -241,6 +241,115 @@ def test_a_digest_that_differs_at_the_end_keeps_nothing(acme, owner, model, stor
     assert acme.count(UploadSession) == 0
 
 
+def repr_digest(content: bytes, *others: str) -> str:
+    """``Repr-Digest`` (RFC 9530) of ``content``, after any other members given."""
+    return ", ".join([*others, f"sha-256=:{b64(hashlib.sha256(content).digest())}:"])
+
+
+def test_a_repr_digest_on_the_last_patch_is_the_whole_files_digest(acme, owner, model, storage_backend):
+    location = started(owner, model)  # no sha256 announced at creation: the client hashes while it sends
+    patch(owner, location, 0, FILE[:40_000])
+
+    last = patch(owner, location, 40_000, FILE[40_000:], HTTP_REPR_DIGEST=repr_digest(FILE))
+
+    assert last.status_code == 204, last.content
+    assert version_at(owner, last)["sha256"] == sha256_of(FILE)
+    assert acme.count(UploadSession) == 0
+
+
+def test_a_repr_digest_that_differs_at_the_end_keeps_nothing(acme, owner, model, storage_backend):
+    location = started(owner, model)
+    patch(owner, location, 0, FILE[:40_000])
+
+    response = patch(owner, location, 40_000, FILE[40_000:], HTTP_REPR_DIGEST=repr_digest(b"another file"))
+
+    assert error_of(response) == (400, "digest_mismatch")
+    assert_nothing_kept(acme)
+    assert acme.count(UploadSession) == 0
+    assert partial_files(acme) == []
+
+
+def test_other_digest_algorithms_beside_sha_256_are_ignored(owner, model):
+    location = started(owner, model)
+    header = repr_digest(FILE, "sha-512=:" + b64(hashlib.sha512(b"not checked").digest()) + ":", "unixsum=?1;p=1")
+
+    last = patch(owner, location, 0, FILE, HTTP_REPR_DIGEST=header)
+
+    assert last.status_code == 204, last.content
+    assert version_at(owner, last)["sha256"] == sha256_of(FILE)
+
+
+def test_a_repr_digest_without_sha_256_checks_nothing_more(owner, model):
+    location = started(owner, model)
+
+    last = patch(owner, location, 0, FILE, HTTP_REPR_DIGEST=f"sha-512=:{b64(hashlib.sha512(FILE).digest())}:")
+
+    assert last.status_code == 204, last.content
+    assert version_at(owner, last)["sha256"] == sha256_of(FILE)
+
+
+def test_a_repr_digest_on_a_patch_that_does_not_complete_the_upload_is_a_400(acme, owner, model):
+    location = started(owner, model)
+
+    response = patch(owner, location, 0, FILE[:40_000], HTTP_REPR_DIGEST=repr_digest(FILE))
+
+    assert error_of(response) == (400, "put_request_error")
+    assert "Repr-Digest" in response.json()["details"]
+    assert "last PATCH" in response.json()["details"]
+    assert offset_of(owner, location) == 0  # nothing of the chunk was kept
+    last = patch(owner, location, 0, FILE, HTTP_REPR_DIGEST=repr_digest(FILE))
+    assert version_at(owner, last)["sha256"] == sha256_of(FILE)
+
+
+def test_a_repr_digest_that_contradicts_the_announced_sha256_is_refused_before_any_byte(acme, owner, model):
+    location = started(owner, model, sha256=sha256_of(FILE))
+    patch(owner, location, 0, FILE[:40_000])
+
+    response = patch(owner, location, 40_000, FILE[40_000:], HTTP_REPR_DIGEST=repr_digest(b"another file"))
+
+    assert error_of(response) == (400, "put_request_error")
+    assert "Repr-Digest" in response.json()["details"]
+    assert offset_of(owner, location) == 40_000
+    assert acme.count(Version) == 0
+    last = patch(owner, location, 40_000, FILE[40_000:], HTTP_REPR_DIGEST=repr_digest(FILE))  # the same: fine
+    assert version_at(owner, last)["sha256"] == sha256_of(FILE)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "sha-256=:" + b64(b"short") + ":",  # not 32 bytes
+        "sha-256=" + sha256_of(FILE),  # hex, a token: not a byte sequence
+        'sha-256="' + b64(hashlib.sha256(FILE).digest()) + '"',  # a string
+        "sha-256=:***:",  # not base64
+        "sha-256=:" + b64(hashlib.sha256(FILE).digest()),  # not closed
+        "SHA-256=:" + b64(hashlib.sha256(FILE).digest()) + ":",  # keys are lowercase
+        "sha-256=:" + b64(hashlib.sha256(FILE).digest()) + ":,",  # a trailing comma
+        "sha-256=:" + b64(hashlib.sha256(FILE).digest()) + ": sha-512=:AA==:",  # no comma between members
+    ],
+)
+def test_a_malformed_repr_digest_is_a_400_naming_the_header_and_nothing_is_kept(acme, owner, model, header):
+    location = started(owner, model)
+
+    response = patch(owner, location, 0, FILE, HTTP_REPR_DIGEST=header)
+
+    assert error_of(response) == (400, "put_request_error")
+    assert "Repr-Digest" in response.json()["details"]
+    assert offset_of(owner, location) == 0
+    assert acme.count(Version) == 0
+
+
+def test_the_readers_and_outsiders_repr_digest_changes_nothing_of_the_owners_upload(owner, reader, outsider, model):
+    location = started(owner, model)
+
+    assert error_of(patch(reader, location, 0, FILE, HTTP_REPR_DIGEST=repr_digest(FILE))) == (404, "resource_not_found")
+    assert error_of(patch(outsider, location, 0, FILE, HTTP_REPR_DIGEST=repr_digest(FILE))) == (
+        404,
+        "resource_not_found",
+    )
+    assert offset_of(owner, location) == 0
+
+
 def test_deleting_an_upload_removes_it_and_its_bytes(acme, owner, model):
     location = started(owner, model)
     patch(owner, location, 0, FILE[:1000])
@@ -385,6 +494,25 @@ def test_an_object_store_down_at_the_last_chunk_is_a_503_and_an_empty_patch_fini
     assert acme.count(Version) == 0
     assert offset_of(owner, location) == len(FILE)  # every byte is still there
     finished = patch(owner, location, len(FILE), b"", CONTENT_LENGTH="0")
+    assert finished.status_code == 204, finished.content
+    assert version_at(owner, finished)["sha256"] == sha256_of(FILE)
+
+
+def test_a_repr_digest_sent_before_a_store_outage_binds_the_patch_that_finishes_later(
+    acme, owner, model, storage_backend
+):
+    if storage_backend != "s3":
+        pytest.skip("an object store that does not answer")
+    location = started(owner, model)
+    with object_store_down():
+        refused = patch(owner, location, 0, FILE, HTTP_REPR_DIGEST=repr_digest(FILE))
+    assert error_of(refused) == (503, "service_unavailable")
+
+    contradicting = patch(owner, location, len(FILE), b"", CONTENT_LENGTH="0", HTTP_REPR_DIGEST=repr_digest(b"x"))
+    finished = patch(owner, location, len(FILE), b"", CONTENT_LENGTH="0")
+
+    assert error_of(contradicting) == (400, "put_request_error")
+    assert "Repr-Digest" in contradicting.json()["details"]
     assert finished.status_code == 204, finished.content
     assert version_at(owner, finished)["sha256"] == sha256_of(FILE)
 
