@@ -53,19 +53,28 @@ sqlite_pid=$!
 # Under xdist, schemathesis reports the schema fuzz (test_openapi.py) as one test with subtests instead of
 # one test per operation, so "passed" is about 70 lower than a serial run's for the same cases.
 # Tests that start a registry process of their own on its embedded defaults (SQLite, whatever this run's
-# database) run once, in the SQLite run: the client's tests and the server-process tests below.
-server_process_tests=(
-  client/tests
+# database) run once, in the SQLite run: the client's tests and the server-process tests below. So do the
+# browser tests, but for the list page's search (the one page whose query differs per database): a page's
+# database work is its service's, which the API tests run on both databases; in Chromium they cost ~2 min.
+# (The client's tests are left out by naming the other test directories: pytest's --ignore does not apply
+# to a directory of pyproject's testpaths.)
+sqlite_only_tests=(
   items_app/tests/test_resumable_uploads_server.py
   registry_project/tests/test_key_revocation_workers.py
   registry_project/tests/test_readme_recipe.py
   registry_project/tests/test_tls.py
   registry_project/tests/test_workers.py
+  items_app/tests/test_pages_aliases.py
+  items_app/tests/test_pages_compare.py
+  items_app/tests/test_pages_item.py
+  registry_project/tests/test_signin_page.py
+  tenants_app/tests/test_manage_browser.py
 )
+server_tests=(registry_project framework tenants_app folksonomy_app items_app models_app datasets_app)
 (
   DATA_DIR="$work/postgres-data" DATABASE="postgres://postgres@127.0.0.1:$pg_port/registry_catalog" \
-    $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile "${server_process_tests[@]/#/--ignore=}" "$@" \
-    >"$work/postgres.log" 2>&1
+    $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile "${sqlite_only_tests[@]/#/--ignore=}" "$@" \
+    "${server_tests[@]}" >"$work/postgres.log" 2>&1
 ) &
 postgres_pid=$!
 sqlite_status=0
