@@ -8,6 +8,7 @@ field they name.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import copy
@@ -69,6 +70,10 @@ class UnsupportedMediaType(ServiceError):
 
 class UploadFailed(ServiceError):
     """An upload could not be received or stored (cut off, malformed, storage failure)."""
+
+
+class RequestTimeout(ServiceError):
+    """The client stopped sending its request body for longer than the server waits (``CLIENT_TIMEOUT``)."""
 
 
 class DigestMismatch(ServiceError):
@@ -135,3 +140,29 @@ def numbered(index: int) -> Iterator[None]:
         yield
     except ServiceError as exc:
         raise exc.with_details(f"[{index}] {exc.details}") from None
+
+
+# errno values of a write that found no room: a full disk, a quota, a file size limit
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def receiving_failed(exc: BaseException) -> ServiceError:
+    """What a failure while a request body was received means for the client: no room on the server's disk
+    is the server's 507; a client silent for longer than the server waits is a 408 (``CLIENT_TIMEOUT``);
+    anything else is a body cut off on its way (400). Django and gunicorn wrap the socket's error: its causes
+    count."""
+    for failure in _causes(exc):
+        if isinstance(failure, OSError) and failure.errno in NO_ROOM:
+            return StorageFull("disk: the server has no room left for this upload; nothing was kept")
+        if isinstance(failure, TimeoutError):
+            return RequestTimeout("body: nothing arrived for CLIENT_TIMEOUT; nothing was kept")
+    return UploadFailed("body: the upload was interrupted")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = exc
+    for _ in range(5):  # the chain a body read makes is short; a cycle must not hang
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__

@@ -19,7 +19,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -81,6 +81,7 @@ CATALOGUE = _kinds(
     ("header_fields_too_large", 431, 33, "The request's header fields are too large"),
     ("expectation_failed", 417, 34, "The Expect header cannot be met"),
     ("not_implemented", 501, 35, "The server does not support this request"),
+    ("request_timeout", 408, 36, "The request did not arrive in time"),
 )
 
 
@@ -152,6 +153,7 @@ _DOMAIN: dict[type[errors.ServiceError], str] = {
     errors.TooLarge: "payload_too_large",
     errors.UnsupportedMediaType: "unsupported_media_type",
     errors.UploadFailed: "generic_upload_error",
+    errors.RequestTimeout: "request_timeout",
     errors.DigestMismatch: "digest_mismatch",
     errors.RangeNotSatisfiable: "range_not_satisfiable",
     errors.ChecksumMismatch: "checksum_mismatch",
@@ -210,6 +212,8 @@ def _classify(exc: Exception, method: str | None) -> tuple[ErrorKind, Any, dict[
         return refusal(exc, method)
     if database_unavailable(exc):
         return database_outage(exc)
+    if isinstance(exc, UnreadablePostError):  # the client fell silent or went away mid-body
+        return refusal(errors.receiving_failed(exc), method)
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return CATALOGUE["payload_too_large"], f"body: larger than {limit} bytes; send a batch in parts", {}

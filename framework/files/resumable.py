@@ -32,8 +32,8 @@ from django.conf import settings
 from django.core.files import File
 from django.http import HttpRequest
 
-from framework.errors import ChecksumMismatch, Conflict, NotFound, StorageFull, UploadFailed
-from framework.files.uploads import CHUNK, NO_ROOM, Chunk, HashWriter, stream_body
+from framework.errors import NO_ROOM, ChecksumMismatch, Conflict, NotFound, StorageFull, UploadFailed
+from framework.files.uploads import CHUNK, Chunk, HashWriter, stream_body
 
 LOCK_WAIT = 3.0  # seconds a request waits for another one appending to the same upload to end
 MAX_HASH_STATES = 1024  # uploads whose hash state a process keeps (a few hundred bytes each)

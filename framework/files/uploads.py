@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import errno
 import hashlib
 import io
 import os
@@ -39,7 +38,14 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
-from framework.errors import Invalid, ServiceError, StorageFull, TooLarge, UnsupportedMediaType, UploadFailed
+from framework.errors import (
+    Invalid,
+    ServiceError,
+    TooLarge,
+    UnsupportedMediaType,
+    UploadFailed,
+    receiving_failed,
+)
 
 if TYPE_CHECKING:
     from django.core.handlers.wsgi import WSGIRequest
@@ -271,19 +277,7 @@ def receive_raw(request: HttpRequest) -> ReceivedFile:
         raise
     except Exception as exc:
         sink.discard()
-        raise interrupted(exc) from None
-
-
-# errno values of a write that found no room: a full disk, a quota, a file size limit
-NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-
-
-def interrupted(exc: BaseException) -> ServiceError:
-    """What a failure while a body was received means for the client: no room on the server's disk is the
-    server's 507; anything else is an upload cut off on its way (400)."""
-    if isinstance(exc, OSError) and exc.errno in NO_ROOM:
-        return StorageFull("disk: the server has no room left for this upload; nothing was kept")
-    return UploadFailed("body: the upload was interrupted")
+        raise receiving_failed(exc) from None
 
 
 class ChunkSink(Protocol):
@@ -514,7 +508,7 @@ def _receive_multipart(request: HttpRequest) -> tuple[ReceivedFile, str]:
         raise UploadFailed(f"body: Multipart form parse error - {exc}") from None
     except OSError as exc:  # the client hung up mid-body (UnreadablePostError), or the disk is full
         _discard(handler)
-        raise interrupted(exc) from None
+        raise receiving_failed(exc) from None
     except BaseException:
         _discard(handler)
         raise
