@@ -45,6 +45,7 @@ if _protocol == "https":
     keyfile = env_str("TLS_KEYFILE", str(BASE_DIR / "resources" / "privkey.pem"))
     if not (os.path.exists(certfile) and os.path.exists(keyfile)):
         sys.exit("PROTOCOL=https needs resources/fullchain.pem and resources/privkey.pem (manage.py selfsigned)")
+    from registry_project.server.workers import ssl_context  # noqa: F401  # handshakes bounded in time
 
 
 def when_ready(server: object) -> None:

@@ -83,3 +83,36 @@ def test_selfsigned_refuses_to_overwrite_an_existing_pair(tmp_path):
 
     with pytest.raises(CommandError, match="--force"):
         call_command("selfsigned", "--directory", str(tmp_path), stdout=StringIO())
+
+
+def test_clients_that_stall_their_tls_handshake_hold_no_thread_for_long(tmp_path):
+    import socket
+
+    resources = tmp_path / "resources"
+    call_command("selfsigned", "--directory", str(resources), stdout=StringIO())
+    https_port, http_port = free_port(), free_port()
+    environment = registry_environment(
+        tmp_path / "data",
+        http_port,
+        PROTOCOL="https",
+        HTTPS_PORT=str(https_port),
+        TLS_CERTFILE=str(resources / "fullchain.pem"),
+        TLS_KEYFILE=str(resources / "privkey.pem"),
+        GUNICORN_THREADS="2",
+        REQUEST_HEAD_TIMEOUT="2s",
+    )
+    with gunicorn(environment, tmp_path / "gunicorn.log", ports=(https_port,)):
+        stalled = [socket.create_connection(("127.0.0.1", https_port)) for _ in range(4)]
+        for sock in stalled:
+            sock.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and nothing more
+        try:
+            # both threads take a stalled handshake; gunicorn's waited without a limit, so this request did too
+            context = ssl.create_default_context(cafile=str(resources / "fullchain.pem"))
+            connection = http.client.HTTPSConnection("127.0.0.1", https_port, context=context, timeout=15)
+            connection.request("GET", "/v1/version")
+            response = connection.getresponse()
+        finally:
+            for sock in stalled:
+                sock.close()
+
+    assert response.status == 200

@@ -5,8 +5,10 @@ request header (the Authorization header carries tokens)."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -116,8 +118,6 @@ def test_the_slot_of_a_worker_that_is_gone_is_nobodys_better_choice_and_is_reuse
 
 def raw_answer(port: int, request: bytes) -> tuple[str, dict[str, str], bytes]:
     """Send ``request`` as bytes (what http.client would refuse to send) and read the whole answer."""
-    import json
-    import socket
 
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(request)
@@ -176,7 +176,6 @@ def one_small_worker(tmp_path: Path) -> Iterator[int]:
 
 
 def test_connections_that_send_nothing_cost_no_thread_and_others_are_answered_at_once(one_small_worker):
-    import socket
 
     port = one_small_worker
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
@@ -193,3 +192,140 @@ def test_connections_that_send_nothing_cost_no_thread_and_others_are_answered_at
             sock.close()
 
     assert answer.status == 200
+
+
+@pytest.fixture
+def impatient_worker(tmp_path: Path) -> Iterator[int]:
+    """One worker with two request threads that waits 2 s for a request head and for each read of a body."""
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    environment = registry_environment(
+        tmp_path / "data",
+        port,
+        WEB_CONCURRENCY="1",
+        GUNICORN_THREADS="2",
+        REQUEST_HEAD_TIMEOUT="2s",
+        CLIENT_TIMEOUT="2s",
+    )
+    with gunicorn(environment, log, ports=[port]):
+        wait_until_serving(log, workers=1)
+        yield port
+
+
+def _answer_of(connection: socket.socket) -> tuple[str, dict[str, str], dict[str, object]]:
+    """Everything the server sends until it closes the connection: status, headers, the JSON body."""
+    data = b""
+    while chunk := connection.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return status.split(" ")[1], headers, json.loads(body)
+
+
+HALF_A_HEAD = b"GET /v1/version HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow"
+
+
+def test_connections_sending_their_heads_slowly_cost_no_thread_and_others_are_answered(impatient_worker):
+    port = impatient_worker
+    slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+    try:
+        for sock in slow:
+            sock.sendall(HALF_A_HEAD)  # and nothing more for now, as a slowloris client does
+        time.sleep(0.3)  # every slow head has reached the server
+        # gthread gave each of them a thread that waited for the rest of the head without a limit: the two
+        # threads were taken, and this request waited until the client below gave up
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/v1/version")
+        answer = connection.getresponse()
+        answer.read()
+    finally:
+        for sock in slow:
+            sock.close()
+
+    assert answer.status == 200
+
+
+def test_a_head_not_complete_in_time_is_answered_408_and_the_connection_closes(impatient_worker):
+    with socket.create_connection(("127.0.0.1", impatient_worker), timeout=30) as connection:
+        connection.sendall(HALF_A_HEAD)
+
+        status, headers, body = _answer_of(connection)
+
+    assert status == "408"
+    assert headers["connection"] == "close"
+    assert body["value"] == 36
+    assert "head" in str(body["details"])
+
+
+def test_a_body_that_stops_arriving_is_answered_408(impatient_worker):
+    with socket.create_connection(("127.0.0.1", impatient_worker), timeout=30) as connection:
+        connection.sendall(
+            b"POST /v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"username": "ad'
+        )
+
+        status, headers, body = _answer_of(connection)
+
+    assert status == "408", body
+    assert headers["connection"] == "close"
+    assert "body" in str(body["details"])
+
+
+def test_a_client_that_sends_its_whole_body_before_reading_reads_the_413(impatient_worker):
+    # Python's http.client (and requests) send the whole body, then read: a server that closed the connection
+    # early with the body unread made the kernel answer the rest with a reset, and the 413 was lost.
+    connection = http.client.HTTPConnection("127.0.0.1", impatient_worker, timeout=30)
+    connection.request(
+        "POST", "/v1/login", body=b"{" + b" " * (64 * 1024 * 1024) + b"}", headers={"Content-Type": "application/json"}
+    )
+    answer = connection.getresponse()
+    body = json.loads(answer.read())
+
+    assert answer.status == 413
+    assert answer.getheader("Connection") == "close"
+    assert body["value"] == 22
+
+
+def test_a_head_larger_than_the_server_takes_is_refused_with_431(impatient_worker):
+    with socket.create_connection(("127.0.0.1", impatient_worker), timeout=30) as connection:
+        connection.sendall(b"GET /v1/version HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Filler: yyyyyyy\r\n" * 5000)
+
+        status, _headers, body = _answer_of(connection)
+
+    assert status == "431"
+    assert body["value"] == 33
+
+
+def test_a_kept_connection_that_sends_half_its_next_head_is_answered_408(impatient_worker):
+    with socket.create_connection(("127.0.0.1", impatient_worker), timeout=30) as connection:
+        connection.sendall(b"GET /v1/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        first = connection.recv(65536)
+        connection.sendall(HALF_A_HEAD)  # the next request on the kept connection, never finished
+
+        status, _headers, body = _answer_of(connection)
+
+    assert first.startswith(b"HTTP/1.1 200")
+    assert status == "408"
+    assert body["value"] == 36
+
+
+def test_a_stopping_server_does_not_wait_for_connections_still_sending_their_heads(tmp_path):
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    environment = registry_environment(tmp_path / "data", port, REQUEST_HEAD_TIMEOUT="60s")
+    with gunicorn(environment, log, ports=[port]) as server:
+        wait_until_serving(log, workers=1)
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        for sock in slow:
+            sock.sendall(HALF_A_HEAD)
+        time.sleep(0.3)  # all of them are with the worker
+
+        server.terminate()
+        # gthread's threads waited on the slow heads until the graceful timeout (30 s) ran out
+        stopped = server.wait(timeout=20)
+
+    for sock in idle + slow:
+        sock.close()
+    assert stopped == 0
