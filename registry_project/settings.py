@@ -64,12 +64,15 @@ except Exception as exc:  # dj_database_url raises several types for a bad URL
 if _catalog["ENGINE"] == "django.db.backends.sqlite3":
     _catalog["NAME"] = str(_project_path(_catalog["NAME"]))
     Path(_catalog["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Django's backend, with writers served in the order they came (framework/db/write_queue.py).
+    _catalog["ENGINE"] = "framework.db.sqlite3"
     _catalog["OPTIONS"] = {
-        # WAL lets readers run beside a writer; IMMEDIATE takes the write lock up front so two writers
-        # queue on the busy timeout instead of failing with "database is locked" half-way.
+        # WAL lets readers run beside a writer; IMMEDIATE takes the write lock up front, so a transaction
+        # waits for it at its start instead of failing with "database is locked" half-way.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        # How long a write waits for its turn and the lock; past it, a 503 with Retry-After.
+        "timeout": env_duration("DATABASE_LOCK_TIMEOUT", "20s"),
     }
     _catalog["TEST"] = {"NAME": str(Path(_catalog["NAME"]).with_name("test-catalog.sqlite3"))}
     # Opening a SQLite connection (file, PRAGMAs, Django's SQL functions) is paid twice per request (catalog

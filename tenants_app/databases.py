@@ -25,6 +25,8 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from framework.db import write_queue
+
 logger = logging.getLogger(__name__)
 
 ALIAS_PREFIX = "tenant:"
@@ -188,7 +190,7 @@ def drop(database: str) -> None:
     forget(database)
     if _is_sqlite():
         path = _sqlite_path(database)
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in ("", "-wal", "-shm", "-journal", write_queue.SUFFIX):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     quoted = connections[DEFAULT_DB_ALIAS].ops.quote_name(database)

@@ -1,0 +1,106 @@
+"""Django's SQLite backend, with the database's writers served first come, first served.
+
+Every transaction (``BEGIN IMMEDIATE``: settings.py) and every write outside one first waits for its turn in
+the database's write queue (``framework.db.write_queue``), up to the connection's ``timeout`` option
+(``DATABASE_LOCK_TIMEOUT``); past it the write fails as SQLite's own "database is locked" does, which the
+API answers with a 503 and ``Retry-After``. SQLite's busy timeout stays as the wait for a program outside
+the registry that holds the lock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from sqlite3 import dbapi2 as Database
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+
+from framework.db import write_queue
+
+# Statements that take SQLite's write lock on their own in autocommit mode (outside a transaction).
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|ANALYZE|CREATE|DROP|ALTER|VACUUM|REINDEX)\b", re.IGNORECASE)
+# django-stubs leave out the backend's private transaction methods, which this class extends.
+_Django: Any = base.DatabaseWrapper
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn: write_queue.Turn | None = None
+        self.execute_wrappers.append(self._queued_write)
+
+    @property
+    def lock_timeout(self) -> float:
+        return float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+
+    def _queues(self) -> bool:
+        return write_queue.AVAILABLE and not self.is_in_memory_db()
+
+    def _wait_for_turn(self) -> write_queue.Turn:
+        with self.wrap_database_errors:  # what SQLite would answer: an OperationalError, a 503 in the API
+            try:
+                return write_queue.wait_for_turn(str(self.settings_dict["NAME"]), self.lock_timeout)
+            except write_queue.QueueTimeout as exc:
+                raise Database.OperationalError(f"database is locked: {exc}") from None
+            except OSError as exc:
+                raise Database.OperationalError(f"the database's write queue cannot be used: {exc}") from None
+
+    def _start_transaction_under_autocommit(self) -> None:
+        if not self._queues():
+            _Django._start_transaction_under_autocommit(self)
+            return
+        self._turn = self._wait_for_turn()
+        try:
+            if self._turn.waited:
+                self._begin_within(self.lock_timeout - self._turn.waited)
+            else:
+                _Django._start_transaction_under_autocommit(self)
+        except BaseException:
+            self._end_turn()
+            raise
+
+    def _begin_within(self, seconds: float) -> None:
+        """BEGIN with what is left of the wait, so that queue and lock together wait ``lock_timeout`` at most."""
+        assert self.connection is not None
+        self.connection.execute(f"PRAGMA busy_timeout = {max(1, int(seconds * 1000))}")
+        try:
+            _Django._start_transaction_under_autocommit(self)
+        finally:
+            self.connection.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
+
+    def _queued_write(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        """A write outside a transaction takes its turn too: it would otherwise poll for the lock while the
+        queue hands it from writer to writer."""
+        if self._turn is not None or not self.get_autocommit() or not self._queues() or not _WRITES.match(sql):
+            return execute(sql, params, many, context)
+        turn = self._wait_for_turn()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            turn.release()
+
+    def _end_turn(self) -> None:
+        if self._turn is not None:
+            self._turn.release()
+            self._turn = None
+
+    def _commit(self) -> None:
+        try:
+            _Django._commit(self)
+        finally:
+            self._end_turn()
+
+    def _rollback(self) -> None:
+        try:
+            _Django._rollback(self)
+        finally:
+            self._end_turn()
+
+    def _close(self) -> None:
+        try:
+            _Django._close(self)
+        finally:
+            self._end_turn()
