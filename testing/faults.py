@@ -9,7 +9,10 @@ faults countable:
   ``busy_after_cut`` requests that follow a cut are refused as ``busy`` ones are;
 - ``corrupt_at``: one byte of every answer body at that offset is flipped;
 - ``cut_upload_after``: the first ``upload_cuts`` requests whose body goes past that many bytes lose their
-  connection there, both ways (a link dropping mid-upload); ``upstream_bytes`` counts every body byte sent on.
+  connection there, both ways (a link dropping mid-upload); ``upstream_bytes`` counts every body byte sent on;
+- ``corrupt_upload_at``: the first ``upload_corruptions`` request bodies that go past that many bytes get the
+  byte there flipped on their way to the server;
+- ``patches``: the headers (names in lower case) of every ``PATCH`` (tus) clients sent, in order.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class Faults:
     upload_cuts: int = 0
     upstream_bytes: int = 0  # every request body byte passed on to the server
     offsets: list[int] = field(default_factory=list)  # the Upload-Offset headers (tus) clients sent
+    corrupt_upload_at: int | None = None
+    upload_corruptions: int = 0
+    patches: list[dict[str, str]] = field(default_factory=list)
 
 
 class FaultyProxy:
@@ -80,6 +86,8 @@ class FaultyProxy:
                         self.faults.ranges.append(line.split(b":", 1)[1].strip().decode())
                     if line.lower().startswith(b"upload-offset:"):
                         self.faults.offsets.append(int(line.split(b":", 1)[1]))
+                if head.startswith(b"PATCH "):
+                    self.faults.patches.append(_headers(head))
             if refuse:
                 client.sendall(self._refusal())
                 return
@@ -141,6 +149,7 @@ class FaultyProxy:
                 if not chunk:
                     return
                 with self.lock:
+                    chunk = self._corrupted_upload(chunk, passed)
                     limit = self.faults.cut_upload_after if self.faults.upload_cuts > 0 else None
                     if limit is not None and passed + len(chunk) > limit:
                         self.faults.upload_cuts -= 1
@@ -156,6 +165,15 @@ class FaultyProxy:
                     return
         except OSError:
             return
+
+    def _corrupted_upload(self, chunk: bytes, passed: int) -> bytes:
+        """``chunk`` of a request body, ``passed`` bytes in, with the byte at ``corrupt_upload_at`` flipped."""
+        at = self.faults.corrupt_upload_at
+        if at is None or self.faults.upload_corruptions <= 0 or not passed <= at < passed + len(chunk):
+            return chunk
+        self.faults.upload_corruptions -= 1
+        position = at - passed
+        return chunk[:position] + bytes([chunk[position] ^ 0xFF]) + chunk[position + 1 :]
 
     def _corrupted(self, chunk: bytes, sent: int, body_offset: int) -> bytes:
         at = self.faults.corrupt_at
@@ -175,6 +193,12 @@ def _read_head(client: socket.socket) -> bytes | None:
             return None
         data += chunk
     return data
+
+
+def _headers(head: bytes) -> dict[str, str]:
+    """The request's header fields, names in lower case."""
+    lines = head[: head.index(HEAD_END)].decode("latin-1").split("\r\n")[1:]
+    return {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
 
 
 def _one_request(head: bytes) -> bytes:

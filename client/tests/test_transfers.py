@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+
+import httpx
 import pytest
 from client.tests.conftest import random_file
 
 from registry_client import DigestMismatch, Registry
-from registry_client.errors import NetworkError, ServerError, TooManyRequests
-from registry_client.transfers import sha256_of
+from registry_client.errors import InvalidRequest, NetworkError, ServerError, TooManyRequests
+from registry_client.transfers import LAST_PATCH, repr_digest, sha256_of
 
 MIB = 1024 * 1024
 
@@ -123,6 +127,7 @@ def test_an_upload_cut_mid_chunk_continues_from_what_the_server_kept(proxy, grac
         version = reg.push("flaky-link", model)
 
     assert version.sha256 == sha256_of(model)
+    assert proxy.faults.patches[-1]["repr-digest"] == repr_digest(sha256_of(model))
     assert any(offset % MIB for offset in proxy.faults.offsets)  # it went on from inside the cut chunk
     assert proxy.faults.upstream_bytes < 6 * MIB  # at most the cut chunk and one more, not the file again
     assert not upload_memory.exists() or "flaky-link" not in upload_memory.read_text()
@@ -143,3 +148,106 @@ def test_a_push_run_again_after_a_failure_continues_the_same_upload(proxy, grace
 
     assert version.sha256 == sha256_of(model)
     assert proxy.faults.upstream_bytes < 4 * MIB  # the second run sent only what the first did not
+
+
+@pytest.mark.parametrize(
+    ("size", "chunk"),
+    [(3 * MIB + 12345, 1 * MIB), (2 * MIB, 2 * MIB)],
+    ids=["several chunks", "a file of one chunk"],
+)
+def test_a_large_push_sends_the_whole_files_digest_on_its_last_patch_only(proxy, grace_key, tmp_path, size, chunk):
+    model = random_file(tmp_path / "weights.bin", size)
+
+    with through(proxy, grace_key, resumable_threshold=1 * MIB, resumable_chunk=chunk) as reg:
+        version = reg.push("hashed-on-the-way", model)
+
+    *earlier, last = proxy.faults.patches
+    assert earlier  # even a file of one chunk: its last PATCH is a small one after it
+    assert [headers.get("repr-digest") for headers in earlier] == [None] * len(earlier)
+    assert last["repr-digest"] == repr_digest(sha256_of(model))
+    assert int(last["upload-offset"]) + int(last["content-length"]) == size
+    assert 0 < int(last["content-length"]) <= LAST_PATCH
+    assert version.sha256 == sha256_of(model)
+
+
+def test_a_push_resumed_by_a_second_run_sends_the_digest_of_the_whole_file(proxy, grace_key, tmp_path):
+    model = random_file(tmp_path / "weights.bin", 4 * MIB)
+    proxy.faults.cut_upload_after = 64 * 1024
+    proxy.faults.upload_cuts = 1000
+    with through(proxy, grace_key, retries=0, **RESUMABLE) as reg, pytest.raises(NetworkError):
+        reg.push("resumed", model)
+    proxy.faults.upload_cuts = 0
+    proxy.faults.patches.clear()
+
+    with through(proxy, grace_key, **RESUMABLE) as reg:
+        version = reg.push("resumed", model)
+
+    assert int(proxy.faults.patches[0]["upload-offset"]) > 0  # it continued what the first run sent
+    assert proxy.faults.patches[-1]["repr-digest"] == repr_digest(sha256_of(model))  # not the rest's digest
+    assert version.sha256 == sha256_of(model)
+
+
+def test_a_file_changed_between_a_failed_push_and_the_retry_starts_a_new_upload(
+    registry_server, proxy, grace_key, tmp_path, upload_memory
+):
+    model = random_file(tmp_path / "weights.bin", 4 * MIB)
+    proxy.faults.cut_upload_after = 64 * 1024
+    proxy.faults.upload_cuts = 1000
+    with through(proxy, grace_key, retries=0, **RESUMABLE) as reg, pytest.raises(NetworkError):
+        reg.push("retrained", model)
+    [abandoned] = json.loads(upload_memory.read_text()).values()
+    before = model.stat().st_mtime_ns
+    random_file(model, 4 * MIB)  # the same size, other bytes: retrained meanwhile
+    os.utime(model, ns=(before + 10**9, before + 10**9))  # a second later, whatever the clock's resolution
+    proxy.faults.upload_cuts = 0
+    proxy.faults.patches.clear()
+
+    with through(proxy, grace_key, **RESUMABLE) as reg:
+        version = reg.push("retrained", model)
+
+    assert int(proxy.faults.patches[0]["upload-offset"]) == 0  # a new upload, from the first byte
+    assert version.sha256 == sha256_of(model)
+    headers = {"Authorization": f"Bearer {grace_key}", "Tus-Resumable": "1.0.0"}
+    assert httpx.head(registry_server.url + abandoned, headers=headers).status_code == 404  # given up
+    assert json.loads(upload_memory.read_text()) == {}
+
+
+def test_a_server_that_refuses_the_digest_keeps_no_version(proxy, grace_key, tmp_path, upload_memory):
+    model = random_file(tmp_path / "weights.bin", 3 * MIB)
+    proxy.faults.corrupt_upload_at = 500_000  # one byte flipped on the way: the file the server gets differs
+    proxy.faults.upload_corruptions = 1
+
+    with through(proxy, grace_key, **RESUMABLE) as reg:
+        with pytest.raises(InvalidRequest) as refused:
+            reg.push("corrupted", model)
+        item = reg.get("corrupted")
+
+    assert refused.value.envelope["value"] == 26  # digest_mismatch
+    assert "repr-digest" in proxy.faults.patches[-1]
+    assert item.versions == ()
+    assert json.loads(upload_memory.read_text()) == {}  # nothing left to resume: the server kept nothing
+
+
+def test_a_large_file_the_item_already_has_is_not_sent_again(proxy, grace_key, tmp_path):
+    model = random_file(tmp_path / "weights.bin", 2 * MIB)
+    with through(proxy, grace_key, **RESUMABLE) as reg:
+        first = reg.push("kept", model)
+        proxy.faults.patches.clear()
+
+        again = reg.push("kept", model, alias="production")  # a version of this size: hashed first, found
+
+        assert proxy.faults.patches == []
+        assert again.ordinal == first.ordinal
+        assert reg.get("kept").aliases == {"production": 1}
+
+
+def test_a_large_file_under_a_taken_name_is_named_by_its_digest(proxy, grace_key, tmp_path):
+    model = random_file(tmp_path / "weights.bin", 2 * MIB)
+    with through(proxy, grace_key, **RESUMABLE) as reg:
+        reg.push("renamed", model)
+        random_file(model, 3 * MIB)  # other bytes, another size, the same name
+
+        second = reg.push("renamed", model)
+
+    assert second.original == f"weights-{sha256_of(model)[:8]}.bin"
+    assert proxy.faults.patches[-1]["repr-digest"] == repr_digest(sha256_of(model))

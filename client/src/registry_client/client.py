@@ -199,15 +199,26 @@ class Registry:
         file = Path(path)
         if not file.is_file():
             raise errors.ConfigurationError(f"{file}: no such file")
-        with transfers.progress_bar(file.stat().st_size, f"hashing {file.name}", self.progress) as bar:
-            sha256 = transfers.sha256_of(file, bar.update)
+        size = file.stat().st_size
         item = self._ensure_item(name, kind, tags=tags, visibility=visibility, metadata=item_metadata)
-        version = item.version_with_sha256(sha256)
-        if version is None:
-            original = _free_name(file.name, sha256, {existing.original for existing in item.versions})
+        uploads = f"/v1/{item.kind}/{item.id}/uploads"
+        resumable = (
+            not direct and size >= self.resumable_threshold and transfers.offers_resumable(self.transport, uploads)
+        )
+        sha256 = None
+        if not resumable or _needs_digest_first(item, file.name, size):
+            with transfers.progress_bar(size, f"hashing {file.name}", self.progress) as bar:
+                sha256 = transfers.sha256_of(file, bar.update)
+        version = item.version_with_sha256(sha256) if sha256 else None
+        original = _free_name(file.name, sha256, {existing.original for existing in item.versions})
+        if version is not None:
+            if self.progress:
+                print(f"{item.ref} already has these bytes as version {version.ordinal}: not uploaded", file=sys.stderr)
+        elif resumable:
+            version = self._push_resumable(item, file, sha256, original, _version_fields(metadata or {}, description))
+        else:
+            assert sha256 is not None  # always hashed first for these
             version = self._upload(item, file, sha256, original, metadata or {}, description, direct=direct)
-        elif self.progress:
-            print(f"{item.ref} already has these bytes as version {version.ordinal}: not uploaded", file=sys.stderr)
         if alias:
             self.set_alias(Ref(id=item.id), alias, version.ordinal, kind=kind)
         return version
@@ -254,55 +265,61 @@ class Registry:
         *,
         direct: bool = False,
     ) -> Version:
+        """One request (or, with ``direct``, presigned parts to S3), the digest announced before the bytes."""
+        size = file.stat().st_size
+        if direct:
+            body: dict[str, Any] = {"filename": original, "size": size, "sha256": sha256}
+            if description:
+                body["description"] = description
+            if metadata:
+                body["metadata"] = metadata_list(metadata)
+            uploads = f"/v1/{item.kind}/{item.id}/uploads"
+            with transfers.progress_bar(size, f"uploading {original}", self.progress) as bar:
+                return Version.of(transfers.direct_upload(self.transport, f"{uploads}/s3", file, body, bar))
         headers = {
             "Content-Type": "application/octet-stream",
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(original, safe='')}",
             "X-Checksum-Sha256": sha256,
             # a declared length: the body streams as it is read, not chunked (which the registry refuses)
-            "Content-Length": str(file.stat().st_size),
+            "Content-Length": str(size),
         }
-        params: dict[str, str] = {}
-        if description:
-            params["description"] = description
-        if metadata:
-            params["metadata"] = json.dumps(metadata_list(metadata))
-        uploads = f"/v1/{item.kind}/{item.id}/uploads"
-        if direct:
-            body: dict[str, Any] = {"filename": original, "size": file.stat().st_size, "sha256": sha256}
-            if description:
-                body["description"] = description
-            if metadata:
-                body["metadata"] = metadata_list(metadata)
-            with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
-                return Version.of(transfers.direct_upload(self.transport, f"{uploads}/s3", file, body, bar))
-        if file.stat().st_size >= self.resumable_threshold and transfers.offers_resumable(self.transport, uploads):
-            with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
-                location = transfers.resumable_upload(
-                    self.transport,
-                    uploads,
-                    file,
-                    sha256=sha256,
-                    original=original,
-                    fields=params,
-                    chunk_size=self.resumable_chunk,
-                    bar=bar,
-                    memory=transfers.UploadMemory(transfers.upload_state_path()),
-                )
-            if location is not None:
-                return Version.of(self._json("GET", location))
-            version = self.get(Ref(id=item.id), kind=item.kind).version_with_sha256(sha256)
-            if version is None:
-                raise errors.NetworkError(f"{file}: the upload broke off and the registry does not have it")
-            return version
-        with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
+        with transfers.progress_bar(size, f"uploading {original}", self.progress) as bar:
             document = self._json(
                 "POST",
                 f"/v1/{item.kind}/{item.id}/versions",
-                params=params,
+                params=_version_fields(metadata, description),
                 headers=headers,
                 body=transfers.file_body(file, bar),
             )
         return Version.of(document)
+
+    def _push_resumable(
+        self, item: Item, file: Path, sha256: str | None, original: str, fields: dict[str, str]
+    ) -> Version:
+        """tus 1.0, the digest sent with the last PATCH (``sha256`` when known already, else hashed as the file
+        goes); the version the registry recorded must have the digest this client read."""
+        with transfers.progress_bar(file.stat().st_size, f"uploading {original}", self.progress) as bar:
+            sent = transfers.resumable_upload(
+                self.transport,
+                f"/v1/{item.kind}/{item.id}/uploads",
+                file,
+                sha256=sha256,
+                original=original,
+                fields=fields,
+                chunk_size=self.resumable_chunk,
+                bar=bar,
+                memory=transfers.UploadMemory(transfers.upload_state_path()),
+            )
+        if sent.location is not None:
+            version = Version.of(self._json("GET", sent.location))
+        else:  # the answer to the last chunk was lost: the version, if it exists, has these bytes
+            found = self.get(Ref(id=item.id), kind=item.kind).version_with_sha256(sent.sha256)
+            if found is None:
+                raise errors.NetworkError(f"{file}: the upload broke off and the registry does not have it")
+            version = found
+        if version.sha256 != sent.sha256:
+            raise errors.DigestMismatch(f"{file}: the registry recorded SHA-256 {version.sha256}, not {sent.sha256}")
+        return version
 
     def set_alias(self, ref: str | Ref, alias: str, version: int | str, *, kind: str = "models") -> dict[str, Any]:
         """Point ``alias`` of the item at ``version`` (an ordinal or a file name); moves it if it exists."""
@@ -355,8 +372,25 @@ class Registry:
         )
 
 
-def _free_name(name: str, sha256: str, taken: set[str]) -> str:
+def _needs_digest_first(item: Item, name: str, size: int) -> bool:
+    """Whether a resumable push must hash before it sends, rather than while: to look for the same bytes,
+    which only a version of this very size can hold, or to name the file when its name is taken."""
+    return any(version.size == size or version.original == name for version in item.versions)
+
+
+def _version_fields(metadata: dict[str, MetadataValue], description: str) -> dict[str, str]:
+    """A version's description and metadata as a one-request upload's parameters and tus metadata take them."""
+    fields: dict[str, str] = {}
+    if description:
+        fields["description"] = description
+    if metadata:
+        fields["metadata"] = json.dumps(metadata_list(metadata))
+    return fields
+
+
+def _free_name(name: str, sha256: str | None, taken: set[str]) -> str:
     if name not in taken:
         return name
+    assert sha256 is not None  # a taken name is the reason to hash first
     stem, dot, suffix = name.partition(".")
     return f"{stem}-{sha256[:8]}{dot}{suffix}"

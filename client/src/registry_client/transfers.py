@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -201,6 +202,11 @@ def _verify(partial: Path, sha256: str, actual: str) -> None:
 TUS_VERSION = "1.0.0"
 RESUMABLE_THRESHOLD = 64 * 1024 * 1024  # files at least this large go up in resumable chunks
 RESUMABLE_CHUNK = 64 * 1024 * 1024
+# The last PATCH carries the whole file's digest, so it waits for the hashing thread; all before it is sent
+# while the file is hashed. Kept small so that even a file of one chunk overlaps (its first PATCH holds all
+# but this much); hashing outruns the sending, and last PATCHes of 4 or 16 MiB measured no faster
+# (bench/README.md, client_transfer.py).
+LAST_PATCH = 1024 * 1024
 
 
 def offers_resumable(transport: Transport, uploads_path: str) -> bool:
@@ -219,10 +225,28 @@ def upload_state_path() -> Path:
 
 
 class UploadMemory:
-    """Upload URLs of unfinished resumable uploads, by registry, item, file digest and name (a JSON file)."""
+    """Upload URLs of unfinished resumable uploads, by registry, item and file (a JSON file)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @staticmethod
+    def key(base_url: str, uploads_path: str, file: Path, original: str) -> str:
+        """The file by its absolute path, size and modification time: a file changed since an upload began
+        (another size or mtime) never resumes into it, without hashing the file to find out."""
+        status = file.stat()
+        return f"{UploadMemory.prefix(base_url, uploads_path, file)}{status.st_size}|{status.st_mtime_ns}|{original}"
+
+    @staticmethod
+    def prefix(base_url: str, uploads_path: str, file: Path) -> str:
+        """What the keys of every upload of this path to this item start with, whatever the file held."""
+        return f"{base_url}|{uploads_path}|{file.resolve()}|"
+
+    def others(self, key: str, prefix: str) -> dict[str, str]:
+        """Uploads of the same path to the same item under another key: of the file as it was before."""
+        return {
+            other: location for other, location in self._read().items() if other.startswith(prefix) and other != key
+        }
 
     def _read(self) -> dict[str, str]:
         try:
@@ -249,46 +273,158 @@ class UploadMemory:
             pass  # remembering is a convenience: the upload itself goes on
 
 
+class FileDigest:
+    """The SHA-256 of a file's first ``size`` bytes, computed in a second thread while the file is sent:
+    ``hashlib`` and unbuffered reads release the GIL, so on two cores the hashing costs the sending nothing.
+    Always from byte 0, also when a push resumes an upload: the digest covers every byte, sent now or by an
+    earlier run."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path, self.size = path, size
+        self._stop = threading.Event()
+        self._hexdigest: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="registry-client-push-hash", daemon=True)
+
+    def start(self) -> None:
+        if self._thread.ident is None:  # not started yet
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Give up (the push failed): the thread stops at its next piece."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        """Wait for the digest; an error of the hashing thread (the file shrank, a read failed) raises here."""
+        self.start()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._hexdigest is None:
+            raise errors.NetworkError(f"{self.path}: hashing was stopped")
+        return self._hexdigest
+
+    def _run(self) -> None:
+        digest = hashlib.sha256()
+        buffer = memoryview(bytearray(BUFFER_SIZE))
+        try:
+            with self.path.open("rb", buffering=0) as source:
+                left = self.size
+                while left and not self._stop.is_set():
+                    filled = source.readinto(buffer[: min(BUFFER_SIZE, left)])
+                    if not filled:
+                        raise errors.ConfigurationError(f"{self.path}: the file shrank while it was uploaded")
+                    digest.update(buffer[:filled])
+                    left -= filled
+            if not left:
+                self._hexdigest = digest.hexdigest()
+        except BaseException as exc:  # handed to the thread that waits for the digest
+            self._error = exc
+
+
+class KnownDigest:
+    """A digest computed before the push (to find the same bytes already there): nothing to hash again."""
+
+    def __init__(self, sha256: str) -> None:
+        self.sha256 = sha256
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return self.sha256
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A finished resumable upload: the new version's document path (None when the last answer was lost and
+    the caller must look the version up), and the SHA-256 of the file as this client read it."""
+
+    location: str | None
+    sha256: str
+
+
 def resumable_upload(
     transport: Transport,
     uploads_path: str,
     file: Path,
     *,
-    sha256: str,
+    sha256: str | None,
     original: str,
     fields: dict[str, str],
     chunk_size: int,
     bar: Any,
     memory: UploadMemory,
-) -> str | None:
+) -> Sent:
     """Send ``file`` through tus 1.0 (``uploads_path`` is the item's creation URL): continue an upload of
-    the same bytes a previous run left, else create one; send chunks from the offset the server reports,
-    asking it again after a broken connection. Returns the path of the new version's document, or None when
-    the upload ended on the server without its answer reaching us (the caller looks for the version)."""
-    size = file.stat().st_size
-    key = f"{transport.base_url}|{uploads_path}|{sha256}|{size}|{original}"
+    the same file a previous run left, else create one; send chunks from the offset the server reports,
+    asking it again after a broken connection. The file is hashed in a second thread as the first chunk goes
+    out (unless ``sha256`` is known already) and the digest goes with the last PATCH as ``Repr-Digest``:
+    the registry keeps nothing unless the file it received has that digest."""
+    key = UploadMemory.key(transport.base_url, uploads_path, file, original)
+    location, offset = _resume_or_create(transport, uploads_path, file, {**fields, "filename": original}, memory, key)
+    digest = KnownDigest(sha256) if sha256 else FileDigest(file, file.stat().st_size)
+    digest.start()
+    try:
+        document = _send_rest(transport, location, file, offset, chunk_size, bar, digest, memory, key)
+        return Sent(document, digest.hexdigest())
+    finally:
+        digest.stop()
+
+
+def _resume_or_create(
+    transport: Transport, uploads_path: str, file: Path, fields: dict[str, str], memory: UploadMemory, key: str
+) -> tuple[str, int]:
+    """The upload a previous run left of this very file, and where it stands; else a new one. An upload of
+    the same path begun with other bytes is given up: it can never finish now."""
     location = memory.get(key)
     offset = _offset_of(transport, location) if location else None
-    if location is None or offset is None:
-        location = _create(transport, uploads_path, size, {**fields, "filename": original, "sha256": sha256})
-        memory.put(key, location)
-        offset = 0
+    if location is not None and offset is not None:
+        return location, offset
+    for stale, stale_location in memory.others(
+        key, UploadMemory.prefix(transport.base_url, uploads_path, file)
+    ).items():
+        _terminate(transport, stale_location)
+        memory.put(stale, None)
+    location = _create(transport, uploads_path, file.stat().st_size, fields)
+    memory.put(key, location)
+    return location, 0
+
+
+def _send_rest(
+    transport: Transport,
+    location: str,
+    file: Path,
+    start: int,
+    chunk_size: int,
+    bar: Any,
+    digest: FileDigest | KnownDigest,
+    memory: UploadMemory,
+    key: str,
+) -> str | None:
+    """The chunks from ``offset`` on; the new version's document path, or None when the last answer was lost."""
+    size = file.stat().st_size
     failures = 0
-    while True:
+    offset: int | None = start
+    while offset is not None:
         bar.reset()
         bar.update(offset)
+        length = _next_length(size, offset, chunk_size)
+        last = {"Repr-Digest": repr_digest(digest.hexdigest())} if offset + length == size else {}
         try:
-            response = _send_chunk(transport, location, file, offset, min(chunk_size, size - offset), bar)
+            response = _send_chunk(transport, location, file, offset, length, bar, last)
         except (httpx.TransportError, errors.NetworkError):
             failures += 1
             if failures > MAX_RESUMES:
                 message = f"{file}: the connection kept breaking; run the push again to continue"
                 raise errors.NetworkError(message) from None
             time.sleep(0.25)  # let the server notice the break before asking where it stands
-            offset = _offset_of(transport, location)
-            if offset is None:  # the last chunk arrived and its answer was lost, or the upload is gone
-                memory.put(key, None)
-                return None
+            offset = _offset_of(transport, location)  # None: the last chunk arrived and its answer was lost
             continue
         except errors.Conflict:  # our last chunk is still arriving, or arrived after all: ask again
             failures += 1
@@ -305,6 +441,22 @@ def resumable_upload(
             memory.put(key, None)
             return str(response.headers["Content-Location"])
         failures = 0
+    memory.put(key, None)  # the upload ended on the server (or is gone): the caller looks for the version
+    return None
+
+
+def _next_length(size: int, offset: int, chunk_size: int) -> int:
+    """How many bytes the PATCH at ``offset`` sends: ``chunk_size`` ones, then a last one of at most
+    ``LAST_PATCH`` bytes (the one that waits for the digest)."""
+    left = size - offset
+    if left <= LAST_PATCH:
+        return left
+    return min(chunk_size, left - LAST_PATCH)
+
+
+def repr_digest(sha256: str) -> str:
+    """``Repr-Digest`` (RFC 9530) of a hex SHA-256: ``sha-256=:<base64 of the digest>:``."""
+    return f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
 
 
 def _tus(**headers: str) -> dict[str, str]:
@@ -319,6 +471,12 @@ def _create(transport: Transport, uploads_path: str, size: int, fields: dict[str
     return str(response.headers["Location"])
 
 
+def _terminate(transport: Transport, location: str) -> None:
+    """Give an upload up (tus termination), so it does not count against the user's unfinished uploads."""
+    with contextlib.suppress(errors.RegistryError):
+        transport.request("DELETE", location, headers=_tus())
+
+
 def _offset_of(transport: Transport, location: str) -> int | None:
     """Where the upload stands, or None when the registry no longer has it (finished, expired, removed)."""
     try:
@@ -328,12 +486,15 @@ def _offset_of(transport: Transport, location: str) -> int | None:
     return int(response.headers["Upload-Offset"])
 
 
-def _send_chunk(transport: Transport, location: str, file: Path, offset: int, length: int, bar: Any) -> httpx.Response:
+def _send_chunk(
+    transport: Transport, location: str, file: Path, offset: int, length: int, bar: Any, extra: dict[str, str]
+) -> httpx.Response:
     headers = _tus(
         **{
             "Upload-Offset": str(offset),
             "Content-Type": "application/offset+octet-stream",
             "Content-Length": str(length),
+            **extra,
         }
     )
     return transport.request(
