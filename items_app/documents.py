@@ -26,6 +26,7 @@ def version_document(version: Version) -> dict[str, Any]:
         attach_version_rows([version])
     return {
         "ordinal": version.ordinal,
+        "label": version.label or None,
         "original": version.original,
         "size": version.size,
         "sha256": version.blob_id,

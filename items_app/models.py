@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from folksonomy_app.models import MetadataName, Tag
@@ -221,12 +222,14 @@ class Blob(models.Model):
 
 
 class Version(models.Model):
-    """One uploaded file of an item. ``ordinal`` counts 1, 2, 3… per item; ``original`` is its file name."""
+    """One uploaded file of an item. ``ordinal`` counts 1, 2, 3… per item; ``original`` is its file name;
+    ``label`` an optional name of the uploader's choosing (``v2.0.0``), unique per item in any case."""
 
     id = models.CharField(primary_key=True, max_length=24, default=new_object_id, editable=False)
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions", db_index=False)
     ordinal = models.PositiveIntegerField()
     original = models.CharField(max_length=255)
+    label = models.CharField(max_length=64, blank=True, default="")
     size = models.BigIntegerField()
     blob = models.ForeignKey(
         Blob, on_delete=models.PROTECT, related_name="versions", db_column="sha256", db_index=False
@@ -250,6 +253,13 @@ class Version(models.Model):
                 fields=["item", "original"],
                 name="version_original_unique_per_item",
                 violation_error_message="This item already has a version with this file name.",
+            ),
+            models.UniqueConstraint(
+                "item",
+                Lower("label"),
+                condition=~models.Q(label=""),
+                name="version_label_unique_per_item",
+                violation_error_message="This item already has a version with this label.",
             ),
         ]
         indexes = [

@@ -8,12 +8,13 @@ whatever fails in between.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from framework import jsontext
@@ -31,6 +32,13 @@ from tenants_app.context import require_tenant
 
 logger = logging.getLogger("registry.uploads")
 LATEST = "latest"  # the alias no one sets: always the highest ordinal
+
+# A version label (the original registry's ``?ordinal=v2.0.0``): a version number of the uploader's choosing.
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
+LABEL_RULE = (
+    "1 to 64 letters, digits, '.', '_', '+' or '-', starting with a letter or digit, with at least one digit "
+    "(v2, 2.0.0-rc1, 2024-06-01)"
+)
 
 
 class _BlobVanished(Exception):
@@ -60,6 +68,37 @@ def parse_version_metadata(text: str | None) -> list[MetadataValue]:
     return version_metadata(raw)
 
 
+def checked_label(raw: str | None) -> str:
+    """A label as an upload asks for it (``?ordinal=``), checked on its own: "" for none.
+
+    All digits is a number, which is what the registry counts itself: kept as is here and allowed only as
+    the next number (``_record``). A word alone (``production``) would read as an alias, a name ending in
+    letters after a dot (``model.onnx``) as a file name: both refused, so a reference means one thing.
+    """
+    label = (raw or "").strip()
+    if label == "" or label.isdigit():
+        return label
+    if not LABEL.match(label):
+        raise Invalid(f"ordinal: {label[:80]!r} is not a version label: {LABEL_RULE}")
+    suffix = label.rsplit(".", 1)[1] if "." in label else ""
+    if suffix.isalpha():
+        raise Invalid(f"ordinal: {label!r} reads as a file name (it ends in '.{suffix}'); {LABEL_RULE}")
+    if not any(character.isdigit() for character in label):
+        raise Invalid(f"ordinal: {label!r} reads as an alias (a word without a digit); {LABEL_RULE}")
+    return label
+
+
+def ensure_label_free(item: Item, label: str) -> None:
+    """Refuse (409) a label this item already uses, as a label or as a version's file name, in any case; an
+    upload checks it before it reads the file, and again when it records the version."""
+    if not label or label.isdigit():
+        return
+    clash = Version.objects.filter(item=item).filter(Q(label__iexact=label) | Q(original__iexact=label)).first()
+    if clash is not None:
+        what = "labelled" if clash.label.lower() == label.lower() else "with the file"
+        raise Conflict(f"ordinal: version {clash.ordinal} of this {item.kind} is already {what} {label!r}")
+
+
 def add_version(
     caller: Caller,
     item: Item,
@@ -69,8 +108,10 @@ def add_version(
     description: str = "",
     expected_sha256: str | None = None,
     metadata: Sequence[MetadataValue] = (),
+    label: str = "",
 ) -> Version:
-    """Record an uploaded file as the item's next version, storing its bytes once per tenant.
+    """Record an uploaded file as the item's next version, storing its bytes once per tenant; ``label``
+    (checked by ``checked_label``) names it besides its number.
 
     The blob is written first, then the row is recorded in a transaction that holds the blob's lock; any
     failure on the way releases the blob again unless another version uses it.
@@ -83,10 +124,12 @@ def add_version(
             raise DigestMismatch(f"file: its SHA-256 is {sha256}, the client expected {expected_sha256}")
         if Version.objects.filter(item=item, original=original).exists():
             raise Conflict(f"original: this {item.kind} already has a version named {original!r}")
+        ensure_label_free(item, label)
         with storage.object_store():  # a store that does not answer: 503, nothing recorded
-            version = _store_and_record(caller, item, received, tenant_id, original, description, metadata)
-    except IntegrityError:
+            version = _store_and_record(caller, item, received, tenant_id, original, description, metadata, label)
+    except IntegrityError:  # a concurrent upload took the file name or the label first
         _release(tenant_id, sha256)
+        ensure_label_free(item, label)
         raise Conflict(f"original: this {item.kind} already has a version named {original!r}") from None
     except BaseException:
         _release(tenant_id, sha256)
@@ -114,6 +157,7 @@ def _store_and_record(
     original: str,
     description: str,
     metadata: Sequence[MetadataValue],
+    label: str,
 ) -> Version:
     key = storage.blob_key(tenant_id, received.sha256)
     for _attempt in range(3):
@@ -121,7 +165,7 @@ def _store_and_record(
             storage.store(key, received)
         try:
             with generation.changing("versions", "lastmod"):
-                version = _record(caller, item, received, key, original, description)
+                version = _record(caller, item, received, key, original, description, label)
                 put_metadata(VersionMetadataEntry, {"version": version}, metadata, caller.user)
                 return version
         except _BlobVanished:
@@ -129,15 +173,22 @@ def _store_and_record(
     raise UploadFailed("file: storage lost the file while it was recorded; try again")
 
 
-def _record(caller: Caller, item: Item, received: ReceivedFile, key: str, original: str, description: str) -> Version:
+def _record(
+    caller: Caller, item: Item, received: ReceivedFile, key: str, original: str, description: str, label: str
+) -> Version:
     blob, _ = Blob.objects.select_for_update().get_or_create(sha256=received.sha256, defaults={"size": received.size})
     if not storage.exists(key):
         raise _BlobVanished
     touch(item, last_ordinal=F("last_ordinal") + 1)
     ordinal = Item.objects.filter(pk=item.pk).values_list("last_ordinal", flat=True).get()
+    if label.isdigit():
+        if int(label) != ordinal:  # raised inside the transaction: the number is not taken
+            raise Invalid(f"ordinal: {label} is not this {item.kind}'s next number ({ordinal}); {LABEL_RULE}")
+        label = ""  # the number itself, not a label
     version = Version.objects.create(
         item=item,
         ordinal=ordinal,
+        label=label,
         original=original,
         size=received.size,
         blob=blob,
@@ -146,13 +197,15 @@ def _record(caller: Caller, item: Item, received: ReceivedFile, key: str, origin
         owner=caller.user,
     )
     details = {"ordinal": ordinal, "original": original, "size": received.size, "sha256": received.sha256}
+    if label:
+        details["label"] = label
     audit.record(caller, action="upload", resource=item.kind, target=item.pk, details=details)
     return version
 
 
 def find_version(item: Item, ref: str) -> Version:
-    """A version by reference: an ordinal (all digits), ``@latest`` (the highest ordinal), ``@<alias>``, or
-    else its original file name."""
+    """A version by reference: an ordinal (all digits), ``@latest`` (the highest ordinal), ``@<alias>``, its
+    label (any case), or else its original file name."""
     versions = Version.objects.filter(item=item).select_related("owner")
     if ref == f"@{LATEST}":
         version = versions.order_by("-ordinal").first()
@@ -161,7 +214,7 @@ def find_version(item: Item, ref: str) -> Version:
     elif ref.isdigit():
         version = versions.filter(ordinal=int(ref)).first()
     else:
-        version = versions.filter(original=ref).first()
+        version = versions.filter(label__iexact=ref).first() or versions.filter(original=ref).first()
     if version is None:
         raise NotFound(f"versions: no version {ref!r}")
     return version

@@ -134,7 +134,8 @@ CONTENT = b"onnx weights, first cut\n" * 400
 OTHER_CONTENT = b"onnx weights, second cut\n" * 500
 BOUNDARY = "BoUnDaRy"
 VERSION_KEYS = {
-    "ordinal", "original", "size", "sha256", "content_type", "description", "metadata", "aliases", "timestamp", "owner",
+    "ordinal", "label", "original", "size", "sha256", "content_type", "description", "metadata", "aliases", "timestamp",
+    "owner",
 }  # fmt: skip
 
 

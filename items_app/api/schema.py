@@ -32,6 +32,10 @@ class MetadataEntry(serializers.Serializer[Any]):
 
 class Version(serializers.Serializer[Any]):
     ordinal = serializers.IntegerField()
+    # A declared field named like Field.label: DRF's metaclass takes it out of the class; mypy sees the clash.
+    label = serializers.CharField(  # type: ignore[assignment]
+        allow_null=True, help_text="The uploader's label (?ordinal=v2.0.0), or null."
+    )
     original = serializers.CharField()
     size = serializers.IntegerField()
     sha256 = serializers.CharField()
@@ -106,7 +110,9 @@ class VersionUpload(serializers.Serializer[Any]):
     metadata = serializers.CharField(required=False, help_text='JSON: [{"name", "value"}…] or {"name": value}.')
 
 
-REF = OpenApiParameter("ref", str, OpenApiParameter.PATH, description="An ordinal, a file name, @latest or @<alias>.")
+REF = OpenApiParameter(
+    "ref", str, OpenApiParameter.PATH, description="An ordinal, a label, a file name, @latest or @<alias>."
+)
 ALIAS = OpenApiParameter("alias", str, OpenApiParameter.PATH, description="An alias name, e.g. production.")
 ON_DELETION = [
     OpenApiParameter("aliases", str, enum=["drop", "move"], description="What happens to aliases of the version."),
@@ -118,6 +124,12 @@ DIGEST_HEADERS = [
     OpenApiParameter("X-Checksum-Sha256", str, OpenApiParameter.HEADER, description="Expected SHA-256, hex."),
     OpenApiParameter(
         "Content-Disposition", str, OpenApiParameter.HEADER, description='Raw uploads: attachment; filename="x".'
+    ),
+    OpenApiParameter(
+        "ordinal",
+        str,
+        description="A label for the version besides its number (v2.0.0): at least one digit, unique per item "
+        "in any case; all digits only as the next number.",
     ),
     OpenApiParameter("description", str, description="Raw uploads: the version's description."),
     OpenApiParameter("metadata", str, description="Raw uploads: the version's metadata (JSON)."),

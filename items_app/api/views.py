@@ -160,6 +160,8 @@ class ItemViewSet(RegistryViewSet):
             return Response(self.version_list(request, item))
         caller = Caller.of(request)
         services.ensure_editable(caller, item, "create")  # before a single byte of the body is read
+        label = versions.checked_label(request.query_params.get("ordinal"))
+        versions.ensure_label_free(item, label)
         expected = expected_digest(request._request)
         received, description = receive_upload(request._request)
         try:
@@ -175,6 +177,7 @@ class ItemViewSet(RegistryViewSet):
             description=description,
             expected_sha256=expected,
             metadata=metadata,
+            label=label,
         )
         return Response(version_document(version), status=status.HTTP_201_CREATED)
 

@@ -68,6 +68,7 @@ def test_the_owner_uploads_a_file_as_multipart_and_gets_the_version(acme, owner,
     assert set(version) == VERSION_KEYS
     assert version == {
         "ordinal": 1,
+        "label": None,
         "original": "model.onnx",
         "size": len(CONTENT),
         "sha256": sha256_of(CONTENT),
