@@ -23,6 +23,7 @@ from registry_project.config import (
     env_float,
     env_int,
     env_list,
+    env_optional,
     env_size,
     env_slug,
     env_str,
@@ -186,6 +187,28 @@ LOGIN_LOCKOUT = env_duration("LOGIN_LOCKOUT", "15m")
 API_KEY_MAX_FAILURES_PER_ADDRESS = env_int("API_KEY_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
 API_KEY_LOCKOUT = env_duration("API_KEY_LOCKOUT", "5m")
 API_KEYS_PER_USER = env_int("API_KEYS_PER_USER", 100, minimum=1)
+
+# --- Self-service password reset (tenants_app.passwords) and the e-mail that carries it ---
+PASSWORD_RESET_TIMEOUT = env_duration("PASSWORD_RESET_TIMEOUT", "1h")  # Django's name; how long a token works
+PASSWORD_RESETS_PER_ACCOUNT = env_int("PASSWORD_RESETS_PER_ACCOUNT", 3, minimum=1)  # per LOGIN_LOCKOUT window
+# SMTP as Django names it; the original registry's names (SMTP_SERVER, SMTP_USERNAME, SMTP_PASSWORD,
+# SMTP_EMAIL, EMAIL_TAG: port 465, implicit TLS) are read where Django's are not set.
+EMAIL_HOST = env_str("EMAIL_HOST", "") or env_str("SMTP_SERVER", "")
+_seed_smtp = bool(EMAIL_HOST) and not env_optional("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if _seed_smtp else 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or env_str("SMTP_USERNAME", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or env_str("SMTP_PASSWORD", "")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", _seed_smtp)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_SSL and EMAIL_USE_TLS:
+    raise ConfigurationError("EMAIL_USE_SSL and EMAIL_USE_TLS: choose one (465 speaks TLS at once, 587 STARTTLS)")
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "") or env_str("SMTP_EMAIL", "") or "registry@localhost"
+EMAIL_SUBJECT_PREFIX = env_str("EMAIL_SUBJECT_PREFIX", "") or env_str("EMAIL_TAG", "[Model Registry] ")
+if not EMAIL_HOST:
+    # No mail server: reset requests are answered as always, and nothing is sent (a console backend would
+    # print the token into the log). The server's log says so once per request.
+    EMAIL_BACKEND = "tenants_app.passwords.NoMailServer"
 
 INSTALLED_APPS = [
     "framework.web.apps.RegistryAdminConfig",  # django.contrib.admin, scoped to the signed-in tenant

@@ -21,8 +21,10 @@ STRENGTH_HELP = (
     "At least 10 characters; not a common password, not only digits, and not too similar to the username or e-mail."
 )
 # What the services write to the log (``audit.record`` callers); the select offers these.
-AUDIT_ACTIONS = ("create", "update", "share", "delete", "upload", "download", "delete_version", "login", "renew")
-AUDIT_RESOURCES = ("user", "session", "model", "dataset", "tag", "metadata", "tenant")
+AUDIT_ACTIONS = (
+    "create", "update", "share", "delete", "upload", "download", "delete_version", "login", "renew", "request", "reset",
+)  # fmt: skip
+AUDIT_RESOURCES = ("user", "session", "model", "dataset", "tag", "metadata", "tenant", "password_reset", "password")
 
 
 def _password_field(label: str) -> forms.CharField:
@@ -117,3 +119,30 @@ class SignInForm(forms.Form):
     password = forms.CharField(
         max_length=512, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
+
+
+class ForgotPasswordForm(forms.Form):
+    tenant = forms.CharField(max_length=64, initial=lambda: settings.DEFAULT_TENANT)
+    email = forms.CharField(label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class NewPasswordForm(forms.Form):
+    """The page a reset e-mail links to; ``reset.js`` fills tenant and code from the link's fragment."""
+
+    tenant = forms.CharField(max_length=64, initial=lambda: settings.DEFAULT_TENANT)
+    reset = forms.CharField(
+        label="Code from the e-mail", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    password = _password_field("New password")
+    again = forms.CharField(
+        label="New password, again",
+        max_length=512,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())
+        if data.get("password") and data.get("again") is not None and data["password"] != data["again"]:
+            self.add_error("again", "The two passwords differ.")
+        return data

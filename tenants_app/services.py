@@ -44,7 +44,7 @@ logger = logging.getLogger("registry.tenants")
 TENANT_FIELDS = ("organization", "address", "email", "phone")
 
 
-def _check_password(password: str, user: User, field: str = "password") -> None:
+def check_password_rules(password: str, user: User, field: str = "password") -> None:
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
@@ -120,7 +120,7 @@ def create_tenant(
     _full_clean(tenant)
     admin = User(username=admin_username, role=Role.ADMIN)
     _full_clean(admin, exclude=["password", "email"], constraints=False)
-    _check_password(admin_password, admin, "admin_password")
+    check_password_rules(admin_password, admin, "admin_password")
     with provisioned(tenant):
         User.objects.create_user(admin_username, admin_password, role=Role.ADMIN)
         audit.record(caller, action="create", resource="tenant", target=tenant.id)
@@ -189,7 +189,7 @@ def _admin_only(caller: Caller, action: Action, what: str) -> None:
         raise Forbidden(f"Only tenant admins can {what}.", action=action)
 
 
-def _save_user(user: User) -> User:
+def save_user(user: User) -> User:
     try:
         with tenant_atomic():
             user.save()
@@ -224,10 +224,10 @@ def create_user(
     if not service:
         if password is None:
             raise Invalid("password: required for a user who signs in")
-        _check_password(password, user)
+        check_password_rules(password, user)
     _check_unique(user)
     user.set_password(None if service else password)  # None: an unusable password, which no login matches
-    _save_user(user)
+    save_user(user)
     details = {"role": user.role, "service": True} if service else {"role": user.role}
     audit.record(caller, action="create", resource="user", target=user.username, details=details)
     return user
@@ -254,10 +254,10 @@ def update_user(caller: Caller, user: User, changes: dict[str, Any]) -> User:
             setattr(user, name, changes[name])
     _full_clean(user, exclude=["password"])
     if password is not None:
-        _check_password(password, user)
+        check_password_rules(password, user)
         user.set_password(password)  # changes the token digest: every older token of this user dies
     _check_unique(user)
-    _save_user(user)
+    save_user(user)
     audit.record(caller, action="update", resource="user", target=user.username, details={"fields": sorted(changes)})
     return user
 

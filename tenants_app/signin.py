@@ -12,8 +12,8 @@ from django.views.decorators.http import require_http_methods
 
 from framework.errors import ServiceError
 from framework.web.pages import status_of
-from tenants_app import services
-from tenants_app.forms import SignInForm
+from tenants_app import passwords, services
+from tenants_app.forms import ForgotPasswordForm, NewPasswordForm, SignInForm
 from tenants_app.middleware import SESSION_TENANT, SESSION_TENANT_UID
 
 
@@ -47,6 +47,51 @@ def signin(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST":
         status = 400
     return render(request, "web/signin.html", {"form": form, "next": _safe_next(request)}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def forgot_password(request: HttpRequest) -> HttpResponse:
+    """Ask for a reset e-mail: the same answer whether or not the address belongs to a user."""
+    form = ForgotPasswordForm(request.POST or None)
+    status = 400 if request.method == "POST" and not form.is_valid() else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            passwords.request_reset(
+                tenant_id=form.cleaned_data["tenant"],
+                email=form.cleaned_data["email"],
+                address=request.META.get("REMOTE_ADDR"),
+                link=request.build_absolute_uri("/signin/reset/"),
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error.details))
+            status = status_of(error, request)
+        else:
+            return render(request, "web/reset_requested.html", {"email": form.cleaned_data["email"]})
+    return render(request, "web/forgot_password.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def reset_password(request: HttpRequest) -> HttpResponse:
+    """Choose a new password with the code of a reset e-mail (its link fills the form: ``reset.js``)."""
+    form = NewPasswordForm(request.POST or None)
+    status = 400 if request.method == "POST" and not form.is_valid() else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            passwords.complete_reset(
+                tenant_id=form.cleaned_data["tenant"],
+                token=form.cleaned_data["reset"],
+                password=form.cleaned_data["password"],
+                address=request.META.get("REMOTE_ADDR"),
+            )
+        except ServiceError as error:
+            field = "password" if error.details.startswith("password") else "reset"
+            form.add_error(field, error.details.split(": ", 1)[-1])
+            status = status_of(error, request)
+        else:
+            end_session(request)  # whoever was signed in on this browser signs in again, with the new password
+            messages.success(request, "Password changed. Sign in with it.")
+            return HttpResponseRedirect("/signin/")
+    return render(request, "web/reset_password.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])

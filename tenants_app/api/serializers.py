@@ -108,6 +108,21 @@ class LoginInput(StrictInputSerializer):
     tenant = serializers.CharField(max_length=64, required=False)
 
 
+class ResetRequestInput(StrictInputSerializer):
+    email = serializers.CharField(max_length=254)
+    tenant = serializers.CharField(max_length=64, required=False, help_text="Default: DEFAULT_TENANT.")
+
+
+class ResetInput(StrictInputSerializer):
+    tenant = serializers.CharField(max_length=64, required=False, help_text="Default: DEFAULT_TENANT.")
+    reset = serializers.CharField(max_length=200, help_text="The code of the reset e-mail.")
+    password = serializers.CharField(max_length=512, trim_whitespace=False)
+
+
+class MessageSerializer(serializers.Serializer[Any]):
+    message = serializers.CharField()
+
+
 class UserCreateInput(StrictInputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=512, trim_whitespace=False, required=False)

@@ -1,7 +1,15 @@
 from django.urls import re_path
 
 from framework.api.routers import OptionalSlashRouter
-from tenants_app.api.views import ApiKeyViewSet, AuditLogViewSet, LoginView, TenantViewSet, UserViewSet
+from tenants_app.api.views import (
+    ApiKeyViewSet,
+    AuditLogViewSet,
+    LoginView,
+    SelfResetView,
+    SelfView,
+    TenantViewSet,
+    UserViewSet,
+)
 
 router = OptionalSlashRouter()
 router.register("tenants", TenantViewSet, basename="tenant")
@@ -9,4 +17,9 @@ router.register("users", UserViewSet, basename="user")
 router.register("log", AuditLogViewSet, basename="log")
 router.register("keys", ApiKeyViewSet, basename="key")
 
-urlpatterns = [re_path(r"^login/?$", LoginView.as_view(), name="login"), *router.urls]
+urlpatterns = [
+    re_path(r"^login/?$", LoginView.as_view(), name="login"),
+    re_path(r"^self/reset/?$", SelfResetView.as_view(), name="self-reset"),
+    re_path(r"^self/?$", SelfView.as_view(), name="self"),
+    *router.urls,
+]

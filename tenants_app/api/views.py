@@ -17,7 +17,7 @@ from framework.api.listing import ListSpec
 from framework.api.schema import LIST_PARAMETERS, collection_operations, ok, page_of
 from framework.api.viewsets import RegistryViewSet
 from framework.errors import Forbidden, NotFound, Unauthorized
-from tenants_app import keys, lists, services
+from tenants_app import keys, lists, passwords, services
 from tenants_app.api import serializers as io
 from tenants_app.audit import Caller
 from tenants_app.authentication import ApiTokenAuthentication
@@ -108,6 +108,63 @@ class LoginView(APIView):
             raise Unauthorized("Send the token to renew as 'Authorization: JWT <token>'.")
         session = services.renew(parts[1], address=request.META.get("REMOTE_ADDR"))
         return Response(io.login_document(session.user, session.token))
+
+
+RESET_REQUESTED = (
+    "If this address belongs to a user of the tenant, an e-mail with a reset link is on its way; it works "
+    "once, within PASSWORD_RESET_TIMEOUT."
+)
+
+
+class SelfResetView(APIView):
+    """``POST /v1/self/reset``: ask for a password-reset e-mail (the same answer whether the address exists)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="request_password_reset",
+        request=io.ResetRequestInput,
+        responses=ok(io.MessageSerializer, 200, 400, 429),
+        tags=["login"],
+        auth=[],
+        description="`tenant` may also come as `?tenant=` (the original registry's form).",
+    )
+    def post(self, request: Request) -> Response:
+        data = RegistryViewSet.validated(io.ResetRequestInput, request)
+        passwords.request_reset(
+            tenant_id=data.get("tenant") or request.query_params.get("tenant") or settings.DEFAULT_TENANT,
+            email=data["email"],
+            address=request.META.get("REMOTE_ADDR"),
+            link=request.build_absolute_uri("/signin/reset/"),
+        )
+        return Response({"message": RESET_REQUESTED})
+
+
+class SelfView(APIView):
+    """``PUT /v1/self``: set a new password with the code of a reset e-mail."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="reset_password",
+        request=io.ResetInput,
+        responses=ok(io.MessageSerializer, 200, 400),
+        tags=["login"],
+        auth=[],
+        description="A used, expired or unknown code is a 400 naming `reset`; a password that breaks the rules "
+        "is a 400 naming `password`, and the code still works.",
+    )
+    def put(self, request: Request) -> Response:
+        data = RegistryViewSet.validated(io.ResetInput, request)
+        passwords.complete_reset(
+            tenant_id=data.get("tenant") or settings.DEFAULT_TENANT,
+            token=data["reset"],
+            password=data["password"],
+            address=request.META.get("REMOTE_ADDR"),
+        )
+        return Response({"message": "Password changed: sign in with it. Every earlier session has ended."})
 
 
 @extend_schema_view(
