@@ -3,6 +3,8 @@
 # initialised in a temporary directory and listening on loopback only.
 #   scripts/postgres.sh start DIR PORT   -> prints nothing, server running, superuser "postgres", trust auth
 #   scripts/postgres.sh stop DIR
+#   scripts/postgres.sh halt DIR         -> the server stops (pg_ctl stop -m fast), its data stays
+#   scripts/postgres.sh resume DIR PORT  -> the halted server starts again on its data
 set -euo pipefail
 
 command=${1:?start|stop}
@@ -33,6 +35,12 @@ as_owner() {
   fi
 }
 
+serve() {
+  as_owner "$1/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $2 -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null
+}
+
 case "$command" in
   start)
     port=${3:?port}
@@ -40,9 +48,14 @@ case "$command" in
     mkdir -p "$dir"
     [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$dir"
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-      start >/dev/null
+    serve "$bin" "$port"
+    ;;
+  halt)
+    bin=$(find_bin)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    serve "$(find_bin)" "${3:?port}"
     ;;
   stop)
     bin=$(find_bin)
@@ -52,7 +65,7 @@ case "$command" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start DIR PORT | stop DIR" >&2
+    echo "usage: $0 start DIR PORT | stop DIR | halt DIR | resume DIR PORT" >&2
     exit 2
     ;;
 esac

