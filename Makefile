@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format schema clean
+.PHONY: run test lint format schema load clean
 
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py bootstrap
@@ -32,6 +32,9 @@ $(VENV)/.runtime: requirements.txt | $(VENV)/bin/pip
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
+
+load: $(VENV)/.dev  # the load and fault suite, about 3 min: bench/load_faults.py, options in LOAD="--database postgres"
+	$(BIN)/python bench/load_faults.py $(LOAD)
 
 schema: $(VENV)/.dev  # regenerate docs/openapi.yaml after changing the API (a test checks it)
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
