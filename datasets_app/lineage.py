@@ -13,11 +13,12 @@ Two traits, one relation (``Lineage`` rows, item -> dataset):
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from rest_framework import serializers
 
@@ -153,9 +154,12 @@ class InUseByModels(Trait):
         if not users.exists():
             return
         viewer = cast("User", caller.user)  # an editor: delete_item checked it (``ensure_editable``)
-        readable = list(users.visible_to(viewer).values_list("name", flat=True)[:MAX_NAMED_USERS])
-        hidden = users.count() - len(readable)
-        names = ", ".join(readable) + (f" and {hidden} other model(s)" if hidden else "")
+        named = list(users.visible_to(viewer).values_list("name", "kind")[:MAX_NAMED_USERS])
+        # The others are counted per kind (models, algorithms): their names are not the caller's to see.
+        others = Counter(dict(users.order_by("kind").values_list("kind").annotate(n=Count("pk"))))
+        others.subtract(kind for _name, kind in named)
+        counted = [f"{n} other {kind}(s)" for kind, n in sorted(others.items()) if n > 0]
+        names = ", ".join(name for name, _kind in named) + (f" and {', '.join(counted)}" if counted else "")
         raise Conflict(f"_id: the dataset is used by {names}")
 
     def detail_context(self, viewer: User, item: Item, document: Mapping[str, Any]) -> dict[str, Any]:
