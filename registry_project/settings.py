@@ -225,6 +225,7 @@ INSTALLED_APPS = [
     "items_app",
     "models_app",
     "datasets_app",
+    "algorithms_app",
 ]
 
 MIDDLEWARE = [

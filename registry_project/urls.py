@@ -17,6 +17,7 @@ v1: list[URLPattern | URLResolver] = [
     path("", include("tenants_app.api.urls")),
     path("", include("models_app.api.urls")),
     path("", include("datasets_app.api.urls")),
+    path("", include("algorithms_app.api.urls")),
     path("", include("folksonomy_app.api.urls")),
     path("", include("items_app.api.urls")),
     re_path(r"^.*$", api.api_not_found),  # unknown routes under /v1/ answer the JSON 404 envelope
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("items_app.urls")),
     path("", include("models_app.urls")),
     path("", include("datasets_app.urls")),
+    path("", include("algorithms_app.urls")),
     path("manage/", include("tenants_app.urls")),
     path("", include("tenants_app.signin_urls")),
 ]

@@ -65,7 +65,9 @@ def test_every_route_declares_the_jwt_security_scheme_or_none():
 
 # The committed document is the served one (test_the_committed_schema_matches_the_code); requests go to
 # the live server over HTTP.
-schema = schemathesis.openapi.from_path(COMMITTED)
+# /v1/algorithms is served by the same viewset and schema code as /v1/models (algorithms_app/kind.py has the
+# models' traits): fuzzing it too would add a fifth of this test's time and no new path.
+schema = schemathesis.openapi.from_path(COMMITTED).exclude(path_regex="^/v1/algorithms")
 
 
 @schema.parametrize()
