@@ -74,13 +74,13 @@ def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool = Fals
     parser.add_argument("--json", action="store_true", help="print JSON documents (stable, for scripts)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
     parser.add_argument("--timeout", type=float, help="seconds to wait for the server (default 60)")
-    parser.add_argument("--kind", help="models (default), datasets, or another kind's plural")
+    parser.add_argument("--kind", help="models (default), datasets or algorithms")
     if defaults:
         parser.set_defaults(profile=None, url=None, tenant=None, json=False, quiet=False, timeout=60.0, kind="models")
 
 
 def build_parser() -> CommandLine:
-    parser = CommandLine(prog="mreg", description="Register, find and fetch models and datasets.")
+    parser = CommandLine(prog="mreg", description="Register, find and fetch models, datasets and algorithms.")
     commands = parser.subcommands(parser, "commands", "COMMAND")
 
     login = parser.command(commands, "login", run_login, "store a key (or create one with a password) in the profile")

@@ -63,7 +63,7 @@ class Version:
 @dataclass(frozen=True)
 class Item:
     id: str
-    kind: str  # the URL segment: "models", "datasets"
+    kind: str  # the URL segment: "models", "datasets", "algorithms"
     name: str
     owner: str
     visibility: str
