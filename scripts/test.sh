@@ -61,6 +61,7 @@ sqlite_pid=$!
 sqlite_only_tests=(
   items_app/tests/test_resumable_uploads_server.py
   registry_project/tests/test_key_revocation_workers.py
+  registry_project/tests/test_load_faults.py
   registry_project/tests/test_readme_recipe.py
   registry_project/tests/test_tls.py
   registry_project/tests/test_workers.py
