@@ -88,6 +88,7 @@ AFTER_WRITE_OF = ("get_cached", "first_page", "tag", "metadata_gte", "or", "tags
 TARGETS = {
     "get": 10, "get_cached": 10, "first_page": 20, "tag": 20, "metadata_gte": 30, "or": 30, "tags_regex": 30,
     "first_page_uncached": 20, "tag_uncached": 20, "metadata_gte_uncached": 30,
+    "name_prefix_uncached": 30, "name_prefix_i_uncached": 30, "name_contains_i_uncached": 30,
 }  # fmt: skip
 TARGETS.update({f"{key}{suffix}": TARGETS[key] for key in AFTER_WRITE_OF for suffix in AFTER_WRITES})
 MLFLOW = {"get": "11.2", "first_page": "28.0", "tag": "66.7", "tag_and_metadata": "1,959"}
@@ -142,6 +143,22 @@ def scenarios() -> list[tuple[str, str, str | None]]:
             "metadata_gte_uncached",
             "`metadata.accuracy >= 0.9 + n·1e-9`, uncached",
             "/v1/models?filter=" + quote('{"metadata.accuracy":{"$gte":0.9{n:09d}}}'),
+        ),
+        # Name search (issue 18 point 2), a new pattern each time; each matches 100 items (model-0nnn00…99).
+        (
+            "name_prefix_uncached",
+            "name starts with, uncached (`^model-0<nnn>`)",
+            items({"name": {"$regex": "^model-0{n:03d}"}}),
+        ),
+        (
+            "name_prefix_i_uncached",
+            "name starts with, case-insensitive, uncached (`^MODEL-0<nnn>`, i)",
+            items({"name": {"$regex": "^MODEL-0{n:03d}", "$options": "i"}}),
+        ),
+        (
+            "name_contains_i_uncached",
+            "name contains, case-insensitive, uncached (`EL-0<nnn>`, i)",
+            items({"name": {"$regex": "EL-0{n:03d}", "$options": "i"}}),
         ),
         # After a write: before each request another user edits one of their items, or creates one (not
         # timed), so the reader's usual request is the first read after a change.
@@ -383,8 +400,9 @@ def client_value(kind: str, rng: random.Random) -> Any:
     return text if value_type == "string" else json.loads(text)
 
 
-def seed(items: int, rng: random.Random) -> dict[str, Any]:
-    """Migrate, create the default tenant, and bulk-insert users, vocabulary and items into it."""
+def seed(items: int, rng: random.Random, public_share: float = 1 / 3) -> dict[str, Any]:
+    """Migrate, create the default tenant, and bulk-insert users, vocabulary and items into it (a share
+    ``public_share`` of them public)."""
     import django
 
     django.setup()
@@ -440,7 +458,7 @@ def seed(items: int, rng: random.Random) -> dict[str, Any]:
             lists: list[ItemLists] = []
             for n in range(start, min(start + batch, items)):
                 owner = users[int(rng.paretovariate(1.2)) % OWNERS] if rng.random() < 0.5 else rng.choice(users)
-                public = rng.random() < 1 / 3
+                public = rng.random() < public_share
                 stamp = now - timedelta(seconds=(items - n) * 300 + rng.randint(0, 299))
                 item = Item(
                     id=new_object_id(),
@@ -508,7 +526,13 @@ def login(port: int, username: str) -> Client:
 
 
 def measure_reads(
-    port: int, visible_ids: list[str], requests: int, warmup: int, budget_s: float, rng: random.Random
+    port: int,
+    visible_ids: list[str],
+    requests: int,
+    warmup: int,
+    budget_s: float,
+    rng: random.Random,
+    only: set[str] | None = None,
 ) -> dict[str, Any]:
     """Each scenario: ``warmup`` unmeasured requests, then ``requests`` measured ones (fewer past ``budget_s``)."""
     client = login(port, READER)
@@ -519,6 +543,8 @@ def measure_reads(
     ids = rng.sample(visible_ids, min(len(visible_ids), requests + warmup))
     try:
         for key, description, path in scenarios():
+            if only and key not in only:
+                continue
             write_before = next((suffix for suffix in AFTER_WRITES if key.endswith(suffix)), None)
             latencies: list[float] = []
             total = None
@@ -552,7 +578,11 @@ def measure_reads(
 
 def numbered_path(path: str, n: int) -> str:
     """A scenario's path for its ``n``-th request (uncached scenarios make each request's filter new)."""
-    return path.replace(quote("{n}"), str(n)).replace(quote("{n:09d}"), f"{n:09d}")
+    return (
+        path.replace(quote("{n}"), str(n))
+        .replace(quote("{n:09d}"), f"{n:09d}")
+        .replace(quote("{n:03d}"), f"{n % 1000:03d}")
+    )
 
 
 def new_model(name: str, visibility: str, rng: random.Random) -> dict[str, Any]:
@@ -735,6 +765,8 @@ def table(results: dict[str, Any]) -> str:
             f"| {verdict or '—'} | {MLFLOW.get(key, '—')} |"
         )
     for key in ("create", "create_batch"):
+        if key not in results:
+            continue
         create = results[key]
         verdict = "✅" if create["items_per_s"] >= CREATE_TARGET else "❌"
         unit = f"batches of {create['batch']}" if create["batch"] else "one per request"
@@ -761,7 +793,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42, help="random seed of the data set")
     parser.add_argument("--explain", action="store_true", help="also time and EXPLAIN each list query in-process")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (SQLite data, logs)")
+    parser.add_argument(
+        "--public", action="store_true", help="make every seeded item public (a catalogue the reader reads whole)"
+    )
+    parser.add_argument("--scenarios", default="", help="comma-separated read scenario keys to run (default: all)")
     args = parser.parse_args()
+    only = {key.strip() for key in args.scenarios.split(",") if key.strip()}
+    unknown = only - {key for key, _, _ in scenarios()}
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
 
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
@@ -773,6 +813,7 @@ def main() -> int:
         "database": args.database,
         "items": args.items,
         "requests_per_scenario": args.requests,
+        "public": args.public,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
     }
@@ -783,20 +824,21 @@ def main() -> int:
             log(f"PostgreSQL {results['machine']['postgres']} on port {environment.pg_port}")
         environment.configure()
         log(f"seeding {args.items:,} items")
-        seeded = seed(args.items, rng)
+        seeded = seed(args.items, rng, 1.0 if args.public else 1 / 3)
         results["seed"] = seeded["counts"]
         log(f"seeded in {seeded['counts']['seconds']} s: {seeded['counts']}")
         environment.start_server()
         log(f"gunicorn up on port {environment.port}")
         results["reads"] = measure_reads(
-            environment.port, seeded["reader_visible"], args.requests, args.warmup, args.budget, rng
+            environment.port, seeded["reader_visible"], args.requests, args.warmup, args.budget, rng, only
         )
-        log(f"creating {args.creates:,} items with {len(WRITERS)} clients")
-        results["create"] = measure_creates(environment.port, args.creates, rng)
-        log(f"  {results['create']['items_per_s']} items/s, {results['create']['errors']} errors")
-        log(f"creating {args.creates:,} items in batches of {args.batch} with {len(WRITERS)} clients")
-        results["create_batch"] = measure_creates(environment.port, args.creates, rng, batch=args.batch)
-        log(f"  {results['create_batch']['items_per_s']} items/s, {results['create_batch']['errors']} errors")
+        if args.creates:
+            log(f"creating {args.creates:,} items with {len(WRITERS)} clients")
+            results["create"] = measure_creates(environment.port, args.creates, rng)
+            log(f"  {results['create']['items_per_s']} items/s, {results['create']['errors']} errors")
+            log(f"creating {args.creates:,} items in batches of {args.batch} with {len(WRITERS)} clients")
+            results["create_batch"] = measure_creates(environment.port, args.creates, rng, batch=args.batch)
+            log(f"  {results['create_batch']['items_per_s']} items/s, {results['create_batch']['errors']} errors")
         environment.stop_server()
         if args.explain:
             results["explain"] = explain(args.requests)

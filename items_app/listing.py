@@ -18,7 +18,7 @@ from folksonomy_app.models import MAX_NAME_LENGTH
 from framework.api.filtering import FieldHandler, FilterField, MetadataField, RowsField
 from framework.api.listing import ListQuery, ListSpec, ordered
 from framework.errors import InvalidFilter, InvalidListParameter
-from items_app import generation
+from items_app import generation, name_search
 from items_app.kinds import ItemKind
 from items_app.models import Alias, Item, ItemTag, MetadataEntry, Share, Version, VersionMetadataEntry
 from items_app.querysets import count_readable
@@ -80,7 +80,7 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
     metadata = MetadataField(MetadataEntry, "item")
     fields: dict[str, FieldHandler] = {
         "_id": FilterField("id"),
-        "name": FilterField("name"),
+        "name": FilterField("name", narrowing=name_search.narrowing),
         "owner": FilterField("owner__username"),
         "visibility": FilterField("visibility"),
         "description": FilterField("description"),

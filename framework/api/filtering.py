@@ -34,6 +34,9 @@ class FilterField:
     lookup: str
     kind: FieldKind = "string"
     nullable: bool = False
+    # For an indexed text field: (pattern, ignore_case) → an index-backed condition matching at least the
+    # rows the ``$regex`` matches, or None; the regex still applies, to the rows it leaves.
+    narrowing: Callable[[str, bool], Q | None] | None = None
 
     def condition(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
         if _is_operator_object(condition):
@@ -180,7 +183,9 @@ class FilterTranslator:
     def regex(self, name: str, field: FilterField, pattern: Any, options: Any) -> Q:
         if field.kind != "string":
             raise invalid(f"{name}: $regex applies to text fields only")
-        return Q(**{f"{field.lookup}__{regex_lookup(name, pattern, options)}": pattern})
+        query = Q(**{f"{field.lookup}__{regex_lookup(name, pattern, options)}": pattern})
+        narrowed = field.narrowing(pattern, options == "i") if field.narrowing is not None else None
+        return query if narrowed is None else narrowed & query
 
 
 def regex_lookup(name: str, pattern: Any, options: Any) -> str:
