@@ -233,6 +233,8 @@ MIDDLEWARE = [
     "registry_project.server.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # gzip for JSON and pages over 1 KiB; outside everything below that writes a body (server/compression.py)
+    "registry_project.server.compression.CompressionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
