@@ -4,8 +4,9 @@ Django's ``GZipMiddleware`` does the negotiation (``Accept-Encoding``), ``Vary: 
 ETags, and, since 4.2, random padding in the gzip header against BREACH-style length guessing; this keeps
 it and leaves alone what must go out byte for byte: streamed answers (version downloads, archives,
 static files), ranges (a ``206`` or any ``Content-Range``: the range is of the stored bytes) and small
-answers, where gzip's header costs more than it saves. gzip only: brotli would need a third-party
-middleware without that padding, for a few percent on JSON this size.
+answers, where gzip's header costs more than it saves. gzip only: brotli would need another dependency
+and a third-party middleware without that padding, while gzip already takes a 100-item list page from
+37 KB to under 4 KB.
 """
 
 from __future__ import annotations
