@@ -418,6 +418,9 @@ class UploadSession(models.Model):
     length = models.BigIntegerField()
     offset = models.BigIntegerField(default=0)
     original = models.CharField(max_length=255)
+    # The version label asked for at creation (``versions.checked_label``; "" for none): checked free then,
+    # and again when the last byte arrives.
+    label = models.CharField(max_length=64, blank=True, default="")
     description = models.TextField(blank=True, default="")
     # The version's metadata as the upload was created with it: [{"name", "value"}] (checked then).
     metadata = models.JSONField(default=list, blank=True)

@@ -60,6 +60,7 @@ class Announced:
     metadata: Sequence[MetadataValue] = ()
     expected_sha256: str | None = None
     content_type: str = "application/octet-stream"
+    label: str = ""  # checked by ``versions.checked_label``
 
 
 def start_upload(caller: Caller, item: Item, file: Announced) -> Progress:
@@ -91,6 +92,7 @@ def _new_session(caller: Caller, item: Item, file: Announced) -> UploadSession:
         raise Invalid(f"description: at most {MAX_DESCRIPTION_LENGTH} characters")
     if Version.objects.filter(item=item, original=original).exists():
         raise Conflict(f"original: this {item.kind} already has a version named {original!r}")
+    versions.ensure_label_free(item, file.label)  # a 409 before the bytes are sent, not after
     open_uploads = UploadSession.objects.filter(owner=caller.user, expires__gt=timezone.now()).count()
     if open_uploads >= settings.UPLOAD_SESSIONS_PER_USER:
         raise Conflict(
@@ -103,6 +105,7 @@ def _new_session(caller: Caller, item: Item, file: Announced) -> UploadSession:
         owner=caller.user,
         length=file.length,
         original=original,
+        label=file.label,
         description=file.description,
         metadata=[{"name": entry.name, "value": entry.value} for entry in file.metadata],
         expected_sha256=file.expected_sha256 or "",
@@ -203,6 +206,7 @@ def _finish(caller: Caller, item: Item, session: UploadSession, appender: Append
             description=session.description,
             expected_sha256=session.expected_sha256 or None,
             metadata=versions.version_metadata(session.metadata),
+            label=session.label,
         )
     except Unavailable:
         raise  # the upload stays, complete: an empty PATCH at its end finishes it once the store answers
@@ -313,6 +317,7 @@ def complete_direct(caller: Caller, item: Item, session: UploadSession, parts: l
         original=session.original,
         description=session.description,
         metadata=versions.version_metadata(session.metadata),
+        label=session.label,
     )
 
 

@@ -7,7 +7,8 @@ turns into its JSON envelope, with ``Tus-Resumable`` added (``with_tus_header``)
 
 Where tus leaves a choice: ``Upload-Length`` is required (no deferred length); the ``Upload-Metadata``
 keys are ``filename`` (required; ``name`` is taken too), ``filetype`` (or ``type``), ``description``,
-``sha256`` (hex) and ``metadata`` (the version's metadata as JSON), anything else is a 400 naming it
+``sha256`` (hex), ``metadata`` (the version's metadata as JSON) and ``label`` (a version label, as
+``?ordinal=`` gives one to a plain upload; refused at creation when taken), anything else is a 400 naming it
 (``relativePath``, which browser uploaders send, is ignored). The PATCH that completes the upload may
 carry ``Repr-Digest`` (RFC 9530), the whole file's SHA-256, instead of or besides ``sha256``: a client can
 then hash the file while it sends it. The last PATCH answers with ``Content-Location``: where the new
@@ -37,6 +38,7 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination,expiration"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_METADATA_KEYS = {"filename", "name", "filetype", "type", "description", "sha256", "metadata", "label"}
 _IGNORED_KEYS = {"relativePath"}
 
 
@@ -81,6 +83,7 @@ def creation(request: HttpRequest, caller: Caller, item: Item, urls: Urls) -> Ht
         metadata=versions.parse_version_metadata(fields.get("metadata")),
         expected_sha256=_sha256(fields.get("sha256")),
         content_type=fields.get("filetype") or fields.get("type") or "application/octet-stream",
+        label=versions.checked_label(fields.get("label"), "Upload-Metadata label"),
     )
     progress = resumable.start_upload(caller, item, announced)
     response = _progress_response(progress, urls, status=201)
@@ -154,12 +157,12 @@ def parse_metadata(header: str) -> dict[str, str]:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise Invalid(f"Upload-Metadata: the value of {key} is not base64-encoded UTF-8") from None
         fields[key] = value
-    unknown = sorted(set(fields) - {"filename", "name", "filetype", "type", "description", "sha256", "metadata"})
+    unknown = sorted(set(fields) - _METADATA_KEYS)
     unknown = [key for key in unknown if key not in _IGNORED_KEYS]
     if unknown:
         raise Invalid(
             f"Upload-Metadata: unknown key(s) {', '.join(unknown)}; "
-            "send filename, filetype, description, sha256, metadata"
+            "send filename, filetype, description, sha256, metadata, label"
         )
     return fields
 

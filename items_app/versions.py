@@ -68,8 +68,8 @@ def parse_version_metadata(text: str | None) -> list[MetadataValue]:
     return version_metadata(raw)
 
 
-def checked_label(raw: str | None) -> str:
-    """A label as an upload asks for it (``?ordinal=``), checked on its own: "" for none.
+def checked_label(raw: str | None, field: str = "ordinal") -> str:
+    """A label as an upload asks for it (``?ordinal=``, or ``field`` in errors), checked on its own: "" for none.
 
     All digits is a number, which is what the registry counts itself: kept as is here and allowed only as
     the next number (``_record``). A word alone (``production``) would read as an alias, a name ending in
@@ -79,12 +79,12 @@ def checked_label(raw: str | None) -> str:
     if label == "" or label.isdigit():
         return label
     if not LABEL.match(label):
-        raise Invalid(f"ordinal: {label[:80]!r} is not a version label: {LABEL_RULE}")
+        raise Invalid(f"{field}: {label[:80]!r} is not a version label: {LABEL_RULE}")
     suffix = label.rsplit(".", 1)[1] if "." in label else ""
     if suffix.isalpha():
-        raise Invalid(f"ordinal: {label!r} reads as a file name (it ends in '.{suffix}'); {LABEL_RULE}")
+        raise Invalid(f"{field}: {label!r} reads as a file name (it ends in '.{suffix}'); {LABEL_RULE}")
     if not any(character.isdigit() for character in label):
-        raise Invalid(f"ordinal: {label!r} reads as an alias (a word without a digit); {LABEL_RULE}")
+        raise Invalid(f"{field}: {label!r} reads as an alias (a word without a digit); {LABEL_RULE}")
     return label
 
 

@@ -59,8 +59,12 @@ def test_login_with_a_password_creates_a_key_for_this_machine(registry_server, t
 def test_push_ls_show_alias_pull_and_rm_from_the_shell(logged_in, tmp_path):
     model = random_file(tmp_path / "model.onnx", 200_000)
 
-    pushed = mreg("--json", "push", "resnet50", str(model), "-m", "accuracy=0.93", "-m", "run=nightly", "-t", "vision")
+    pushed = mreg(
+        "--json", "push", "resnet50", str(model), "-m", "accuracy=0.93", "-m", "run=nightly", "-t", "vision",
+        "--label", "v1.0",
+    )  # fmt: skip
     assert pushed.returncode == 0, pushed.stderr
+    assert json.loads(pushed.stdout)["label"] == "v1.0"
     assert json.loads(pushed.stdout)["metadata"] == [
         {"name": "accuracy", "value": 0.93},
         {"name": "run", "value": "nightly"},
@@ -70,6 +74,7 @@ def test_push_ls_show_alias_pull_and_rm_from_the_shell(logged_in, tmp_path):
     listed = json.loads(mreg("--json", "ls", "--filter", '{"aliases": "production"}').stdout)
     assert [item["name"] for item in listed] == ["resnet50"]
     assert "@production" in mreg("show", "grace/resnet50").stdout
+    assert "v1 (v1.0)" in mreg("show", "grace/resnet50").stdout
     assert json.loads(mreg("--json", "search", "RESNET").stdout)[0]["aliases"] == {"production": 1}
 
     pulled = mreg("pull", "grace/resnet50@production", str(tmp_path / "deploy") + "/")

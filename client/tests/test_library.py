@@ -57,6 +57,20 @@ def test_pushing_the_same_bytes_again_uploads_nothing_and_returns_the_existing_v
     assert item.aliases == {"production": 1}
 
 
+def test_a_version_pushed_with_a_label_is_pulled_by_it(grace, tmp_path):
+    grace.push("resnet50", random_file(tmp_path / "a.onnx", 10_000), label="v1")
+    labelled = grace.push("resnet50", random_file(tmp_path / "b.onnx", 20_000), label="v2.0.0-rc1")
+
+    by_label = grace.pull("resnet50@v2.0.0-rc1", tmp_path / "rc.onnx")
+    by_short_label = grace.version("resnet50@v1")  # a valid alias name: asked as the alias, then as a label
+
+    assert (labelled.ordinal, labelled.label) == (2, "v2.0.0-rc1")
+    assert by_label.read_bytes() == (tmp_path / "b.onnx").read_bytes()
+    assert (by_short_label.ordinal, by_short_label.label) == (1, "v1")
+    with pytest.raises(Conflict):
+        grace.push("resnet50", random_file(tmp_path / "c.onnx", 30_000), label="V2.0.0-RC1")
+
+
 def test_pull_of_latest_takes_the_highest_ordinal_and_keeps_a_file_already_there(grace, tmp_path):
     grace.push("resnet50", random_file(tmp_path / "a.bin", 10_000))
     grace.push("resnet50", random_file(tmp_path / "b.bin", 20_000))

@@ -118,6 +118,15 @@ def test_a_large_file_goes_up_in_resumable_chunks_and_becomes_one_version(regist
     assert version.description == "in pieces"
 
 
+def test_a_resumable_push_carries_its_label(registry_server, grace_key, tmp_path):
+    model = random_file(tmp_path / "weights.bin", 2 * MIB)
+    with Registry(registry_server.url, key=grace_key, progress=False, **RESUMABLE) as reg:
+        version = reg.push("labelled", model, label="2024-06-01")
+        found = reg.version("labelled@2024-06-01")
+
+    assert (version.label, found.ordinal) == ("2024-06-01", version.ordinal)
+
+
 def test_an_upload_cut_mid_chunk_continues_from_what_the_server_kept(proxy, grace_key, tmp_path, upload_memory):
     model = random_file(tmp_path / "weights.bin", 4 * MIB)
     proxy.faults.cut_upload_after = MIB // 2  # the first chunk's connection drops half way

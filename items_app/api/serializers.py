@@ -112,6 +112,9 @@ class DirectUploadInput(StrictInputSerializer):
     content_type = serializers.CharField(max_length=255, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     metadata = serializers.JSONField(required=False, help_text='{"accuracy": 0.93} or [{"name", "value"}].')
+    label = serializers.CharField(  # type: ignore[assignment]  # named like Field.label (see schema.py)
+        required=False, allow_blank=True, max_length=200, help_text="A version label (v2.0.0), as ?ordinal= gives."
+    )
 
 
 class UploadedPart(StrictInputSerializer):

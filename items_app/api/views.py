@@ -255,6 +255,7 @@ class ItemViewSet(RegistryViewSet):
             metadata=versions.version_metadata(data["metadata"]) if "metadata" in data else (),
             expected_sha256=data["sha256"].lower() if "sha256" in data else None,
             content_type=data.get("content_type", "application/octet-stream"),
+            label=versions.checked_label(data.get("label"), "label"),
         )
         upload = resumable.start_direct(Caller.of(request), item, announced)
         return Response(direct_document(upload), status=status.HTTP_201_CREATED)

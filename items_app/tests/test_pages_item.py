@@ -75,6 +75,7 @@ def test_the_owner_uploads_a_version_with_a_progress_bar_then_downloads_it(acme,
 
     page.get_by_label("File").set_input_files(str(upload))
     page.get_by_label("Version description").fill("epoch 90")
+    page.get_by_label("Version label").fill("v2.0-rc1")
     page.evaluate(
         """() => {
             const bar = document.querySelector('[data-upload] progress');
@@ -98,6 +99,7 @@ def test_the_owner_uploads_a_version_with_a_progress_bar_then_downloads_it(acme,
     assert "bert-sentiment v2.onnx" in row.inner_text()
     assert "6.0\xa0MB" in row.inner_text()  # filesizeformat joins with a no-break space
     assert "epoch 90" in row.inner_text()
+    assert "v2.0-rc1" in row.inner_text()
     screenshot(page, "upload-done")
 
     with page.expect_download() as info:

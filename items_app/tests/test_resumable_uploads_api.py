@@ -28,6 +28,7 @@ from testing.helpers import (
     audit_entries,
     create_model,
     csrf_token,
+    details_of,
     error_of,
     object_store_down,
     sha256_of,
@@ -145,6 +146,45 @@ def test_a_whole_upload_becomes_one_version_with_its_metadata(acme, owner, model
     assert acme.count(UploadSession) == 0
     assert owner.head(location, **TUS).status_code == 404  # finished: the upload is gone
     assert audit_entries(acme, "upload")[-1]["details"]["sha256"] == sha256_of(FILE)
+
+
+def test_a_label_in_the_upload_metadata_names_the_version(owner, reader, model):
+    location = started(owner, model, label="v2.0.0")
+
+    version = version_at(owner, send_all(owner, location, FILE))
+
+    assert (version["ordinal"], version["label"]) == (1, "v2.0.0")
+    assert owner.get(f"/v1/models/{model['_id']}/versions/V2.0.0/info").json()["ordinal"] == 1
+
+
+def test_a_taken_label_is_a_409_at_creation_before_any_byte_is_sent(acme, owner, model):
+    upload_raw(owner, f"/v1/models/{model['_id']}/versions?ordinal=v2.0.0")
+
+    response = create_upload(owner, model, filename="other.onnx", label="V2.0.0")
+
+    assert error_of(response)[0] == 409
+    assert "'V2.0.0'" in details_of(response)
+    assert acme.count(UploadSession) == 0
+
+
+def test_a_label_taken_while_the_bytes_were_sent_keeps_nothing_of_the_second(acme, owner, model):
+    location = started(owner, model, filename="resumed.onnx", label="v3.1")
+    assert upload_raw(owner, f"/v1/models/{model['_id']}/versions?ordinal=v3.1").status_code == 201
+
+    response = patch(owner, location, 0, FILE)
+
+    assert error_of(response)[0] == 409
+    assert acme.count(Version) == 1
+    assert acme.count(UploadSession) == 0
+
+
+@pytest.mark.parametrize("label", ["production", "model.onnx", "-v1", "v" * 65])
+def test_a_label_that_could_be_misread_is_a_400_naming_the_metadata_key(acme, owner, model, label):
+    response = create_upload(owner, model, label=label)
+
+    assert error_of(response)[0] == 400
+    assert details_of(response).startswith("Upload-Metadata label:")
+    assert acme.count(UploadSession) == 0
 
 
 def test_a_file_already_stored_is_deduplicated_like_a_plain_upload(acme, owner, model, storage_backend):

@@ -21,6 +21,7 @@
     const form = box.querySelector("form");
     const fileInput = form.querySelector("input[type=file]");
     const descriptionInput = form.querySelector("#upload-description");
+    const labelInput = form.querySelector("#upload-label");
     const button = form.querySelector("[data-upload-button]");
     const progressWrap = box.querySelector("[data-upload-progress]");
     const progress = progressWrap.querySelector("progress");
@@ -65,6 +66,8 @@
       const description = descriptionInput.value.trim();
       const metadata = { filename: file.name, filetype: file.type || "application/octet-stream" };
       if (description) metadata.description = description;
+      const label = labelInput ? labelInput.value.trim() : "";
+      if (label) metadata.label = label;
 
       function failed(error) {
         button.disabled = false;
@@ -91,7 +94,7 @@
             code.textContent = body.sha256;
             const strong = document.createElement("strong");
             strong.textContent = body.original;
-            say("ok", [text("Uploaded "), strong, text(" as version " + body.ordinal + " (" + humanSize(body.size) + "). SHA-256: "), code]);
+            say("ok", [text("Uploaded "), strong, text(" as version " + body.ordinal + (body.label ? " (" + body.label + ")" : "") + " (" + humanSize(body.size) + "). SHA-256: "), code]);
             form.reset();
             reloadVersions();
           })

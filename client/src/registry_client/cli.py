@@ -106,6 +106,7 @@ def build_parser() -> CommandLine:
     push.add_argument("-m", "--metadata", action="append", default=[], metavar="NAME=VALUE", help="version metadata")
     push.add_argument("-t", "--tag", action="append", default=[], help="a tag of the item (repeatable)")
     push.add_argument("-d", "--description", default="", help="the version's description")
+    push.add_argument("--label", help="name the version besides its number (v2.0.0: with a digit, unique)")
     push.add_argument("--alias", help="point this alias at the new version")
     push.add_argument("--visibility", choices=["public", "private"], help="the item's visibility")
     push.add_argument(
@@ -113,7 +114,7 @@ def build_parser() -> CommandLine:
     )
 
     pull = parser.command(commands, "pull", run_pull, "download a version and verify its SHA-256")
-    pull.add_argument("ref", help="owner/name[@alias|@N] (latest version by default)")
+    pull.add_argument("ref", help="owner/name[@alias|@N|@label] (latest version by default)")
     pull.add_argument("destination", nargs="?", default=".", help="a directory or a file path (default .)")
 
     alias = parser.command(commands, "alias", None, "list, set or remove aliases")
@@ -289,7 +290,8 @@ def run_show(arguments: argparse.Namespace) -> int:
     for version in item.versions:
         metrics = " ".join(f"{name}={value}" for name, value in version.metadata.items())
         marks = " ".join(sorted(by_ordinal.get(version.ordinal, [])))
-        lines.append(f"  v{version.ordinal:<4} {version.original:<32} {version.size:>12}  {marks} {metrics}".rstrip())
+        number = f"v{version.ordinal}" + (f" ({version.label})" if version.label else "")
+        lines.append(f"  {number:<5} {version.original:<32} {version.size:>12}  {marks} {metrics}".rstrip())
     emit(arguments, item.document, "\n".join(lines))
     return 0
 
@@ -306,6 +308,7 @@ def run_push(arguments: argparse.Namespace) -> int:
             alias=arguments.alias,
             visibility=arguments.visibility,
             direct=arguments.direct,
+            label=arguments.label,
         )
         ref = f"{reg.username()}/{arguments.name}"
     emit(arguments, version.document, f"{ref}@{version.ordinal}: {version.original} sha256:{version.sha256}")

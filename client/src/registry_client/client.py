@@ -138,8 +138,17 @@ class Registry:
         return Item.of(kind, self._json("GET", self.ref(ref).item_path(kind)))
 
     def version(self, ref: str | Ref, *, kind: str = "models") -> Version:
-        """The version a reference names (``@latest`` when it names none), without downloading it."""
-        return Version.of(self._json("GET", self.ref(ref).version_path(kind) + "/info"))
+        """The version a reference names (``@latest`` when it names none), without downloading it. ``…@v2``
+        names the alias ``v2`` or, when the item has no such alias, the version labelled ``v2``."""
+        parsed = self.ref(ref)
+        try:
+            return Version.of(self._json("GET", parsed.version_path(kind) + "/info"))
+        except errors.NotFound:
+            label = parsed.version[1:]
+            if not parsed.version.startswith("@") or not any(character.isdigit() for character in label):
+                raise  # labels have a digit: a word alone is only ever an alias (or latest)
+            as_label = Ref(id=parsed.id, name=parsed.name, owner=parsed.owner, version=label)
+            return Version.of(self._json("GET", as_label.version_path(kind) + "/info"))
 
     def search(
         self,
@@ -183,9 +192,14 @@ class Registry:
         visibility: str | None = None,
         item_metadata: dict[str, MetadataValue] | None = None,
         direct: bool = False,
+        label: str | None = None,
     ) -> Version:
         """Create the item ``name`` (yours) unless it exists, upload ``path`` as its next version with its
         ``metadata`` (the version's metrics) and ``description``, and point ``alias`` at it.
+
+        ``label`` names the version besides its number (``v2.0.0``: at least one digit, unique per item, any
+        case; ``…@v2.0.0`` then finds it); the registry refuses a taken label (``Conflict``) before any byte
+        is sent.
 
         ``tags``, ``visibility`` and ``item_metadata`` set the item's own fields. When the item already has
         a version with the same bytes, nothing is uploaded: that version is returned (and the alias moved).
@@ -215,10 +229,15 @@ class Registry:
             if self.progress:
                 print(f"{item.ref} already has these bytes as version {version.ordinal}: not uploaded", file=sys.stderr)
         elif resumable:
-            version = self._push_resumable(item, file, sha256, original, _version_fields(metadata or {}, description))
+            fields = _version_fields(metadata or {}, description)
+            if label:
+                fields["label"] = label
+            version = self._push_resumable(item, file, sha256, original, fields)
         else:
             assert sha256 is not None  # always hashed first for these
-            version = self._upload(item, file, sha256, original, metadata or {}, description, direct=direct)
+            version = self._upload(
+                item, file, sha256, original, metadata or {}, description, direct=direct, label=label or ""
+            )
         if alias:
             self.set_alias(Ref(id=item.id), alias, version.ordinal, kind=kind)
         return version
@@ -264,6 +283,7 @@ class Registry:
         description: str,
         *,
         direct: bool = False,
+        label: str = "",
     ) -> Version:
         """One request (or, with ``direct``, presigned parts to S3), the digest announced before the bytes."""
         size = file.stat().st_size
@@ -271,6 +291,8 @@ class Registry:
             body: dict[str, Any] = {"filename": original, "size": size, "sha256": sha256}
             if description:
                 body["description"] = description
+            if label:
+                body["label"] = label
             if metadata:
                 body["metadata"] = metadata_list(metadata)
             uploads = f"/v1/{item.kind}/{item.id}/uploads"
@@ -283,11 +305,14 @@ class Registry:
             # a declared length: the body streams as it is read, not chunked (which the registry refuses)
             "Content-Length": str(size),
         }
+        params = _version_fields(metadata, description)
+        if label:
+            params["ordinal"] = label  # the original registry's name for it
         with transfers.progress_bar(size, f"uploading {original}", self.progress) as bar:
             document = self._json(
                 "POST",
                 f"/v1/{item.kind}/{item.id}/versions",
-                params=_version_fields(metadata, description),
+                params=params,
                 headers=headers,
                 body=transfers.file_body(file, bar),
             )

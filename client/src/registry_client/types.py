@@ -6,7 +6,10 @@ A reference names an item and, optionally, one of its versions:
 - ``resnet50`` — the caller's own item of that name;
 - ``6650c0ffee…`` (24 hex digits) — an item by id;
 - ``…@production`` — the version the alias ``production`` points at; ``…@latest`` the highest ordinal;
-- ``…@3`` — version 3 (an alias always starts with a letter, so the two never collide).
+- ``…@3`` — version 3 (an alias always starts with a letter, so the two never collide);
+- ``…@v2.0.0`` — the version labelled ``v2.0.0`` at upload (``push(label=…)``), or else the version whose
+  file is named so (``…@model.onnx``). A label that is also a valid alias name (``v2``) is asked for as the
+  alias first, then as a label.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from registry_client.errors import ConfigurationError
 
 MetadataValue = Union[str, int, float, bool]
 ITEM_ID = re.compile(r"^[0-9a-f]{24}$")
+ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # the registry's alias names
 
 
 def metadata_dict(entries: Any) -> dict[str, MetadataValue]:
@@ -40,6 +44,7 @@ class Version:
     description: str = ""
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    label: str | None = None
     owner: str | None = None
     timestamp: str = ""
     document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -54,6 +59,7 @@ class Version:
             description=document.get("description") or "",
             metadata=metadata_dict(document.get("metadata")),
             aliases=tuple(document.get("aliases") or ()),
+            label=document.get("label"),
             owner=document.get("owner"),
             timestamp=document.get("timestamp", ""),
             document=document,
@@ -109,14 +115,14 @@ class Ref:
     name: str = ""
     owner: str = ""  # "" means the caller
     id: str = ""
-    version: str = ""  # "" none given; "3"; "@production"; "@latest"
+    version: str = ""  # "" none given; "3"; "@production"; "@latest"; "v2.0.0" (a label or a file name)
 
     @classmethod
     def parse(cls, text: str) -> Ref:
         item, at, version = text.partition("@")
         if at and not version:
             raise ConfigurationError(f"{text!r}: nothing after '@' (an alias, 'latest' or a version number)")
-        version = version if version.isdigit() else (f"@{version}" if version else "")
+        version = f"@{version}" if ALIAS.match(version) else version
         if ITEM_ID.match(item):
             return cls(id=item, version=version)
         owner, slash, name = item.rpartition("/")
