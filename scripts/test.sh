@@ -47,7 +47,7 @@ bash scripts/postgres.sh start "$pg_dir" "$pg_port"
 # lock, and another worker uses the core meanwhile (the SQLite run alone: 8:09 serial, 5:08 on two workers).
 (
   DATA_DIR="$work/sqlite" DATABASE="sqlite:///$work/sqlite/registry-catalog.sqlite3" \
-    $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile "$@" >"$work/sqlite.log" 2>&1
+    $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile --durations=30 "$@" >"$work/sqlite.log" 2>&1
 ) &
 sqlite_pid=$!
 # Under xdist, schemathesis reports the schema fuzz (test_openapi.py) as one test with subtests instead of
@@ -74,7 +74,7 @@ sqlite_only_tests=(
 server_tests=(registry_project framework tenants_app folksonomy_app items_app models_app datasets_app algorithms_app)
 (
   DATA_DIR="$work/postgres-data" DATABASE="postgres://postgres@127.0.0.1:$pg_port/registry_catalog" \
-    $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile "${sqlite_only_tests[@]/#/--ignore=}" "$@" \
+    $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile --durations=30 "${sqlite_only_tests[@]/#/--ignore=}" "$@" \
     "${server_tests[@]}" >"$work/postgres.log" 2>&1
 ) &
 postgres_pid=$!
