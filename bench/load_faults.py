@@ -232,6 +232,7 @@ class Registry:
     work: Path
     environment: dict[str, str]
     port: int
+    code: Path = ROOT  # the checkout that serves: this one, or a baseline's (``--code``)
     workers: int = 2
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
@@ -243,7 +244,7 @@ class Registry:
         """A ``manage.py`` command with the registry's environment; its output."""
         done = subprocess.run(
             [str(BIN / "python"), "manage.py", *command],
-            cwd=ROOT,
+            cwd=self.code,
             env=self.environment,
             capture_output=True,
             text=True,
@@ -260,7 +261,7 @@ class Registry:
         self.run("bootstrap")
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
-            cwd=ROOT,
+            cwd=self.code,
             env=self.environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -1280,6 +1281,13 @@ def main() -> int:
     )
     parser.add_argument("--output", type=Path, default=None, help="where to write the JSON (default bench/results/)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (data, server log)")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="the registry checkout to serve (default this one); e.g. a `git worktree` of an older commit, for a "
+        "baseline run of the same load (the same virtualenv serves it)",
+    )
     options = parser.parse_args()
     if options.quick:
         options.clients, options.seconds = min(options.clients, 4), min(options.seconds, 5)
@@ -1308,7 +1316,7 @@ def main() -> int:
             (work / "s3").mkdir()
             weed = SeaweedServer(work / "s3")
             weed.start()
-        registry = Registry(work, environment_for(options, work, port, postgres, weed), port)
+        registry = Registry(work, environment_for(options, work, port, postgres, weed), port, options.code.resolve())
         log(f"registry up in {registry.start():.1f} s on port {port}")
         tenants = seed(port, options.clients, BATCH if options.quick else 2 * BATCH)
         log(f"seeded {len(tenants)} tenants")
