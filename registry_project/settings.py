@@ -226,6 +226,7 @@ INSTALLED_APPS = [
     "models_app",
     "datasets_app",
     "algorithms_app",
+    "seed_app",
 ]
 
 MIDDLEWARE = [
@@ -305,6 +306,9 @@ AUTH_USER_MODEL = "tenants_app.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # The original registry's bcrypt hashes, as `manage.py import_seed` keeps them: checked, then replaced
+    # with Argon2 at the user's next login (seed_app/hashers.py).
+    "seed_app.hashers.SeedBCryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
