@@ -9,6 +9,7 @@ is then used through the real API, as its users would.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import secrets
@@ -511,3 +512,66 @@ def test_a_failure_while_writing_leaves_no_half_tenant_and_no_files(seed):
     assert not Tenant.objects.filter(pk=TENANT).exists()
     assert every_stored_name() == []
     assert storage.keys(TENANT) == []
+
+
+def test_mongodump_gzip_files_are_read_and_strays_are_named(seed):
+    dump = seed.tenant.write()
+    for path in dump.rglob("*.bson"):
+        path.with_name(f"{path.name}.gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    (next(dump.rglob("users.bson.gz")).parent / "oplog.bson").write_bytes(b"")
+
+    report = import_seed(dump, seed.tenant.uploads)
+
+    assert lines_about(report, "dump oplog.bson", "not a collection of the original registry: ignored")
+    assert body_of(sign_in("reggie").get(f"/v1/models/{seed.ids['resnet']}/versions/1")) == RESNET
+
+
+def test_a_collection_given_twice_is_refused(seed):
+    dump = seed.tenant.write()
+    folder = next(dump.rglob("users.bson")).parent
+    (folder / "users.json").write_text("")
+
+    with pytest.raises(CommandError, match=r"users\.json: users\.bson holds the collection 'users' already"):
+        import_seed(dump, seed.tenant.uploads)
+
+
+def test_users_the_registry_would_refuse_come_over_changed_and_reported(tmp_path):
+    tenant = SeedTenant(tmp_path)
+    admin = tenant.user("admin", role="admin", email="@")  # the original default tenant's bootstrap admin
+    tenant.user("grace hopper", email="Grace@Example.org", role="provider")
+    tenant.user("grace_hopper", email="grace@example.org", timestamp=datetime(2024, 1, 1, tzinfo=UTC))
+
+    report = import_seed(tenant.write(), None)
+
+    users = {user["username"]: user for user in sign_in("admin", "some-secret-1").get("/v1/users").json()["docs"]}
+    assert users["admin"]["_id"] == str(admin)
+    assert users["admin"]["email"] is None
+    assert (users["grace_hopper"]["email"], users["grace_hopper"]["role"]) == ("grace@example.org", "regular")
+    assert users["grace_hopper-2"]["email"] is None
+    assert lines_about(report, "(admin)", "email '@' is not an e-mail address")
+    assert lines_about(report, "(grace hopper)", "username 'grace hopper' is 'grace_hopper'")
+    assert lines_about(report, "(grace hopper)", "role 'provider'", "regular")
+    assert lines_about(report, "(grace_hopper)", "'grace_hopper-2'")
+    assert lines_about(report, "(grace_hopper)", "an older user's too")
+    sign_in("grace_hopper", "some-secret-1")
+
+
+def test_vocabulary_names_the_registry_refuses_are_left_out(tmp_path):
+    tenant = SeedTenant(tmp_path)
+    ada = tenant.user("ada", role="admin")
+    tenant.entry("tags", "x" * 65, ada)
+    tenant.entry("tags", " vision", ada)
+    tenant.entry("tags", "vision", ada, usage="sometimes")
+    twice = [{"name": "accuracy", "value": "0.9"}, {"name": "accuracy", "value": "0.8"}]
+    model = tenant.item("models", "m", ada, tags=["x" * 65, " vision", 7], metadata=twice)
+
+    report = import_seed(tenant.write(), None)
+
+    document = sign_in("ada").get(f"/v1/models/{model}").json()
+    assert document["tags"] == ["vision"]
+    assert document["metadata"] == [{"name": "accuracy", "value": "0.9"}]
+    assert lines_about(report, "tags", "not a tag the registry takes", "left out")
+    assert lines_about(report, "tags 'vision'", "merged")
+    assert lines_about(report, str(model), "tag 7 is not a string")
+    assert lines_about(report, str(model), "metadata 'accuracy' appears twice")
