@@ -110,6 +110,11 @@ DEFAULT_TENANT = env_slug("DEFAULT_TENANT", "registry-default-tenant")
 DEFAULT_TENANT_DATABASE = env_slug("DEFAULT_TENANT_DATABASE", "registry-default")
 DEFAULT_TENANT_ADMIN_USERNAME = env_str("DEFAULT_TENANT_ADMIN_USERNAME", "admin")
 
+# --- The sign-in page's tenant list and the demo tenant (docs/configuration.md) ---
+# Which tenants exist is not for anonymous callers to learn unless the operator says so: off, the sign-in
+# page offers no list and /v1/types/tenants answers 404.
+SIGNIN_TENANT_LIST = env_bool("SIGNIN_TENANT_LIST", False)
+
 # --- Tokens ---
 API_TOKEN = SECRETS.get("API_TOKEN", 32, minimum_length=24)
 JWT_SECRET = SECRETS.get("JWT_SECRET", 48, minimum_length=32)

@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from framework.api.docs import RedocView, SwaggerView
+from registry_project import types
 from registry_project import views as api
 from registry_project.server import health
 from tenants_app.api.views import LoginView
@@ -20,6 +21,8 @@ v1: list[URLPattern | URLResolver] = [
     path("", include("algorithms_app.api.urls")),
     path("", include("folksonomy_app.api.urls")),
     path("", include("items_app.api.urls")),
+    re_path(r"^types/?$", types.TypesView.as_view(), name="types"),
+    re_path(r"^types/tenants/?$", types.TenantListView.as_view(), name="types-tenants"),
     re_path(r"^.*$", api.api_not_found),  # unknown routes under /v1/ answer the JSON 404 envelope
 ]
 

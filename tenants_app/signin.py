@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from framework.errors import ServiceError
 from framework.web.pages import status_of
-from tenants_app import passwords, services
+from tenants_app import passwords, services, tenancy
 from tenants_app.forms import ForgotPasswordForm, NewPasswordForm, SignInForm
 from tenants_app.middleware import SESSION_TENANT, SESSION_TENANT_UID
 
@@ -46,7 +46,11 @@ def signin(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(_safe_next(request))
     elif request.method == "POST":
         status = 400
-    return render(request, "web/signin.html", {"form": form, "next": _safe_next(request)}, status=status)
+    tenant_ids = tenancy.offered_tenant_ids()
+    if tenant_ids:  # typed or picked: the list only suggests
+        form.fields["tenant"].widget.attrs["list"] = "tenant-ids"
+    context = {"form": form, "next": _safe_next(request), "tenant_ids": tenant_ids}
+    return render(request, "web/signin.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
+
 from framework.lookups import one_or_none
 from tenants_app import databases
 from tenants_app.context import ActiveTenant, activate, tenant_context
@@ -22,6 +24,16 @@ def find_tenant(tenant_id: object, uid: object = None) -> Tenant | None:
     if tenant is None or (uid is not None and tenant.uid != uid):
         return None
     return tenant
+
+
+MAX_OFFERED_TENANTS = 1000  # as many as the original's sign-in list held
+
+
+def offered_tenant_ids() -> list[str]:
+    """The tenant ids a sign-in page may offer: none unless the operator enabled SIGNIN_TENANT_LIST."""
+    if not settings.SIGNIN_TENANT_LIST:
+        return []
+    return list(Tenant.objects.order_by("id").values_list("id", flat=True)[:MAX_OFFERED_TENANTS])
 
 
 def active(tenant: Tenant) -> ActiveTenant:
