@@ -344,11 +344,12 @@ def test_a_new_upload_never_takes_the_number_of_a_version_left_out(seed):
     assert response.json()["ordinal"] == 5  # 3 was the missing file's, 4 the custom ordinal's
 
 
-def test_files_are_stored_once_by_their_sha256(seed):
+def test_files_are_stored_once_by_their_sha256_on_disk_and_on_s3(seed, storage_backend):
     imported(seed)
 
     expected = sorted(f"{TENANT}/{hashlib.sha256(content).hexdigest()}" for content in (RESNET, RESNET_V2, IMAGES))
     assert stored_keys(TENANT) == expected
+    assert body_of(sign_in("reggie").get(f"/v1/models/{seed.ids['resnet']}/versions/v2.0.0")) == RESNET_V2
 
 
 def test_the_vocabulary_keeps_default_and_folk_and_who_introduced_each(seed):
@@ -501,7 +502,7 @@ def test_a_tenant_id_in_use_is_refused_before_anything_is_read(seed, make_tenant
         imported(seed)
 
 
-def test_a_failure_while_writing_leaves_no_half_tenant_and_no_files(seed):
+def test_a_failure_while_writing_leaves_no_half_tenant_and_no_files(seed, storage_backend):
     plan = plan_import(read_dump(seed.tenant.write()), seed.tenant.uploads)
     last = plan.sources()[-1]
     last.unlink()  # gone after the plan was made: the other files are copied before this one fails
