@@ -56,6 +56,10 @@ class Forbidden(ServiceError):
         self.action = action
 
 
+class DemoTenantRequired(ServiceError):
+    """A demo route (``/v1/demo``) asked with a token of a tenant other than the demo tenant."""
+
+
 class Conflict(ServiceError):
     """The request conflicts with the current state: a name is taken, a resource is still in use."""
 

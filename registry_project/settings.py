@@ -114,6 +114,13 @@ DEFAULT_TENANT_ADMIN_USERNAME = env_str("DEFAULT_TENANT_ADMIN_USERNAME", "admin"
 # Which tenants exist is not for anonymous callers to learn unless the operator says so: off, the sign-in
 # page offers no list and /v1/types/tenants answers 404.
 SIGNIN_TENANT_LIST = env_bool("SIGNIN_TENANT_LIST", False)
+# DEMO: a demo tenant made and filled by `bootstrap`, and /v1/demo for its admins (demo_app).
+DEMO = env_bool("DEMO", False)
+DEFAULT_TENANT_DEMO = env_slug("DEFAULT_TENANT_DEMO", "demo-tenant-registry")
+if DEMO and DEFAULT_TENANT_DEMO == DEFAULT_TENANT:
+    raise ConfigurationError("DEFAULT_TENANT_DEMO: must differ from DEFAULT_TENANT (a demo reset drops its tenant)")
+# Every demo user's password: generated once unless given (and then as strong as any secret here).
+DEMO_PASSWORD = SECRETS.get("DEMO_PASSWORD", 12, minimum_length=10) if DEMO else ""
 
 # --- Tokens ---
 API_TOKEN = SECRETS.get("API_TOKEN", 32, minimum_length=24)
@@ -232,6 +239,7 @@ INSTALLED_APPS = [
     "datasets_app",
     "algorithms_app",
     "seed_app",
+    "demo_app",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ v1: list[URLPattern | URLResolver] = [
     path("", include("algorithms_app.api.urls")),
     path("", include("folksonomy_app.api.urls")),
     path("", include("items_app.api.urls")),
+    path("", include("demo_app.api.urls")),
     re_path(r"^types/?$", types.TypesView.as_view(), name="types"),
     re_path(r"^types/tenants/?$", types.TenantListView.as_view(), name="types-tenants"),
     re_path(r"^.*$", api.api_not_found),  # unknown routes under /v1/ answer the JSON 404 envelope

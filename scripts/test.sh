@@ -71,7 +71,7 @@ sqlite_only_tests=(
   registry_project/tests/test_signin_page.py
   tenants_app/tests/test_manage_browser.py
 )
-server_tests=(registry_project framework tenants_app folksonomy_app items_app models_app datasets_app algorithms_app seed_app)
+server_tests=(registry_project demo_app framework tenants_app folksonomy_app items_app models_app datasets_app algorithms_app seed_app)
 (
   DATA_DIR="$work/postgres-data" DATABASE="postgres://postgres@127.0.0.1:$pg_port/registry_catalog" \
     $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile --durations=30 "${sqlite_only_tests[@]/#/--ignore=}" "$@" \

@@ -82,6 +82,7 @@ CATALOGUE = _kinds(
     ("expectation_failed", 417, 34, "The Expect header cannot be met"),
     ("not_implemented", 501, 35, "The server does not support this request"),
     ("request_timeout", 408, 36, "The request did not arrive in time"),
+    ("demo_tenant_required", 403, 39, "Demo routes only work in the demo tenant"),
 )
 
 
@@ -150,6 +151,7 @@ _DOMAIN: dict[type[errors.ServiceError], str] = {
     errors.InvalidListParameter: "invalid_list_parameter",
     errors.NotFound: "resource_not_found",
     errors.Conflict: "conflict",
+    errors.DemoTenantRequired: "demo_tenant_required",
     errors.TooLarge: "payload_too_large",
     errors.UnsupportedMediaType: "unsupported_media_type",
     errors.UploadFailed: "generic_upload_error",

@@ -1,7 +1,8 @@
 """Prepare an installation for serving (``make run`` calls it before starting gunicorn).
 
 Migrates the catalog, the template and every tenant, creates the default tenant and its admin on first
-start, and prints the generated secrets once, at that first start. Safe to run any number of times.
+start, and prints the generated secrets once, at that first start; then runs the steps other apps add
+(``tenants_app.startup``: the demo tenant with ``DEMO=true``). Safe to run any number of times.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from framework.files import storage
+from tenants_app import startup
 from tenants_app.services import ensure_default_tenant
 
 
@@ -23,10 +25,12 @@ class Command(BaseCommand):
         call_command("migrate_tenants", verbosity=0, stdout=self.stdout)
         storage.ensure_ready()
         tenant, created = ensure_default_tenant()
-        if not created:
+        if created:
+            self.stdout.write(self.banner(tenant.id))
+        else:
             self.stdout.write(f"default tenant {tenant.id!r} ready (data in {settings.DATA_DIR})")
-            return
-        self.stdout.write(self.banner(tenant.id))
+        for line in startup.run_steps():  # what other apps prepare (the demo tenant)
+            self.stdout.write(line)
 
     @staticmethod
     def banner(tenant_id: str) -> str:
