@@ -120,6 +120,18 @@ class AuthenticationFailed(ServiceError):
     """Wrong tenant, username or password (one answer for all three: nothing to probe)."""
 
 
+class PasswordChangeNeeded(ServiceError):
+    """The credentials are right, but the password no longer opens a session: choose a new one first."""
+
+
+class PasswordExpired(PasswordChangeNeeded):
+    """The password is older than the user's validity period."""
+
+
+class PasswordChangeRequired(PasswordChangeNeeded):
+    """The password is temporary (someone else chose it) and must be replaced at the first sign-in."""
+
+
 class Unauthorized(ServiceError):
     """No credential, or one that is malformed, revoked or no longer valid."""
 

@@ -203,6 +203,9 @@ API_KEYS_PER_USER = env_int("API_KEYS_PER_USER", 100, minimum=1)
 # --- Self-service password reset (tenants_app.passwords) and the e-mail that carries it ---
 PASSWORD_RESET_TIMEOUT = env_duration("PASSWORD_RESET_TIMEOUT", "1h")  # Django's name; how long a token works
 PASSWORD_RESETS_PER_ACCOUNT = env_int("PASSWORD_RESETS_PER_ACCOUNT", 3, minimum=1)  # per LOGIN_LOCKOUT window
+# Password expiry (tenants_app.expiry): new users' validityPasswordDays; 0 = never (the original's default was
+# 1092). The bound is tenants_app.models.MAX_PASSWORD_VALIDITY_DAYS.
+DEFAULT_DAYS_VALIDITY_PASSWORD = env_int("DEFAULT_DAYS_VALIDITY_PASSWORD", 0, minimum=0, maximum=36500)
 # SMTP as Django names it; the original registry's names (SMTP_SERVER, SMTP_USERNAME, SMTP_PASSWORD,
 # SMTP_EMAIL, EMAIL_TAG: port 465, implicit TLS) are read where Django's are not set.
 EMAIL_HOST = env_str("EMAIL_HOST", "") or env_str("SMTP_SERVER", "")

@@ -23,8 +23,19 @@ STRENGTH_HELP = (
 # What the services write to the log (``audit.record`` callers); the select offers these.
 AUDIT_ACTIONS = (
     "create", "update", "share", "delete", "upload", "download", "delete_version", "login", "renew", "request", "reset",
+    "change",
 )  # fmt: skip
 AUDIT_RESOURCES = ("user", "session", "model", "dataset", "tag", "metadata", "tenant", "password_reset", "password")
+
+
+TEMPORARY_HELP = "They sign in with it once, to choose their own; you never learn that one."
+
+
+def _temporary_field() -> forms.BooleanField:
+    # On by default here (an admin tells a person a password); the API's default is off (scripts).
+    return forms.BooleanField(
+        label="Temporary: must be changed at the first sign-in", required=False, initial=True, help_text=TEMPORARY_HELP
+    )
 
 
 def _password_field(label: str) -> forms.CharField:
@@ -45,6 +56,7 @@ class UserCreateForm(forms.Form):
     email = forms.EmailField(label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.REGULAR)
     password = _password_field("Password")
+    temporary = _temporary_field()
 
 
 class RoleForm(forms.Form):
@@ -53,6 +65,7 @@ class RoleForm(forms.Form):
 
 class PasswordResetForm(forms.Form):
     password = _password_field("New password")
+    temporary = _temporary_field()
 
 
 class UserFilterForm(forms.Form):
@@ -133,6 +146,24 @@ class NewPasswordForm(forms.Form):
     reset = forms.CharField(
         label="Code from the e-mail", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
+    password = _password_field("New password")
+    again = forms.CharField(
+        label="New password, again",
+        max_length=512,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())
+        if data.get("password") and data.get("again") is not None and data["password"] != data["again"]:
+            self.add_error("again", "The two passwords differ.")
+        return data
+
+
+class ChangePasswordForm(forms.Form):
+    """The sign-in page's second step, for a temporary or expired password: the current one was just given."""
+
     password = _password_field("New password")
     again = forms.CharField(
         label="New password, again",

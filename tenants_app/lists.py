@@ -29,6 +29,10 @@ USERS_FOR_ADMINS = ListSpec(
         **_PUBLIC_USER_FIELDS,
         "email": FilterField("email", nullable=True),
         "role": FilterField("role"),
+        # whose password expires soon: {"createdPassword": {"$lt": …}, "validityPasswordDays": {"$gt": 0}}
+        "createdPassword": FilterField("password_created", "datetime"),
+        "validityPasswordDays": FilterField("validity_password_days", "number"),
+        "passwordTemporary": FilterField("password_temporary", "boolean"),
         **TIMESTAMPS,
     }
 )

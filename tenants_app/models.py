@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -61,6 +63,15 @@ def reject_object_id_usernames(value: str) -> None:
         raise ValidationError("A username cannot look like a 24-character hexadecimal id.", code="invalid")
 
 
+# The largest ``validityPasswordDays``: a bound against nonsense (and overflow), not a policy.
+MAX_PASSWORD_VALIDITY_DAYS = 36500
+
+
+def default_password_validity() -> int:
+    """New users' ``validity_password_days``: DEFAULT_DAYS_VALIDITY_PASSWORD (0: passwords never expire)."""
+    return int(settings.DEFAULT_DAYS_VALIDITY_PASSWORD)
+
+
 class UserManager(BaseUserManager["User"]):
     def create_user(self, username: str, password: str | None, **fields: Any) -> User:
         user = self.model(username=username, **fields)
@@ -96,6 +107,14 @@ class User(AbstractBaseUser):
     # Bumped when a non-public item this user may read appears or disappears, or they gain or lose access to
     # one (``items_app.generation``): their cached item totals are keyed by it.
     item_scope = models.PositiveBigIntegerField(default=0, editable=False)
+    # Password age (``tenants_app.expiry``): when the current password was set, how many days it is valid
+    # (0: forever), and whether it is temporary: one someone else chose (the generated first password, an
+    # admin's), which only opens the way to choosing a new one.
+    password_created = models.DateTimeField(default=timezone.now)
+    validity_password_days = models.PositiveIntegerField(
+        default=default_password_validity, validators=[MaxValueValidator(MAX_PASSWORD_VALIDITY_DAYS)]
+    )
+    password_temporary = models.BooleanField(default=False)
 
     objects = UserManager()
 
@@ -124,6 +143,20 @@ class User(AbstractBaseUser):
         if self.limited_by_key:
             raise RuntimeError("a user acting through a limited API key is never saved: its role is lowered")
         super().save(*args, **kwargs)
+
+    def replace_password(self, raw_password: str | None, *, temporary: bool = False) -> None:
+        """Set a new password, whose validity starts now. Not ``set_password``: Django also calls that to
+        re-hash the same password with a newer hasher at login, which must not make an old password young."""
+        self.set_password(raw_password)
+        self.password_created = timezone.now()
+        self.password_temporary = temporary
+
+    @property
+    def password_expires(self) -> datetime | None:
+        """When the current password stops opening a session; None when it never does."""
+        if not self.validity_password_days:
+            return None
+        return self.password_created + timedelta(days=self.validity_password_days)
 
     @property
     def is_admin(self) -> bool:

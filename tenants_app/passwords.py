@@ -6,7 +6,8 @@
 2. ``complete_reset(tenant, token, password)``: the password must pass the rules before the token is spent;
    then the password changes, which ends every other credential bound to it: every older reset token (its
    hash covers the password hash), every JWT (``tenants_app.tokens``) and every page session (Django's
-   session hash). API keys stay: they belong to pipelines, and their owner or an admin revokes them.
+   session hash). API keys stay: they belong to pipelines, and their owner or an admin revokes them. The new
+   password is the user's own: not temporary, valid from now (``tenants_app.expiry``).
 
 Tokens are Django's ``PasswordResetTokenGenerator`` (an HMAC with SECRET_KEY over the user, the password
 hash, the last login and the time), bound to the tenant's incarnation, valid ``PASSWORD_RESET_TIMEOUT``
@@ -130,7 +131,7 @@ def complete_reset(*, tenant_id: str, token: str, password: str, address: str | 
     if user is None or not _TenantTokens(tenant).check_token(user, match[2]):
         raise Invalid(UNUSABLE_CODE)
     check_password_rules(password, user)  # before the token is spent: a weak password can be tried again
-    user.set_password(password)  # changes the hash the token covers: this token and every older one die
+    user.replace_password(password)  # a new hash: this token and every older one die; validity restarts
     save_user(user)
     audit.record(Caller(user=user, address=address), action="reset", resource="password", target=user.username)
     return user

@@ -18,6 +18,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 from rest_framework_simplejwt.settings import api_settings
 
 from framework.errors import (
@@ -31,7 +32,7 @@ from framework.errors import (
     Unauthorized,
 )
 from framework.files import resumable, storage
-from tenants_app import audit, databases, tenancy
+from tenants_app import audit, databases, expiry, tenancy
 from tenants_app.audit import Caller
 from tenants_app.context import ActiveTenant
 from tenants_app.models import AuditResult, Role, Tenant, User
@@ -107,12 +108,14 @@ def create_tenant(
     admin_username: str,
     admin_password: str,
     database: str | None = None,
+    temporary_password: bool = False,
     **fields: str,
 ) -> Tenant:
     """Create a tenant, its database (cloned from the migrated template) and its first admin.
 
     Either all of it exists afterwards or none of it: a failure after the catalog row is written drops
-    the database and removes the row again.
+    the database and removes the row again. ``temporary_password``: the admin must replace it at the first
+    sign-in (the default tenant's generated first password).
     """
     started = time.perf_counter()
     tenant = Tenant(id=tenant_id, **{name: value for name, value in fields.items() if name in TENANT_FIELDS})
@@ -122,7 +125,7 @@ def create_tenant(
     _full_clean(admin, exclude=["password", "email"], constraints=False)
     check_password_rules(admin_password, admin, "admin_password")
     with provisioned(tenant):
-        User.objects.create_user(admin_username, admin_password, role=Role.ADMIN)
+        User.objects.create_user(admin_username, admin_password, role=Role.ADMIN, password_temporary=temporary_password)
         audit.record(caller, action="create", resource="tenant", target=tenant.id)
     logger.info("tenant %s created in %.0f ms", tenant.id, (time.perf_counter() - started) * 1000)
     return tenant
@@ -165,6 +168,7 @@ def ensure_default_tenant() -> tuple[Tenant, bool]:
         database=settings.DEFAULT_TENANT_DATABASE,
         admin_username=settings.DEFAULT_TENANT_ADMIN_USERNAME,
         admin_password=settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD,
+        temporary_password=True,  # printed, kept in a file, or set in the environment: others have seen it
         organization="Default tenant",
     )
     return tenant, True
@@ -215,20 +219,30 @@ def create_user(
     email: str | None = None,
     role: str = Role.REGULAR,
     service: bool = False,
+    validity_password_days: int | None = None,
+    temporary: bool = False,
 ) -> User:
     """A person (with a password) or a service account (``service``: no usable password, so no login;
-    it acts through the API keys admins create for it)."""
+    it acts through the API keys admins create for it). ``temporary``: the person must choose their own
+    password at their first sign-in."""
     _admin_only(caller, "create", "create users")
     user = User(username=username, email=email, role=role, is_service=service)
+    if validity_password_days is not None:
+        user.validity_password_days = validity_password_days
     _full_clean(user, exclude=["password"])
     if not service:
         if password is None:
             raise Invalid("password: required for a user who signs in")
         check_password_rules(password, user)
+    elif temporary:
+        raise Invalid("temporary: a service account has no password; it uses API keys")
     _check_unique(user)
-    user.set_password(None if service else password)  # None: an unusable password, which no login matches
+    # None: an unusable password, which no login matches
+    user.replace_password(None if service else password, temporary=temporary)
     save_user(user)
-    details = {"role": user.role, "service": True} if service else {"role": user.role}
+    details: dict[str, Any] = {"role": user.role, "service": True} if service else {"role": user.role}
+    if temporary:
+        details["temporary"] = True
     audit.record(caller, action="create", resource="user", target=user.username, details=details)
     return user
 
@@ -237,28 +251,61 @@ def _last_admin(user: User) -> bool:
     return user.is_admin and not User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists()
 
 
+# What only admins change, by the names the API gives them
+_ADMIN_FIELDS = {"validity_password_days": "validityPasswordDays", "temporary": "temporary"}
+
+
 def update_user(caller: Caller, user: User, changes: dict[str, Any]) -> User:
-    """Users change their own e-mail and password; admins also anyone's, and roles."""
+    """Users change their own e-mail and password; admins also anyone's, roles and password rules.
+
+    A new password is valid for the user's ``validity_password_days`` from now. ``temporary`` (admins)
+    makes the password, new or current, one that must be replaced at the next sign-in.
+    """
     is_self = caller.user is not None and caller.user.pk == user.pk
     if not (is_self or caller.is_admin):
         raise Forbidden("You can only change your own account.", action="modify")
     if "role" in changes and not caller.is_admin:
         raise Forbidden("Only tenant admins can change roles.", action="modify")
+    admin_fields = sorted(_ADMIN_FIELDS[name] for name in changes if name in _ADMIN_FIELDS)
+    if admin_fields and not caller.is_admin:
+        raise Forbidden(f"Only tenant admins can change {', '.join(admin_fields)}.", action="modify")
     if changes.get("role") == Role.REGULAR and _last_admin(user):
         raise Conflict("role: the tenant's last admin cannot lose the admin role")
     password = changes.get("password")
-    if password is not None and user.is_service:
-        raise Invalid("password: a service account has no password; it uses API keys")
-    for name in ("email", "role"):
+    if user.is_service and (password is not None or changes.get("temporary")):
+        field = "password" if password is not None else "temporary"
+        raise Invalid(f"{field}: a service account has no password; it uses API keys")
+    for name in ("email", "role", "validity_password_days"):
         if name in changes:
             setattr(user, name, changes[name])
     _full_clean(user, exclude=["password"])
+    temporary = bool(changes.get("temporary", False))
     if password is not None:
         check_password_rules(password, user)
-        user.set_password(password)  # changes the token digest: every older token of this user dies
+        # changes the token digest: every older token of this user dies
+        user.replace_password(password, temporary=temporary)
+    elif "temporary" in changes:
+        user.password_temporary = temporary
     _check_unique(user)
     save_user(user)
-    audit.record(caller, action="update", resource="user", target=user.username, details={"fields": sorted(changes)})
+    fields = sorted(_ADMIN_FIELDS.get(name, name) for name in changes)
+    audit.record(caller, action="update", resource="user", target=user.username, details={"fields": fields})
+    return user
+
+
+def change_own_password(caller: Caller, user: User, new_password: str) -> User:
+    """``user`` replaces their password with one they chose, valid from now and not temporary.
+
+    The caller has just proved the current password: the login that carries ``new_password``, or the
+    sign-in page's second step, which only the first (a correct password) opens.
+    """
+    if user.check_password(new_password):
+        raise Invalid("new_password: must differ from the current password")
+    check_password_rules(new_password, user, "new_password")
+    reason = expiry.stale_reason(user, timezone.now()) or "chosen"
+    user.replace_password(new_password)  # every older token, session and reset link of this user dies
+    save_user(user)
+    audit.record(caller, action="change", resource="password", target=user.username, details={"was": reason})
     return user
 
 
@@ -306,14 +353,24 @@ def _authentication_failed() -> AuthenticationFailed:
     return AuthenticationFailed("Incorrect tenant, username or password.")
 
 
-def login(*, tenant_id: str, username: str, password: str, address: str | None) -> Session:
+def login(
+    *, tenant_id: str, username: str, password: str, address: str | None, new_password: str | None = None
+) -> Session:
     """API login: check the credentials, then issue a JWT for the tenant."""
-    tenant, user = authenticate(tenant_id=tenant_id, username=username, password=password, address=address)
+    tenant, user = authenticate(
+        tenant_id=tenant_id, username=username, password=password, address=address, new_password=new_password
+    )
     return Session(user=user, token=RegistryToken.issue(tenant, user))
 
 
-def authenticate(*, tenant_id: str, username: str, password: str, address: str | None) -> tuple[Tenant, User]:
-    """Check credentials with throttling and auditing; leaves the tenant entered. API and pages share it."""
+def authenticate(
+    *, tenant_id: str, username: str, password: str, address: str | None, new_password: str | None = None
+) -> tuple[Tenant, User]:
+    """Check credentials with throttling and auditing; leaves the tenant entered. API and pages share it.
+
+    Right credentials with a temporary or expired password are refused (``expiry``) unless the same call
+    replaces the password with ``new_password``; so can any login.
+    """
     account, client = counters_for(tenant_id, username, address)
     wait = account.retry_after() or client.retry_after()
     if wait is not None:
@@ -339,8 +396,29 @@ def authenticate(*, tenant_id: str, username: str, password: str, address: str |
         raise _authentication_failed()
     account.reset()
     assert tenant is not None
-    audit.record(Caller(user=user, address=address), action="login", resource="session", target=username)
+    caller = Caller(user=user, address=address)
+    if new_password is not None:
+        change_own_password(caller, user, new_password)
+    else:
+        refuse_stale_password(caller, user, "login")
+    record_login(caller)
     return tenant, user
+
+
+def refuse_stale_password(caller: Caller, user: User, action: str) -> None:
+    """Raise ``expiry.refusal`` (audited as denied) when ``user``'s password opens no session now."""
+    now = timezone.now()
+    refused = expiry.refusal(user, now)
+    if refused is not None:
+        details = {"reason": f"password {expiry.stale_reason(user, now)}"}
+        audit.record(
+            caller, action=action, resource="session", target=user.username, result=AuditResult.DENIED, details=details
+        )
+        raise refused
+
+
+def record_login(caller: Caller) -> None:
+    audit.record(caller, action="login", resource="session", target=caller.username or "")
 
 
 def renew(raw_token: str, *, address: str | None) -> Session:
@@ -353,5 +431,7 @@ def renew(raw_token: str, *, address: str | None) -> Session:
     if payload[api_settings.SLIDING_TOKEN_REFRESH_EXP_CLAIM] <= time.time():
         raise TokenExpired("The renew window of this token has passed; log in again.")
     user = user_for_claims(payload)
-    audit.record(Caller(user=user, address=address), action="renew", resource="session", target=user.username)
+    caller = Caller(user=user, address=address)
+    refuse_stale_password(caller, user, "renew")  # a token outlives its password's expiry by its lifetime at most
+    audit.record(caller, action="renew", resource="session", target=user.username)
     return Session(user=user, token=RegistryToken.renewed(payload))

@@ -10,6 +10,7 @@ urlpatterns = [
     path("signout/", views.signout, name="signout"),
     path("signin/forgot/", views.forgot_password, name="forgot-password"),
     path("signin/reset/", views.reset_password, name="reset-password"),
+    path("signin/password/", views.change_password, name="change-password"),
     path("account/keys/", account.key_list, name="keys"),
     path("account/keys/<str:key_id>/revoke/", account.key_revoke, name="key-revoke"),
 ]

@@ -156,13 +156,19 @@ def user_password(request: HttpRequest, user_id: str) -> HttpResponse:
     if not form.is_valid():
         return _user_page(request, user, password_form=form, status=400)
     try:
-        services.update_user(Caller.of(request), user, {"password": form.cleaned_data["password"]})
+        changes = {"password": form.cleaned_data["password"]}
+        if form.cleaned_data["temporary"]:
+            changes["temporary"] = True
+        services.update_user(Caller.of(request), user, changes)
     except ServiceError as error:
         show_refusal(form, error)
         return _user_page(request, _user(user_id), password_form=form, status=status_of(error, request))
     if user.pk == request.user.pk:
         update_session_auth_hash(request, user)  # a new password ends other sessions, not this one
-    messages.success(request, f"The password of {user.username} was reset; their older API tokens stopped working.")
+    must_change = " They choose their own at their next sign-in." if form.cleaned_data["temporary"] else ""
+    messages.success(
+        request, f"The password of {user.username} was reset; their older API tokens stopped working.{must_change}"
+    )
     return HttpResponseRedirect(reverse("manage:user", args=[user.pk]))
 
 

@@ -82,6 +82,8 @@ CATALOGUE = _kinds(
     ("expectation_failed", 417, 34, "The Expect header cannot be met"),
     ("not_implemented", 501, 35, "The server does not support this request"),
     ("request_timeout", 408, 36, "The request did not arrive in time"),
+    ("password_expired", 401, 37, "The password has expired"),
+    ("password_change_required", 401, 38, "The password must be changed"),
     ("demo_tenant_required", 403, 39, "Demo routes only work in the demo tenant"),
 )
 
@@ -164,6 +166,8 @@ _DOMAIN: dict[type[errors.ServiceError], str] = {
     errors.StorageFull: "insufficient_storage",
     errors.Unavailable: "service_unavailable",
     errors.AuthenticationFailed: "authentication_error",
+    errors.PasswordExpired: "password_expired",
+    errors.PasswordChangeRequired: "password_change_required",
     errors.TokenExpired: "token_expired",
     errors.Unauthorized: "unauthorized",
     errors.TooManyRequests: "too_many_requests",

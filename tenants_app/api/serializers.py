@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer, iso
-from tenants_app.models import ApiKey, AuditEntry, Role, Scope, Tenant, User
+from tenants_app.models import MAX_PASSWORD_VALIDITY_DAYS, ApiKey, AuditEntry, Role, Scope, Tenant, User
 
 # ------------------------------------------------------------------ output
 
@@ -25,6 +25,15 @@ def tenant_document(tenant: Tenant) -> dict[str, Any]:
     }
 
 
+def password_age(user: User) -> dict[str, Any]:
+    """The original registry's ``createdPassword`` and ``validityPasswordDays``, and when it expires."""
+    return {
+        "createdPassword": iso(user.password_created),
+        "validityPasswordDays": user.validity_password_days,
+        "passwordExpires": iso(user.password_expires),
+    }
+
+
 def user_document(user: User, *, full: bool) -> dict[str, Any]:
     """Everyone sees ``_id`` and ``username``; the user themselves and admins see the rest. Never a hash."""
     if not full:
@@ -35,6 +44,8 @@ def user_document(user: User, *, full: bool) -> dict[str, Any]:
         "email": user.email,
         "role": user.role,
         "service": user.is_service,
+        **password_age(user),
+        "passwordTemporary": user.password_temporary,
         "timestamp": iso(user.timestamp),
         "lastmod": iso(user.lastmod),
     }
@@ -74,7 +85,13 @@ def audit_document(entry: AuditEntry) -> dict[str, Any]:
 
 def login_document(user: User, token: Any) -> dict[str, Any]:
     return {
-        "user": {"_id": user.id, "username": user.username, "email": user.email, "role": user.role},
+        "user": {
+            "_id": user.id,
+            "username": user.username,
+            "email": user.email,
+            "role": user.role,
+            **password_age(user),
+        },
         "token": f"JWT {token}",
         "token_expiration_time": settings.JWT_EXPIRATIONTIME_TEXT,
     }
@@ -106,6 +123,13 @@ class LoginInput(StrictInputSerializer):
     username = serializers.CharField(max_length=150, trim_whitespace=False)
     password = serializers.CharField(max_length=512, trim_whitespace=False)
     tenant = serializers.CharField(max_length=64, required=False)
+    new_password = serializers.CharField(
+        max_length=512,
+        trim_whitespace=False,
+        required=False,
+        help_text="Replace the password in the same call (required when it is temporary or expired): "
+        "the login then answers as usual, with a token of the new password.",
+    )
 
 
 class ResetRequestInput(StrictInputSerializer):
@@ -123,12 +147,31 @@ class MessageSerializer(serializers.Serializer[Any]):
     message = serializers.CharField()
 
 
+def _validity_days_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        source="validity_password_days",
+        min_value=0,
+        max_value=MAX_PASSWORD_VALIDITY_DAYS,
+        required=False,
+        help_text="Days a new password is valid; 0: forever. Default: DEFAULT_DAYS_VALIDITY_PASSWORD. Admins only.",
+    )
+
+
+def _temporary_field() -> serializers.BooleanField:
+    return serializers.BooleanField(
+        required=False,
+        help_text="The password must be replaced at the next sign-in. Admins only; default false.",
+    )
+
+
 class UserCreateInput(StrictInputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=512, trim_whitespace=False, required=False)
     email = serializers.EmailField(required=False)
     role = serializers.ChoiceField(choices=Role.values, required=False, default=Role.REGULAR)
     service = serializers.BooleanField(required=False, default=False)
+    validityPasswordDays = _validity_days_field()
+    temporary = _temporary_field()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A person has a password and an e-mail address; a service account has neither password nor login.
@@ -146,6 +189,8 @@ class UserUpdateInput(NonEmptyInputSerializer):
     email = serializers.EmailField(required=False)
     password = serializers.CharField(max_length=512, trim_whitespace=False, required=False)
     role = serializers.ChoiceField(choices=Role.values, required=False)
+    validityPasswordDays = _validity_days_field()
+    temporary = _temporary_field()
 
 
 class KeyCreateInput(StrictInputSerializer):
@@ -177,6 +222,18 @@ class UserSerializer(serializers.Serializer[Any]):
         choices=["admin", "regular"], required=False, help_text="Own record and admins only."
     )
     service = serializers.BooleanField(required=False, help_text="A service account. Own record and admins only.")
+    createdPassword = serializers.DateTimeField(
+        required=False, help_text="When the password was set. Own record and admins only."
+    )
+    validityPasswordDays = serializers.IntegerField(
+        required=False, help_text="Days the password is valid from createdPassword; 0: forever."
+    )
+    passwordExpires = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When the password stops opening sessions; null: never."
+    )
+    passwordTemporary = serializers.BooleanField(
+        required=False, help_text="The password must be replaced at the next sign-in."
+    )
     timestamp = serializers.DateTimeField(required=False)
     lastmod = serializers.DateTimeField(required=False)
 
@@ -186,6 +243,21 @@ class LoginUserSerializer(serializers.Serializer[Any]):
     username = serializers.CharField()
     email = serializers.EmailField(allow_null=True)
     role = serializers.ChoiceField(choices=["admin", "regular"])
+    createdPassword = serializers.DateTimeField()
+    validityPasswordDays = serializers.IntegerField()
+    passwordExpires = serializers.DateTimeField(allow_null=True)
+
+
+class PasswordPolicySerializer(serializers.Serializer[Any]):
+    passwordStrength = serializers.IntegerField(
+        help_text="The minimum length: this registry's rules are Django's validators, not 0-3 levels."
+    )
+    ValidityPasswordDays = serializers.IntegerField(
+        help_text="DEFAULT_DAYS_VALIDITY_PASSWORD: how long new users' passwords are valid; 0: forever."
+    )
+    minLength = serializers.IntegerField()
+    maxValidityPasswordDays = serializers.IntegerField()
+    rules = serializers.ListField(child=serializers.CharField())
 
 
 class LoginSerializer(serializers.Serializer[Any]):

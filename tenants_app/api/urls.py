@@ -5,6 +5,7 @@ from tenants_app.api.views import (
     ApiKeyViewSet,
     AuditLogViewSet,
     LoginView,
+    PasswordStrengthView,
     SelfResetView,
     SelfView,
     TenantViewSet,
@@ -21,5 +22,6 @@ urlpatterns = [
     re_path(r"^login/?$", LoginView.as_view(), name="login"),
     re_path(r"^self/reset/?$", SelfResetView.as_view(), name="self-reset"),
     re_path(r"^self/?$", SelfView.as_view(), name="self"),
+    re_path(r"^types/passwordStrength/?$", PasswordStrengthView.as_view(), name="password-strength"),
     *router.urls,
 ]

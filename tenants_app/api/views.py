@@ -17,7 +17,7 @@ from framework.api.listing import ListSpec
 from framework.api.schema import LIST_PARAMETERS, collection_operations, ok, page_of
 from framework.api.viewsets import RegistryViewSet
 from framework.errors import Forbidden, NotFound, Unauthorized
-from tenants_app import keys, lists, passwords, services
+from tenants_app import expiry, keys, lists, passwords, services
 from tenants_app.api import serializers as io
 from tenants_app.audit import Caller
 from tenants_app.authentication import ApiTokenAuthentication
@@ -77,13 +77,18 @@ class TenantViewSet(RegistryViewSet):
         responses=ok(io.LoginSerializer, 200, 400, 401, 429),
         tags=["login"],
         auth=[],
+        description="Right credentials with a temporary password answer 401 `password_change_required`, with an "
+        "expired one 401 `password_expired`: send the login again with `new_password` (checked against the "
+        "password rules, 400 naming `new_password`) to replace it and get the token in the same call, or ask "
+        "for a reset e-mail (`POST /v1/self/reset`).",
     ),
     put=extend_schema(
         operation_id="renew_token",
         request=None,
         responses=ok(io.LoginSerializer, 200, 401),
         tags=["login"],
-        description="Renew a valid or expired token within JWT_RENEW_EXPIRATIONTIME of the original login.",
+        description="Renew a valid or expired token within JWT_RENEW_EXPIRATIONTIME of the original login; "
+        "refused (401 `password_expired`) once the user's password has expired.",
     ),
 )
 class LoginView(APIView):
@@ -99,6 +104,7 @@ class LoginView(APIView):
             username=data["username"],
             password=data["password"],
             address=request.META.get("REMOTE_ADDR"),
+            new_password=data.get("new_password"),
         )
         return Response(io.login_document(session.user, session.token))
 
@@ -108,6 +114,25 @@ class LoginView(APIView):
             raise Unauthorized("Send the token to renew as 'Authorization: JWT <token>'.")
         session = services.renew(parts[1], address=request.META.get("REMOTE_ADDR"))
         return Response(io.login_document(session.user, session.token))
+
+
+class PasswordStrengthView(APIView):
+    """``GET /v1/types/passwordStrength``: the password rules and the default validity, for anyone."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="password_policy",
+        request=None,
+        responses=ok(io.PasswordPolicySerializer, 200),
+        tags=["login"],
+        auth=[],
+        description="The original registry's `passwordStrength` and `ValidityPasswordDays`, as numbers, with the "
+        "rules a new password must pass.",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(expiry.policy_document())
 
 
 RESET_REQUESTED = (

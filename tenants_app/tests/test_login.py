@@ -74,7 +74,16 @@ def test_a_user_signs_in_and_gets_their_profile_and_a_token(acme, anonymous, url
     body = response.json()
     assert set(body) == {"user", "token", "token_expiration_time"}
     reggie = acme.user("reggie")
-    assert body["user"] == {"_id": reggie.id, "username": "reggie", "email": "reggie@example.org", "role": "regular"}
+    assert body["user"] == {
+        "_id": reggie.id,
+        "username": "reggie",
+        "email": "reggie@example.org",
+        "role": "regular",
+        # the password's age, as the original registry's login answered it
+        "createdPassword": reggie.password_created.isoformat().replace("+00:00", "Z"),
+        "validityPasswordDays": 0,
+        "passwordExpires": None,
+    }
     assert body["token"].startswith("JWT ")
     assert body["token_expiration_time"] == settings.JWT_EXPIRATIONTIME_TEXT
 
@@ -108,11 +117,14 @@ def test_a_login_without_tenant_signs_in_to_the_default_tenant(anonymous):
     tenant, created = services.ensure_default_tenant()
     assert created
 
-    response = login(
-        anonymous,
-        settings.DEFAULT_TENANT_ADMIN_USERNAME,
-        settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD,
-        tenant=None,
+    response = anonymous.post(  # the first password is temporary: the first login replaces it
+        "/v1/login",
+        {
+            "username": settings.DEFAULT_TENANT_ADMIN_USERNAME,
+            "password": settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD,
+            "new_password": NEW_PASSWORD,
+        },
+        format="json",
     )
 
     assert response.status_code == 200, response.content
@@ -265,11 +277,15 @@ def test_a_valid_token_is_renewed(acme, anonymous):
     assert response.status_code == 200, response.content
     body = response.json()
     assert set(body) == {"user", "token", "token_expiration_time"}
+    reggie = acme.user("reggie")
     assert body["user"] == {
-        "_id": acme.user("reggie").id,
+        "_id": reggie.id,
         "username": "reggie",
         "email": "reggie@example.org",
         "role": "regular",
+        "createdPassword": reggie.password_created.isoformat().replace("+00:00", "Z"),
+        "validityPasswordDays": 0,
+        "passwordExpires": None,
     }
     assert body["token_expiration_time"] == settings.JWT_EXPIRATIONTIME_TEXT
     assert body["token"].startswith("JWT ")

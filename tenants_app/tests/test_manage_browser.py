@@ -58,11 +58,12 @@ def test_an_admin_creates_a_user(acme, browser_page, sign_in, console):
     screenshot(page, "manage-users")
 
 
-def test_an_admin_resets_a_password_and_the_user_signs_in_with_it(acme, browser_page, sign_in, console):
+def test_an_admin_resets_a_password_and_the_user_chooses_their_own_at_sign_in(acme, browser_page, sign_in, console):
     page = sign_in("acme", "ada")
     page.goto("/manage/users/")
     page.get_by_role("link", name="reggie", exact=True).click()
     page.get_by_label("New password").fill(NEW_PASSWORD)
+    expect(page.get_by_label("Temporary")).to_be_checked()  # the page's default: reggie chooses his own
     page.get_by_role("button", name="Reset password").click()
 
     expect(page.get_by_text("The password of reggie was reset")).to_be_visible()
@@ -71,9 +72,21 @@ def test_an_admin_resets_a_password_and_the_user_signs_in_with_it(acme, browser_
     page.wait_for_url("**/signin/")
 
     sign_in("acme", "reggie", NEW_PASSWORD)
-    assert "/signin/" not in page.url
-    page.goto("/")
+    page.wait_for_url("**/signin/password/**")
+    expect(page.get_by_text("is temporary")).to_be_visible()
+    screenshot(page, "signin-new-password")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password, again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change the password and sign in").click()
+    expect(page.locator("#id_password_error")).to_contain_text("must differ")
+
+    page.get_by_label("New password", exact=True).fill("reggie's very own passphrase")
+    page.get_by_label("New password, again").fill("reggie's very own passphrase")
+    page.get_by_role("button", name="Change the password and sign in").click()
+    page.wait_for_url("**/models/")
     expect(page.locator(".account .who")).to_have_text("reggie")
+    assert acme.user("reggie").check_password("reggie's very own passphrase")
+    assert not acme.user("reggie").password_temporary
 
 
 def test_an_admin_creates_a_default_tag(acme, browser_page, sign_in, console):

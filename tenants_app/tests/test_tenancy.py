@@ -231,10 +231,12 @@ def test_bootstrap_creates_the_default_tenant_and_prints_its_admin(first_start):
     assert databases.exists(tenant.database)
     with tenancy.using_tenant(tenant):
         assert list(User.objects.values_list("username", "role")) == [("keeper", "admin")]
+    first_login = {"username": "keeper", "password": settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD}
+    refused = APIClient().post("/v1/login", first_login, format="json")
+    assert refused.status_code == 401
+    assert refused.json()["message"] == "The password must be changed"
     response = APIClient().post(
-        "/v1/login",
-        {"username": "keeper", "password": settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD},
-        format="json",
+        "/v1/login", {**first_login, "new_password": "keeper's own passphrase 7"}, format="json"
     )
     assert response.status_code == 200, response.content
 

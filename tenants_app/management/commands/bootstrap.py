@@ -43,10 +43,16 @@ class Command(BaseCommand):
             f"  admin username  {settings.DEFAULT_TENANT_ADMIN_USERNAME}",
         ]
         if secrets.is_generated("DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD"):
-            lines.append(f"  admin password  {settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD}   (change it)")
+            lines.append(f"  admin password  {settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD}   (temporary)")
         if secrets.is_generated("API_TOKEN"):
             lines.append(f"  API_TOKEN       {settings.API_TOKEN}   (Authorization header of /v1/tenants)")
         if secrets.is_generated("JWT_SECRET"):
             lines.append(f"  JWT_SECRET      generated and kept in {secrets.path} (never printed)")
-        lines += ["Generated values are kept in that file and reused on every start.", "=" * 72, ""]
+        lines += [
+            "Generated values are kept in that file and reused on every start.",
+            "The admin's first password is temporary: the first sign-in (the page, or POST /v1/login",
+            'with "new_password") replaces it with one of your choice.',
+            "=" * 72,
+            "",
+        ]
         return "\n".join(lines)
