@@ -122,7 +122,9 @@ def main() -> int:
 
 def create_users(port: int, count: int) -> list[str]:
     admin = bench.Client(port)
-    document, _ = admin.json("POST", "/v1/login", {"username": "admin", "password": bench.PASSWORD})
+    # The first password is temporary (DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD): this first login replaces it.
+    first_login = {"username": "admin", "password": bench.PASSWORD, "new_password": f"admin {bench.PASSWORD}"}
+    document, _ = admin.json("POST", "/v1/login", first_login)
     admin.token = document["token"]
     names = [f"writer{n}" for n in range(count)]
     for name in names:

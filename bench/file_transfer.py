@@ -220,9 +220,12 @@ def start_registry(work: Path, port: int) -> tuple[subprocess.Popen[bytes], dict
 
 
 def login(base: str, password: str) -> str:
+    """The default admin's token, from a fresh installation: its first password is temporary, so this login
+    (one per installation) also replaces it, as the README's recipe does."""
+    first_login = {"username": "admin", "password": password, "new_password": f"bench {password}"}
     request = urllib.request.Request(
         f"{base}/v1/login",
-        data=json.dumps({"username": "admin", "password": password}).encode(),
+        data=json.dumps(first_login).encode(),
         headers={"Content-Type": "application/json"},
     )
     return json.loads(urllib.request.urlopen(request).read())["token"]

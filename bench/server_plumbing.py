@@ -265,6 +265,20 @@ def stop_postgres(work: Path) -> None:
         subprocess.run(["bash", "scripts/postgres.sh", "stop", str(work / "postgres")], cwd=ROOT, check=False)
 
 
+FIRST_LOGIN = """
+import os
+from django.conf import settings
+from tenants_app import services
+services.authenticate(
+    tenant_id=settings.DEFAULT_TENANT,
+    username=settings.DEFAULT_TENANT_ADMIN_USERNAME,
+    password=settings.DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD,
+    address=None,
+    new_password=os.environ["BENCH_PASSWORD"],
+)
+"""
+
+
 def prepare(work: Path, database: str) -> dict[str, str]:
     """A bootstrapped data directory (``template``), copied afresh for every round."""
     data = work / "data"
@@ -284,7 +298,15 @@ def prepare(work: Path, database: str) -> dict[str, str]:
         [str(BIN / "python"), "manage.py", "bootstrap"], cwd=ROOT, env=environment, check=True, capture_output=True
     )
     secrets = json.loads((data / "secrets.json").read_text())
-    environment["BENCH_PASSWORD"] = secrets["DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD"]
+    environment["BENCH_PASSWORD"] = f"bench {secrets['DEFAULT_TENANT_ADMIN_TEMPORARY_PASSWORD']}"
+    # The first password is temporary: replace it once, in the template, as a first login would.
+    subprocess.run(
+        [str(BIN / "python"), "manage.py", "shell", "-c", FIRST_LOGIN],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
     data.rename(work / "template")
     (work / "plumbing_probe.py").write_text(PROBE_APP)
     return environment

@@ -35,7 +35,8 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
     for name in ("API_TOKEN", "JWT_SECRET", "SECRET_KEY"):  # the test run's own: generated, as on a new machine
         environment.pop(name, None)
     with made_run(environment, tmp_path / "gunicorn.log", ports=[port]):
-        yield {**environment, "REGISTRY": f"http://127.0.0.1:{port}"}
+        # the password the reader chooses for the admin before pasting the recipe (its first one is temporary)
+        yield {**environment, "REGISTRY": f"http://127.0.0.1:{port}", "ADMIN_NEW_PASSWORD": "my own admin passphrase"}
 
 
 def test_the_readme_recipe_runs_as_written_and_again(served):
