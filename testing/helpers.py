@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +32,25 @@ from tenants_app.models import AuditEntry
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the personas' test password
 _NAMES = {kind.value: name for name, kind in CATALOGUE.items()}
+
+# ------------------------------------------------------------------ start-up
+
+
+def manage_check(data_dir: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py check`` in a fresh process with its own data directory and the given variables: how a
+    test sees the start-up refuse a configuration."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("DATABASE", "ENV_FILE")}
+    environment.update(DATA_DIR=str(data_dir), **variables)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
 
 # ------------------------------------------------------------------ answers, concurrency and the audit log
 

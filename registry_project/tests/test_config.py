@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 
 from registry_project.config import (
     ConfigurationError,
@@ -25,6 +22,7 @@ from registry_project.config import (
     parse_duration,
     parse_size,
 )
+from testing.helpers import manage_check
 
 VARIABLE = "REGISTRY_TEST_SETTING"
 MiB = 1024**2
@@ -290,21 +288,6 @@ def test_a_corrupt_secrets_file_is_a_configuration_error(tmp_path):
 
 
 # ------------------------------------------------------------------ start-up stops on nonsense
-
-
-def manage_check(tmp_path, **variables):
-    """``manage.py check`` in a fresh process with its own data directory and the given variables."""
-    environment = {key: value for key, value in os.environ.items() if key not in ("DATABASE", "ENV_FILE")}
-    environment.update(DATA_DIR=str(tmp_path), **variables)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
