@@ -118,18 +118,12 @@ def _user_rows(users: Iterable[NewUser]) -> list[User]:
 
 
 def _password_age(user: User, new: NewUser) -> None:
-    """Keep the original's password expiry (``createdPassword``, ``validityPasswordDays``, 0 = never) on the
-    registry's fields of the same meaning, when its users have them (``tenants_app.expiry``)."""
-    for field_name, value in (
-        ("password_created", new.created_password),
-        ("validity_password_days", new.validity_days),
-    ):
-        if value is not None and _has_field(User, field_name):
-            setattr(user, field_name, value)
-
-
-def _has_field(model: type[Any], name: str) -> bool:
-    return any(field.name == name for field in model._meta.concrete_fields)
+    """Keep the original's password expiry: when the password was set (``createdPassword``) and how many days
+    it is valid (``validityPasswordDays``, 0 = never); missing ones take the registry's defaults."""
+    if new.created_password is not None:
+        user.password_created = new.created_password
+    if new.validity_days is not None:
+        user.validity_password_days = new.validity_days
 
 
 def _write_vocabulary(model: type[VocabularyEntry], entries: Iterable[NewEntry]) -> None:

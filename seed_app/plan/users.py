@@ -15,7 +15,7 @@ from seed_app.dump import Dump, DumpError
 from seed_app.plan.fields import Where, date_of, id_text, in_order, note_unknown_fields, object_id, required_string
 from seed_app.plan.records import NewUser
 from seed_app.report import Report
-from tenants_app.models import Role
+from tenants_app.models import MAX_PASSWORD_VALIDITY_DAYS, Role
 
 # bcryptjs's hashes, as the original registry stored them when its tenant hashed passwords.
 BCRYPT = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}\Z")
@@ -47,7 +47,7 @@ def plan_users(dump: Dump, report: Report) -> tuple[list[NewUser], dict[str, str
             plain=False,
             timestamp=date_of(doc, "timestamp", where) or timezone.now(),
             created_password=date_of(doc, "createdPassword", where),
-            validity_days=_validity_days(doc, where),
+            validity_days=_validity_days(report, record, doc, where),
         )
         _password(report, record, user, doc.get("password"), where)
         ids[id_text(doc.get("_id"))] = user.id
@@ -104,12 +104,20 @@ def _role(report: Report, record: str, raw: Any) -> str:
     return Role.REGULAR
 
 
-def _validity_days(doc: Mapping[str, Any], where: Where) -> int | None:
+def _validity_days(report: Report, record: str, doc: Mapping[str, Any], where: Where) -> int | None:
     value = doc.get("validityPasswordDays")
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise where.error("validityPasswordDays", f"expected a number of days, got {value!r}")
+    if value > MAX_PASSWORD_VALIDITY_DAYS:
+        report.note(
+            "users",
+            record,
+            f"validityPasswordDays {value} is more than the registry's "
+            f"{MAX_PASSWORD_VALIDITY_DAYS}: imported as 0 (never expires), which it meant in practice",
+        )
+        return 0
     return int(value)
 
 

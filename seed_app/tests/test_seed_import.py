@@ -270,6 +270,36 @@ def test_plain_text_passwords_are_hashed_on_import(tmp_path):
     sign_in("reggie")
 
 
+SET_IN_2017 = datetime.fromtimestamp(1_500_000_000, tz=UTC)  # the original's own login test used this date
+
+
+def test_a_password_the_original_would_call_expired_is_expired_here_too(tmp_path):
+    tenant = SeedTenant(tmp_path)
+    tenant.user("ada", role="admin")
+    tenant.user("reggie", validityPasswordDays=1, createdPassword=SET_IN_2017)
+
+    import_seed(tenant.write(), None)
+
+    body = {"tenant": TENANT, "username": "reggie", "password": PASSWORDS["reggie"]}
+    response = APIClient().post("/v1/login", body, format="json")
+    assert response.status_code == 401
+    assert "Password validity expired, please reset password" in response.json()["details"]
+
+
+def test_a_password_that_never_expires_keeps_its_age_when_a_login_rehashes_it(tmp_path):
+    tenant = SeedTenant(tmp_path)
+    tenant.user("ada", role="admin")
+    tenant.user("olive", validityPasswordDays=0, createdPassword=SET_IN_2017)
+
+    import_seed(tenant.write(), None)
+    sign_in("olive")  # re-hashes the bcrypt hash: the same password, no younger
+
+    with tenancy.using_tenant(Tenant.objects.get(pk=TENANT)):
+        olive = User.objects.get(username="olive")
+    assert (olive.password_created, olive.validity_password_days) == (SET_IN_2017, 0)
+    assert olive.password.startswith("md5$")
+
+
 # ------------------------------------------------------------------ items, as their users see them
 
 
