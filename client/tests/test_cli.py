@@ -56,6 +56,21 @@ def test_login_with_a_password_creates_a_key_for_this_machine(registry_server, t
     assert [key["name"].startswith("mreg on ") for key in keys] == [True]
 
 
+def test_a_temporary_password_is_replaced_at_the_login_that_creates_the_key(registry_server, tenant, profile_file):
+    body = {"username": "tom", "password": PASSWORD, "email": "tom@example.org", "temporary": True}
+    tenant.call("POST", "/v1/users", tenant.token("ada"), json=body)
+    login = ["login", "--url", registry_server.url, "--tenant", tenant.id, "--username", "tom", "--password-stdin"]
+
+    refused = mreg(*login, stdin=PASSWORD + "\n")
+    changed = mreg(*login, "--new-password", stdin=PASSWORD + "\nquartz meadow violin 7\n")
+
+    assert refused.returncode == 4, refused.stderr  # unauthorized: the server says how to go on
+    assert "new_password" in refused.stderr
+    assert changed.returncode == 0, changed.stderr
+    assert "mrk_" in profile_file.read_text()
+    assert mreg(*login, stdin="quartz meadow violin 7\n").returncode == 0
+
+
 def test_push_ls_show_alias_pull_and_rm_from_the_shell(logged_in, tmp_path):
     model = random_file(tmp_path / "model.onnx", 200_000)
 

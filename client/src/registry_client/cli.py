@@ -87,6 +87,11 @@ def build_parser() -> CommandLine:
     login.add_argument("--key", help="an API key (mrk_…); '-' reads it from stdin")
     login.add_argument("--username", help="log in with a password and create a key for this machine")
     login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    login.add_argument(
+        "--new-password",
+        action="store_true",
+        help="replace the password at this login (a temporary or expired one): asked for, or the next stdin line",
+    )
     login.add_argument("--scopes", default="write", help="scopes of the key a password login creates (default write)")
 
     parser.command(commands, "whoami", run_whoami, "the user, tenant and key this profile acts as")
@@ -224,7 +229,8 @@ def run_login(arguments: argparse.Namespace) -> int:
         raise errors.ConfigurationError("login needs --key KEY or --username NAME")
     if not key:
         password = sys.stdin.readline().rstrip("\n") if arguments.password_stdin else getpass.getpass()
-        key = _create_key(arguments, settings, password)
+        new_password = _new_password(arguments) if arguments.new_password else None
+        key = _create_key(arguments, settings, password, new_password)
     with Registry(settings.url, key=key, timeout=arguments.timeout, profile=arguments.profile) as reg:
         info = reg.whoami()  # the key works before it is written down
     tenant = str(info.get("tenant") or settings.tenant)
@@ -234,9 +240,25 @@ def run_login(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _create_key(arguments: argparse.Namespace, settings: config.Settings, password: str) -> str:
+def _new_password(arguments: argparse.Namespace) -> str:
+    if arguments.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    chosen = getpass.getpass("New password: ")
+    if getpass.getpass("New password, again: ") != chosen:
+        raise errors.ConfigurationError("the two new passwords differ")
+    return chosen
+
+
+def _create_key(
+    arguments: argparse.Namespace, settings: config.Settings, password: str, new_password: str | None = None
+) -> str:
     with Registry(
-        settings.url, tenant=settings.tenant, username=arguments.username, password=password, profile=arguments.profile
+        settings.url,
+        tenant=settings.tenant,
+        username=arguments.username,
+        password=password,
+        new_password=new_password,
+        profile=arguments.profile,
     ) as reg:
         name = f"mreg on {socket.gethostname()} {time.strftime('%Y-%m-%d %H:%M:%S')}"
         scopes = [scope.strip() for scope in arguments.scopes.split(",") if scope.strip()]

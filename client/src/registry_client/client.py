@@ -35,6 +35,7 @@ class Registry:
         tenant: str | None = None,
         username: str | None = None,
         password: str | None = None,
+        new_password: str | None = None,
         api_token: str | None = None,
         profile: str | None = None,
         timeout: float = 60.0,
@@ -46,6 +47,8 @@ class Registry:
         """Arguments win over ``REGISTRY_*`` environment variables, which win over the profile file
         (``registry_client.config``). Authenticate with an API key, or with a username and password (the
         client logs in and renews its token as it nears expiry, without the caller noticing).
+        ``new_password`` replaces the password at that login: what a temporary password (a fresh
+        installation's first admin) or an expired one needs before the registry lets the user in.
 
         Files of ``resumable_threshold`` bytes or more go up in ``resumable_chunk`` pieces through the
         registry's resumable uploads (tus 1.0) when it offers them: a broken connection costs at most the
@@ -60,13 +63,15 @@ class Registry:
         self._token = ""
         self._username = username
         self._password = password
+        self._new_password = new_password
+        self._renewing = False
         self._me: str | None = None
         if self.settings.key:
             self.transport.auth = lambda: f"Bearer {self.settings.key}"
         elif username and password:
             self.transport.auth = lambda: self._token
+            self._log_in()  # a refused password is the caller's 401 (no renewal to try yet)
             self.transport.on_unauthorized = self._renew_token
-            self._log_in()
 
     # ------------------------------------------------------------ connection
 
@@ -83,15 +88,29 @@ class Registry:
         answer = self._json("POST", "/v1/login", json=self._credentials(), auth=lambda: "")
         self._token = answer["token"]
         self._me = answer["user"]["username"]
+        if self._new_password:  # changed: a later login (after the token's renew window) uses the new one
+            self._password, self._new_password = self._new_password, None
 
     def _credentials(self) -> dict[str, str]:
         body = {"username": self._username or "", "password": self._password or ""}
         if self.settings.tenant:
             body["tenant"] = self.settings.tenant
+        if self._new_password:
+            body["new_password"] = self._new_password
         return body
 
     def _renew_token(self) -> bool:
-        """After a 401: renew the token within its renew window, else log in again. True when it worked."""
+        """After a 401: renew the token within its renew window, else log in again. True when it worked.
+        Not again while it runs: its own requests' 401s are its answer, not a reason to renew."""
+        if self._renewing:
+            return False
+        self._renewing = True
+        try:
+            return self._renew_or_log_in()
+        finally:
+            self._renewing = False
+
+    def _renew_or_log_in(self) -> bool:
         try:
             self._token = self._json("PUT", "/v1/login", auth=lambda: self._token)["token"]
         except errors.RegistryError:
