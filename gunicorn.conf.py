@@ -48,6 +48,21 @@ if _protocol == "https":
     from registry_project.server.workers import ssl_context  # noqa: F401  # handshakes bounded in time
 
 
+def on_starting(server: object) -> None:
+    """Before binding: a port in use ends the start in one line naming the setting, instead of gunicorn's
+    five retries and "Can't connect" (tenants_app/preflight.py)."""
+    from tenants_app.preflight import StartupProblem, check_port_free
+
+    ports = [(_port, "HTTPS_PORT" if _protocol == "https" else "HTTP_PORT")]
+    if _protocol == "https" and os.environ.get("HTTP_PORT"):
+        ports.append((env_int("HTTP_PORT", 8000), "HTTP_PORT"))  # the redirect listener of when_ready
+    try:
+        for port, setting in ports:
+            check_port_free(_host, port, setting)
+    except StartupProblem as exc:
+        sys.exit(f"configuration error: {exc}")
+
+
 def when_ready(server: object) -> None:
     """With PROTOCOL=https and HTTP_PORT set, plain HTTP on HTTP_PORT answers with a redirect to HTTPS."""
     if _protocol == "https" and os.environ.get("HTTP_PORT"):

@@ -130,6 +130,23 @@ def env_slug(name: str, default: str) -> str:
     return value
 
 
+def writable_directory(name: str, path: Path) -> Path:
+    """``path`` (the value of variable ``name``), created if missing; a ``ConfigurationError`` naming the
+    variable unless this process can create files in it. Tried by writing, not by ``os.access``: a read-only
+    mount, a full disk or a file in the way all fail the same way then."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe.{os.getpid()}.{secrets.token_hex(4)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{name}: {path} is not a folder this user (uid {os.getuid()}) can write to ({exc.strerror}).\n"
+            f"Create it and give this user write access, or set {name} to another folder."
+        ) from None
+    return path
+
+
 MIN_DISTINCT_CHARACTERS = 8  # "aaaaaaaa…" is long and still guessable
 
 

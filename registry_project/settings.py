@@ -28,6 +28,7 @@ from registry_project.config import (
     env_slug,
     env_str,
     load_env_files,
+    writable_directory,
 )
 from registry_project.server.forwarding import TrustedProxies
 
@@ -41,7 +42,8 @@ def _project_path(value: str) -> Path:
     return path if path.is_absolute() else BASE_DIR / path
 
 
-DATA_DIR = _project_path(env_str("DATA_DIR", "var"))
+# Every process writes there (secrets, SQLite databases, incoming uploads): checked before anything is written.
+DATA_DIR = writable_directory("DATA_DIR", _project_path(env_str("DATA_DIR", "var")))
 SECRETS = SecretStore(DATA_DIR / "secrets.json")
 
 REGISTRY_VERSION = __version__
@@ -166,7 +168,7 @@ else:
         },
     }
     FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "incoming")
-Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+writable_directory("UPLOAD_PATH" if STORAGE == "local" else "DATA_DIR", Path(FILE_UPLOAD_TEMP_DIR))
 # Resumable uploads (tus 1.0, items_app/resumable.py): the bytes received so far, one file per upload, beside
 # the other incoming files (a finished local upload becomes its blob by a hard link). Every server of one
 # registry must see this folder (docs/uploads.md); an abandoned upload expires and the clean-up removes it.

@@ -56,6 +56,8 @@ sqlite_pid=$!
 # database) run once, in the SQLite run: the client's tests and the server-process tests below. So do the
 # browser tests, but for the list page's search (the one page whose query differs per database): a page's
 # database work is its service's, which the API tests run on both databases; in Chromium they cost ~2 min.
+# The PostgreSQL start-up checks (the catalog created, roles refused) and the two-server test start registry
+# processes on the PostgreSQL server with catalogs of their own: they run in the PostgreSQL run (skipped on SQLite).
 # (The client's tests are left out by naming the other test directories: pytest's --ignore does not apply
 # to a directory of pyproject's testpaths.)
 sqlite_only_tests=(
@@ -63,6 +65,7 @@ sqlite_only_tests=(
   registry_project/tests/test_key_revocation_workers.py
   registry_project/tests/test_load_faults.py
   registry_project/tests/test_readme_recipe.py
+  registry_project/tests/test_startup_checks.py
   registry_project/tests/test_tls.py
   registry_project/tests/test_workers.py
   items_app/tests/test_pages_aliases.py

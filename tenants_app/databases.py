@@ -235,3 +235,143 @@ def _postgres_clone(template: str, database: str) -> None:
             if not isinstance(exc.__cause__, errors.ObjectInUse) or attempt == 19:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+# ------------------------------------------------------------------ the catalog's server at start-up
+
+
+class CatalogUnavailable(Exception):
+    """The catalog's database server cannot serve the registry as configured; the message says why and what
+    to change, in a line or two (``registry_project.startup`` prints it instead of a traceback)."""
+
+
+def describe_catalog() -> str:
+    """Where the catalog lives, for messages: never the password of the DATABASE URL."""
+    catalog = _catalog_settings()
+    if _is_sqlite():
+        return f"sqlite:///{catalog['NAME']}"
+    user = f"{catalog.get('USER') or ''}:***@" if catalog.get("PASSWORD") else f"{catalog.get('USER') or ''}@"
+    return f"postgres://{user}{_postgres_address()}/{catalog['NAME']}"
+
+
+def ensure_catalog() -> bool:
+    """Check that the catalog's server lets the registry work, and create the catalog database on PostgreSQL
+    when it is missing and the role may (it may create tenants' databases, so it may). True when created.
+
+    SQLite creates the catalog file on first connection; its folder is checked with DATA_DIR (settings.py).
+    """
+    if _is_sqlite():
+        return False
+    return _postgres_ensure_catalog()
+
+
+def _postgres_address() -> str:
+    catalog = _catalog_settings()
+    return f"{catalog.get('HOST') or 'localhost'}:{catalog.get('PORT') or 5432}"
+
+
+def _postgres_connect(database: str) -> Any:
+    """A plain psycopg connection to ``database`` with the catalog's parameters (Django's connection would
+    turn a missing catalog into a traceback before any check could explain it)."""
+    import psycopg
+
+    parameters = connections[DEFAULT_DB_ALIAS].get_connection_params()
+    parameters.update(dbname=database, connect_timeout=10, autocommit=True)
+    parameters.pop("cursor_factory", None)
+    try:
+        return psycopg.connect(**parameters)
+    except psycopg.OperationalError as exc:
+        raise _ConnectFailed(str(exc)) from None
+
+
+class _ConnectFailed(Exception):
+    """psycopg could not connect; its message (libpq's, which never contains the password)."""
+
+    @property
+    def reason(self) -> str:
+        # "connection failed: connection to server at "h", port p failed: FATAL:  <reason>" -> "<reason>"
+        text = str(self).splitlines()[0]
+        return text.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
+
+    @property
+    def server_answered(self) -> bool:
+        return "FATAL:" in str(self)
+
+    @property
+    def database_missing(self) -> bool:
+        return self.server_answered and self.reason.startswith("database ") and "does not exist" in self.reason
+
+
+def _postgres_ensure_catalog() -> bool:
+    name = _catalog_settings()["NAME"]
+    try:
+        connection = _postgres_connect(name)
+    except _ConnectFailed as exc:
+        if not exc.database_missing:
+            raise _explained(exc) from None
+        connection = None
+    try:
+        if connection is None:
+            connection = _postgres_maintenance_connection()
+        _postgres_check_createdb(connection, name)
+        if connection.info.dbname == name:
+            return False
+        return _postgres_create_catalog(connection, name)
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _postgres_maintenance_connection() -> Any:
+    """The server's ``postgres`` database (``template1`` where an operator dropped it), to create the catalog."""
+    try:
+        return _postgres_connect("postgres")
+    except _ConnectFailed as exc:
+        if not exc.database_missing:
+            raise _explained(exc) from None
+    try:
+        return _postgres_connect("template1")
+    except _ConnectFailed as exc:
+        raise _explained(exc) from None
+
+
+def _postgres_check_createdb(connection: Any, catalog: str) -> None:
+    row = connection.execute("SELECT current_user, rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")
+    user, may_create = row.fetchone()
+    if may_create:
+        return
+    grant = f"ALTER ROLE {connections[DEFAULT_DB_ALIAS].ops.quote_name(user)} CREATEDB;"
+    if connection.info.dbname == catalog:
+        raise CatalogUnavailable(
+            f"DATABASE: role {user!r} may not create databases, and every tenant is a database of its own "
+            f"({describe_catalog()}).\nGrant it as a superuser: {grant}"
+        )
+    raise CatalogUnavailable(
+        f"DATABASE: the catalog database {catalog!r} does not exist and role {user!r} may not create it "
+        f"({describe_catalog()}).\nGrant it as a superuser (every tenant is a database too): {grant}"
+    )
+
+
+def _postgres_create_catalog(connection: Any, catalog: str) -> bool:
+    from psycopg import errors
+
+    try:
+        connection.execute(f"CREATE DATABASE {connections[DEFAULT_DB_ALIAS].ops.quote_name(catalog)}")
+    except errors.DuplicateDatabase:
+        return False  # another server of this registry, starting at the same moment, created it first
+    logger.info("created the catalog database %r", catalog)
+    return True
+
+
+def _explained(exc: _ConnectFailed) -> CatalogUnavailable:
+    """The connection failure as the setting to change and the fix."""
+    catalog = describe_catalog()
+    if not exc.server_answered:
+        return CatalogUnavailable(
+            f"DATABASE: no PostgreSQL server answers at {_postgres_address()} ({exc.reason}).\n"
+            f"Start it, or fix the host and port of DATABASE ({catalog})."
+        )
+    return CatalogUnavailable(
+        f"DATABASE: PostgreSQL at {_postgres_address()} refused the connection ({exc.reason}).\n"
+        f"Fix the user or password of DATABASE ({catalog}), or the server's pg_hba.conf."
+    )

@@ -39,10 +39,16 @@ _NAMES = {kind.value: name for name, kind in CATALOGUE.items()}
 def manage_check(data_dir: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     """``manage.py check`` in a fresh process with its own data directory and the given variables: how a
     test sees the start-up refuse a configuration."""
+    return manage("check", data_dir, **variables)
+
+
+def manage(command: str, data_dir: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py <command>`` as ``manage_check`` runs ``check`` (on SQLite in ``data_dir`` unless
+    ``variables`` give a DATABASE): ``bootstrap`` is what ``make run`` runs first."""
     environment = {key: value for key, value in os.environ.items() if key not in ("DATABASE", "ENV_FILE")}
     environment.update(DATA_DIR=str(data_dir), **variables)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+    return subprocess.run(  # noqa: S603 - our own manage.py, a command the test names
+        [sys.executable, "manage.py", command],
         cwd=settings.BASE_DIR,
         env=environment,
         capture_output=True,
@@ -50,6 +56,19 @@ def manage_check(data_dir: Path, **variables: str) -> subprocess.CompletedProces
         timeout=120,
         check=False,
     )
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], *expected: str) -> str:
+    """The start failed with a short message containing every ``expected`` text, and nothing else."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Traceback" not in output, output
+    # gunicorn logs "[INFO] Starting gunicorn …" before its on_starting hook runs: a line that is no problem
+    message = [line for line in result.stderr.splitlines() if line.strip() and "[INFO]" not in line]
+    assert 1 <= len(message) <= 2, output
+    for text in expected:
+        assert text in result.stderr, output
+    return result.stderr
 
 
 # ------------------------------------------------------------------ answers, concurrency and the audit log

@@ -1,8 +1,11 @@
 """Prepare an installation for serving (``make run`` calls it before starting gunicorn).
 
-Migrates the catalog, the template and every tenant, creates the default tenant and its admin on first
-start, and prints the generated secrets once, at that first start; then runs the steps other apps add
-(``tenants_app.startup``: the demo tenant with ``DEMO=true``). Safe to run any number of times.
+First checks that the registry can start as configured (``tenants_app.preflight``: the database server, the
+blob storage; the PostgreSQL catalog database is created when missing): a problem ends the command in a line
+or two naming the setting and the fix, with exit status 1 and no traceback. Then migrates the catalog, the
+template and every tenant, creates the default tenant and its admin on first start, and prints the generated
+secrets once, at that first start; then runs the steps other apps add (``tenants_app.startup``: the demo
+tenant with ``DEMO=true``). Safe to run any number of times.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from framework.files import storage
-from tenants_app import startup
+from tenants_app import preflight, startup
 from tenants_app.services import ensure_default_tenant
 
 
@@ -22,8 +24,12 @@ class Command(BaseCommand):
     help = "Migrate all databases and create the default tenant on first start (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            for line in preflight.run_checks():
+                self.stdout.write(line)
+        except preflight.StartupProblem as exc:
+            raise SystemExit(f"configuration error: {exc}") from None  # as manage.py prints a ConfigurationError
         call_command("migrate_tenants", verbosity=0, stdout=self.stdout)
-        storage.ensure_ready()
         tenant, created = ensure_default_tenant()
         if created:
             self.stdout.write(self.banner(tenant.id))
