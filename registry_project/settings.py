@@ -58,6 +58,8 @@ HTTP_PORT = env_int("HTTP_PORT", 8000, minimum=1, maximum=65535)
 HTTPS_PORT = env_int("HTTPS_PORT", 8443, minimum=1, maximum=65535)
 
 # --- Databases: the catalog here; one database per tenant is registered at run time ---
+# The size past which a SQLite write-ahead log is checkpointed and truncated (framework/db/sqlite3/base.py).
+DATABASE_WAL_LIMIT = env_size("DATABASE_WAL_LIMIT", "64M")
 # The default catalog lives in the data directory (``var/`` unless DATA_DIR says otherwise).
 _database_url = env_str("DATABASE", f"sqlite:///{DATA_DIR / 'registry-catalog.sqlite3'}")
 try:
@@ -72,7 +74,9 @@ if _catalog["ENGINE"] == "django.db.backends.sqlite3":
     _catalog["OPTIONS"] = {
         # WAL lets readers run beside a writer; IMMEDIATE takes the write lock up front, so a transaction
         # waits for it at its start instead of failing with "database is locked" half-way.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        # journal_size_limit: a log that grew with one large transaction shrinks back when it restarts.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+        f"PRAGMA journal_size_limit={DATABASE_WAL_LIMIT};",
         "transaction_mode": "IMMEDIATE",
         # How long a write waits for its turn and the lock; past it, a 503 with Retry-After.
         "timeout": env_duration("DATABASE_LOCK_TIMEOUT", "20s"),
