@@ -357,8 +357,10 @@ def _postgres_create_catalog(connection: Any, catalog: str) -> bool:
 
     try:
         connection.execute(f"CREATE DATABASE {connections[DEFAULT_DB_ALIAS].ops.quote_name(catalog)}")
-    except errors.DuplicateDatabase:
-        return False  # another server of this registry, starting at the same moment, created it first
+    except (errors.DuplicateDatabase, errors.UniqueViolation):
+        # another server of this registry, starting at the same moment, created it first (PostgreSQL says
+        # so either way, depending on how far that creation had gone)
+        return False
     logger.info("created the catalog database %r", catalog)
     return True
 
