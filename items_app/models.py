@@ -92,8 +92,10 @@ class Item(models.Model):
             models.Index(fields=["kind", "-timestamp", "id"], name="item_kind_recent"),
             # Everything the visibility rule reads, by id: a filter's tag or metadata rows (or a vocabulary
             # entry's uses) are checked against it without reading the item rows, which SQLite, whose text
-            # primary key is a separate index, would otherwise look up one by one.
-            models.Index(fields=["id", "kind", "visibility", "owner"], name="item_readable"),
+            # primary key is a separate index, would otherwise look up one by one; with ``timestamp``, the
+            # ids of a filtered page in the default order come from it too (issue 18: 10,000 matching items
+            # sorted for a first page in 12 ms instead of 26 ms at 100,000 items).
+            models.Index(fields=["id", "kind", "visibility", "owner", "timestamp"], name="item_readable_recent"),
         ]
 
     def __str__(self) -> str:
@@ -184,7 +186,9 @@ class MetadataEntry(models.Model):
         indexes = [
             # covering: a numeric comparison on one name reads only this index
             models.Index(fields=["name", "value_type", "number", "item"], name="metadata_name_number"),
-            models.Index(fields=["name", "text"], name="metadata_name_text"),
+            # covering too: a string or boolean equality (or a string range) on one name reads only this index
+            # (issue 18: `quantized = true`, 15 % of 100,000 items, 29 ms → 5 ms with a tag beside it)
+            models.Index(fields=["name", "value_type", "text", "item"], name="metadata_name_type_text"),
         ]
         verbose_name_plural = "metadata entries"
 

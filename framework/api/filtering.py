@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from framework import jsontext
@@ -48,6 +48,69 @@ class FieldHandler(Protocol):
     """Anything that turns the condition on one client field into a ``Q``."""
 
     def condition(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q: ...
+
+
+# ---------------------------------------------------------------- combining conditions on rows of other tables
+#
+# A list field's or a metadata condition is ``pk IN (SELECT link FROM rows WHERE …)``. Several of them ANDed
+# (a tag and a metric, two metric ranges) or ORed are combined into one ``pk IN (rows INTERSECT rows)`` or
+# ``pk IN (rows UNION rows)``: the database combines the id sets from their indexes before it reads a single
+# item, instead of reading every item of the largest set to test it against the others (issue 18: two
+# metadata ranges at 100,000 items, 11.5 → 5.7 ms for the count on SQLite). Same rows, same totals.
+
+
+def _row_sets(condition: Q) -> list[QuerySet[Any]] | None:
+    """The subqueries of a condition that is only ``pk IN (rows)`` terms ANDed (one or more), else None.
+    A subquery that is itself combined stays as it is (SQLite cannot nest compound selects)."""
+    if condition.negated or condition.connector != Q.AND or not condition.children:
+        return None
+    sets = []
+    for child in condition.children:
+        if not (isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet)):
+            return None
+        if child[1].query.combinator:
+            return None
+        sets.append(child[1])
+    return sets
+
+
+def all_of(parts: list[Q]) -> Q:
+    """``parts`` ANDed; their row conditions as one ``pk IN (… INTERSECT …)``."""
+    sets: list[QuerySet[Any]] = []
+    query = Q()
+    for part in parts:
+        found = _row_sets(part)
+        if found is None:
+            query &= part
+        else:
+            sets.extend(found)
+    if len(sets) == 1:
+        query &= Q(pk__in=sets[0])
+    elif sets:
+        first, *others = (rows.order_by() for rows in sets)
+        query &= Q(pk__in=first.intersection(*others))
+    return query
+
+
+def any_of(parts: list[Q]) -> Q:
+    """``parts`` ORed; those that are each one row condition as one ``pk IN (… UNION …)``."""
+    sets: list[QuerySet[Any]] = []
+    others: list[Q] = []
+    for part in parts:
+        found = _row_sets(part)
+        if found is not None and len(found) == 1:
+            sets.append(found[0])
+        else:
+            others.append(part)
+    if len(sets) >= 2:
+        first, *rest = (rows.order_by() for rows in sets)
+        others.insert(0, Q(pk__in=first.union(*rest)))
+    else:
+        others = parts  # nothing to combine: as written
+    combined = others[0]
+    for part in others[1:]:
+        combined |= part
+    return combined
 
 
 def _is_operator_object(condition: Any) -> bool:
@@ -92,23 +155,23 @@ class FilterTranslator:
             raise invalid(f"filter nests deeper than {MAX_DEPTH} levels")
         if not isinstance(document, dict):
             raise invalid(f"expected a JSON object, got {json.dumps(document)[:80]}")
-        query = Q()
+        parts = []
         for key, value in document.items():
             if key in _LOGIC:
-                query &= self._logic(key, value, depth)
+                parts.append(self._logic(key, value, depth))
             elif key.startswith("$"):
                 raise invalid(f"unknown or forbidden operator {key}")
             else:
-                query &= self._field(key, value, depth)
-        return query
+                parts.append(self._field(key, value, depth))
+        return all_of(parts)
 
     def _logic(self, operator: str, value: Any, depth: int) -> Q:
         if not isinstance(value, list) or not value:
             raise invalid(f"{operator} expects a non-empty array of conditions")
         parts = [self._document(item, depth + 1) for item in value]
-        combined = parts[0]
-        for part in parts[1:]:
-            combined = combined | part if operator in ("$or", "$nor") else combined & part
+        if operator == "$and":
+            return all_of(parts)
+        combined = any_of(parts)
         return ~combined if operator == "$nor" else combined
 
     def _handler(self, name: str) -> FieldHandler:

@@ -13,8 +13,11 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from items_app.models import Item
+from tenants_app.databases import alias_for
 from testing.helpers import error_of
 from testing.kinds import KindCase
 
@@ -279,6 +282,64 @@ def test_nor_excludes_every_condition(tagged, owner, kind):
 
 def test_several_fields_in_one_document_are_an_and(tagged, owner, kind):
     assert matching(kind, owner, {"tags": "vision", "name": {"$ne": "yolo"}}) == ["resnet"]
+
+
+# ------------------------------------------------------------------ conditions on rows, combined as id sets
+
+
+def statements_of(tenant: Any, kind: KindCase, client: Any, document: Any) -> tuple[list[str], str]:
+    """The names ``document`` matches, and the SQL of the list's count."""
+    with CaptureQueriesContext(connections[alias_for(tenant.tenant.database)]) as captured:
+        names = matching(kind, client, document)
+    counts = [query["sql"] for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
+    return names, counts[0]
+
+
+def test_a_tag_and_a_metadata_range_are_one_intersection_of_id_sets(measured, owner, kind):
+    create(kind, owner, "zeta", visibility="public", tags=["cnn"], metadata=metadata(accuracy=0.97))
+    create(kind, owner, "eta", visibility="public", tags=["cnn"], metadata=metadata(accuracy=0.2))
+
+    names, count = statements_of(measured, kind, owner, {"tags": "cnn", "metadata.accuracy": {"$gte": 0.9}})
+
+    assert names == ["zeta"]
+    assert " INTERSECT " in count
+
+
+def test_two_metadata_ranges_and_every_tag_of_an_all_are_one_intersection(measured, owner, kind):
+    create(kind, owner, "zeta", visibility="public", tags=["cnn", "edge"], metadata=metadata(accuracy=0.97, epochs=3))
+    document = {"metadata.accuracy": {"$gte": 0.5}, "metadata.epochs": {"$lt": 50}, "tags": {"$all": ["cnn", "edge"]}}
+
+    names, count = statements_of(measured, kind, owner, document)
+
+    assert names == ["zeta"]
+    assert count.count(" INTERSECT ") == 3  # four id sets: two metadata ranges, each tag of $all
+    assert matching(kind, owner, {"metadata.accuracy": {"$gte": 0.5}, "metadata.epochs": {"$lt": 50}}) == [
+        "alpha",
+        "beta",
+        "zeta",
+    ]
+
+
+def test_an_or_of_metadata_values_is_one_union_of_id_sets(measured, owner, kind):
+    document = {"$or": [{"metadata.framework": "pytorch"}, {"metadata.loss": 0.99}]}
+
+    names, count = statements_of(measured, kind, owner, document)
+
+    assert names == ["beta", "gamma"]
+    assert " UNION " in count
+
+
+def test_a_nor_of_row_conditions_excludes_their_union(tagged, owner, kind):
+    names, count = statements_of(tagged, kind, owner, {"$nor": [{"tags": "vision"}, {"tags": "nlp"}]})
+
+    assert names == ["bare"]
+    assert " UNION " in count
+
+
+def test_an_or_of_intersections_keeps_each_intersection_apart(tagged, owner, kind):
+    document = {"$or": [{"tags": "vision", "name": {"$ne": "resnet"}}, {"$and": [{"tags": "cnn"}, {"tags": "vision"}]}]}
+
+    assert matching(kind, owner, document) == ["resnet", "yolo"]
 
 
 # ------------------------------------------------------------------ visibility
