@@ -31,6 +31,10 @@ class S3Server:
     bucket: str = BUCKET
 
 
+class PortTaken(RuntimeError):
+    """weed stopped at once because one of its ports was taken meanwhile."""
+
+
 def _free_port_pair() -> int:
     """A port p such that p and p + 10000 (weed's gRPC port) are both free on loopback."""
     for _attempt in range(200):
@@ -67,12 +71,30 @@ class SeaweedServer:
         identity = {"name": "registry", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
         identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
         self.config.write_text(json.dumps({"identities": [identity]}))
+        self._choose_ports()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started_once = False
+
+    def _choose_ports(self) -> None:
         self.ports = {name: _free_port_pair() for name in ("master", "volume", "filer", "s3")}
         self.s3 = S3Server(endpoint=f"http://127.0.0.1:{self.ports['s3']}")
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        """Start weed and return once the bucket takes writes."""
+        """Start weed and return once the bucket takes writes. At a first start, ports that another process
+        took between their choice and weed's bind (the gRPC ports, port + 10000, lie in the range the
+        kernel hands out to outgoing connections) are chosen again; a restart keeps its ports."""
+        for attempt in range(5):
+            try:
+                self._start_once()
+            except PortTaken:
+                if self.started_once or attempt == 4:
+                    raise
+                self._choose_ports()
+                continue
+            self.started_once = True
+            return
+
+    def _start_once(self) -> None:
         command = [
             weed_binary(),
             "server",
@@ -89,9 +111,20 @@ class SeaweedServer:
             "-s3.port.lance=0",
             "-master.volumeSizeLimitMB=1024",
         ]
-        with open(self.directory / "weed.log", "ab") as log:
+        log_path = self.directory / "weed.log"
+        logged_before = log_path.stat().st_size if log_path.exists() else 0
+        with open(log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-        _wait_until_writable(self.s3, self.process, self.directory)
+        try:
+            _wait_until_writable(self.s3, self.process, self.directory)
+        except RuntimeError:
+            with open(log_path, "rb") as log:
+                log.seek(logged_before)
+                taken = b"address already in use" in log.read()
+            self.stop()
+            if taken:
+                raise PortTaken(f"weed could not bind its ports {self.ports}") from None
+            raise
 
     def stop(self) -> None:
         # weed answers SIGTERM and SIGINT with a graceful shutdown that outlasts 15 s
