@@ -174,14 +174,15 @@ def cached_page_rows(
             read = None if read is None or by is None else read | by
         filter_key = canonical(query.filter_document)
         key = ("page", kind.value, viewer.pk, viewer.role, filter_key, tuple(query.ordering), offset, query.limit)
+        loaded: list[Item] = []
 
         def page_ids() -> list[str]:
-            # The ids alone, then the page's rows by id: sorting thousands of matches needs only what an index
-            # holds (``item_readable_recent``), not every matching row with its owner joined.
-            page = ordered(filtered, query.ordering, sort_prefixed).values_list("pk", flat=True)
-            return list(page[offset : offset + query.limit])
+            loaded.extend(ordered(filtered, query.ordering, sort_prefixed)[offset : offset + query.limit])
+            return [item.pk for item in loaded]
 
         ids = reads.get(key, page_ids, depends_on=read)
+        if loaded:  # just computed: the page query loaded the items too
+            return loaded
         found = Item.objects.of_kind(kind.value).visible_to(viewer).select_related("owner", "lists").in_bulk(ids)
         return [found[pk] for pk in ids if pk in found]
 
