@@ -20,7 +20,7 @@ from django.db import connections
 
 from framework.db import write_queue
 from items_app.models import Item
-from tenants_app.models import User
+from tenants_app.context import require_tenant
 from tenants_app.tenancy import using_tenant
 from tenants_app.transactions import tenant_atomic
 from testing.helpers import error_of
@@ -67,23 +67,35 @@ def held_lock(acme) -> Iterator[threading.Event]:
     holder.join(30)
 
 
-def write_statement() -> None:
-    """A single write outside any transaction (autocommit), as an ``update()`` is."""
-    User.objects.filter(username="nobody").update(email="nobody@example.org")
+@pytest.fixture
+def served_table(acme) -> str:
+    """A scratch table of acme's database whose rows say in which order writers got the lock (rowid order)."""
+    with using_tenant(acme.tenant) as active, connections[active.alias].cursor() as cursor:
+        cursor.execute("CREATE TABLE served_order (name TEXT NOT NULL)")
+    return "served_order"
+
+
+def record(name: str) -> None:
+    """Write ``name`` as the next row of ``served_order``: the order of the rows is the order of the writes."""
+    with connections[require_tenant().alias].cursor() as cursor:
+        cursor.execute("INSERT INTO served_order (name) VALUES (%s)", [name])
+
+
+def served_names(acme) -> list[str]:
+    with using_tenant(acme.tenant) as active, connections[active.alias].cursor() as cursor:
+        cursor.execute("SELECT name FROM served_order ORDER BY rowid")
+        return [row[0] for row in cursor.fetchall()]
 
 
 @pytest.mark.parametrize("early_write", ["transaction", "statement"])
-def test_a_writer_that_waits_is_served_before_writers_that_came_after_it(acme, held_lock, early_write):
-    served: list[str] = []
-
+def test_a_writer_that_waits_is_served_before_writers_that_came_after_it(acme, served_table, held_lock, early_write):
     def write(name: str) -> Callable[[], None]:
         def work() -> None:
             if name == "early" and early_write == "statement":
-                write_statement()
-                served.append(name)
+                record(name)  # one INSERT outside any transaction
                 return
             with tenant_atomic():
-                served.append(name)
+                record(name)
 
         return work
 
@@ -95,6 +107,7 @@ def test_a_writer_that_waits_is_served_before_writers_that_came_after_it(acme, h
     for thread in threads:
         thread.join(30)
 
+    served = served_names(acme)
     assert served[0] == "early", served
     assert sorted(served[1:]) == [f"late {n}" for n in range(6)]
 
