@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import os
+import secrets
 import socket
 import sys
 import time
@@ -260,7 +261,8 @@ def _create_key(
         new_password=new_password,
         profile=arguments.profile,
     ) as reg:
-        name = f"mreg on {socket.gethostname()} {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        # a key's name is unique per user: two logins in one second must not collide
+        name = f"mreg on {socket.gethostname()} {time.strftime('%Y-%m-%d %H:%M:%S')} {secrets.token_hex(2)}"
         scopes = [scope.strip() for scope in arguments.scopes.split(",") if scope.strip()]
         return reg.create_key(name[:100], scopes)
 
