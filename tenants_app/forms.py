@@ -139,41 +139,31 @@ class ForgotPasswordForm(forms.Form):
     email = forms.CharField(label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
-class NewPasswordForm(forms.Form):
+class ChangePasswordForm(forms.Form):
+    """The sign-in page's second step, for a temporary or expired password: the current one was just given.
+    A new password, typed twice."""
+
+    password = _password_field("New password")
+    again = forms.CharField(
+        label="New password, again",
+        max_length=512,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = cast("dict[str, Any]", super().clean())
+        if data.get("password") and data.get("again") is not None and data["password"] != data["again"]:
+            self.add_error("again", "The two passwords differ.")
+        return data
+
+
+class NewPasswordForm(ChangePasswordForm):
     """The page a reset e-mail links to; ``reset.js`` fills tenant and code from the link's fragment."""
+
+    field_order = ["tenant", "reset", "password", "again"]
 
     tenant = forms.CharField(max_length=64, initial=lambda: settings.DEFAULT_TENANT)
     reset = forms.CharField(
         label="Code from the e-mail", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
-    password = _password_field("New password")
-    again = forms.CharField(
-        label="New password, again",
-        max_length=512,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = cast("dict[str, Any]", super().clean())
-        if data.get("password") and data.get("again") is not None and data["password"] != data["again"]:
-            self.add_error("again", "The two passwords differ.")
-        return data
-
-
-class ChangePasswordForm(forms.Form):
-    """The sign-in page's second step, for a temporary or expired password: the current one was just given."""
-
-    password = _password_field("New password")
-    again = forms.CharField(
-        label="New password, again",
-        max_length=512,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = cast("dict[str, Any]", super().clean())
-        if data.get("password") and data.get("again") is not None and data["password"] != data["again"]:
-            self.add_error("again", "The two passwords differ.")
-        return data
