@@ -9,6 +9,7 @@ visitor did survives it, not even a changed admin password.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from demo_app.content import DemoFile, DemoItem
 from folksonomy_app import services as vocabulary
 from folksonomy_app.models import MetadataName, Tag
 from framework.errors import DemoTenantRequired, Forbidden, NotFound
-from framework.files.uploads import DigestingFile, ReceivedFile
+from framework.files.uploads import ReceivedFile, received_copy
 from items_app import aliases, kinds, versions
 from items_app.models import Item, ProtectedAlias
 from items_app.services import create_item
@@ -167,13 +168,7 @@ def _add_version(owner: Caller, item: Item, file: DemoFile) -> None:
 
 def _received(name: str, content_type: str, data: bytes) -> ReceivedFile:
     """``data`` as an upload arrives (a temporary file with its SHA-256 and size), for ``add_version``."""
-    sink = DigestingFile(name, content_type, limit=None)
-    try:
-        sink.write(data)
-    except BaseException:
-        sink.discard()
-        raise
-    return sink.finish()
+    return received_copy(io.BytesIO(data), name, content_type)
 
 
 def fill_if_empty(caller: Caller, tenant_id: str) -> bool:

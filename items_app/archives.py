@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from framework.errors import ServiceError
 from framework.files import storage
-from framework.files.uploads import DigestingFile, ReceivedFile
+from framework.files.uploads import ReceivedFile, received_copy
 from items_app import generation
 from items_app.models import Blob
 from tenants_app import audit, databases, services, tenancy
@@ -226,14 +226,7 @@ def _store_blobs(archive: tarfile.TarFile, manifest: dict[str, Any], tenant_id: 
 
 def _verified_copy(source: IO[bytes], sha256: str, size: int) -> ReceivedFile:
     """Copy one archived blob to a temporary file, refusing it unless its SHA-256 and size match."""
-    sink = DigestingFile(f"{sha256}.blob", "application/octet-stream", limit=None)
-    try:
-        while chunk := source.read(CHUNK):
-            sink.write(chunk)
-    except BaseException:
-        sink.discard()  # stops its writer thread and deletes the partial file
-        raise
-    received = sink.finish()
+    received = received_copy(source, f"{sha256}.blob")
     if received.sha256 != sha256 or received.size != size:
         received.close()
         raise BackupError(f"blob {sha256} is corrupt: its content does not match its SHA-256")

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from folksonomy_app.models import MetadataName, Tag, VocabularyEntry
 from framework.errors import Conflict
 from framework.files import storage
-from framework.files.uploads import DigestingFile
+from framework.files.uploads import received_copy
 from items_app import generation, kinds
 from items_app.models import Blob, Item, ItemTag, MetadataEntry, Share, Version
 from items_app.related import rewrite_lists
@@ -32,7 +32,6 @@ from tenants_app.audit import Caller
 from tenants_app.models import Tenant, User
 
 logger = logging.getLogger("registry.seed")
-CHUNK = 1024 * 1024
 IMPORTER = Caller(user=None, name="<seed import>")
 TENANT_FIELDS = ("organization", "address", "email", "phone")
 
@@ -84,15 +83,8 @@ def _copy_files(sources: Iterable[Path], tenant_id: str) -> dict[Path, Copied]:
     """Stream each file into the tenant's store, computing its SHA-256 on the way (memory stays flat)."""
     copied = {}
     for source in sources:
-        sink = DigestingFile(f"{source.name}.seed", "application/octet-stream", limit=None)
-        try:
-            with open(source, "rb") as handle:
-                while chunk := handle.read(CHUNK):
-                    sink.write(chunk)
-        except BaseException:
-            sink.discard()  # stops its writer thread and deletes the partial file
-            raise
-        received = sink.finish()
+        with open(source, "rb") as handle:
+            received = received_copy(handle, f"{source.name}.seed")
         try:
             with storage.object_store():
                 storage.store(storage.blob_key(tenant_id, received.sha256), received)

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
@@ -197,6 +197,20 @@ class DigestingFile:
         writer, self.writer = self.writer, None
         if writer is not None:
             writer.close()
+
+
+def received_copy(source: IO[bytes], name: str, content_type: str = "application/octet-stream") -> ReceivedFile:
+    """Bytes that come from elsewhere than a request (a file on disk, an archive member, generated content)
+    as an upload arrives: a temporary file with their SHA-256 and size, streamed in chunks (memory stays
+    flat). Nothing is left behind when reading fails."""
+    sink = DigestingFile(name, content_type, limit=None)
+    try:
+        while chunk := source.read(CHUNK):
+            sink.write(chunk)
+    except BaseException:
+        sink.discard()  # stops its writer thread and deletes the partial file
+        raise
+    return sink.finish()
 
 
 class HashingUploadHandler(FileUploadHandler):
