@@ -88,6 +88,14 @@ def checked_label(raw: str | None, field: str = "ordinal") -> str:
     return label
 
 
+def label_for_upload(item: Item, raw: str | None) -> str:
+    """The label an upload asks for (``?ordinal=``), checked and free in ``item``: refused before the body is
+    read, as both front doors' one-request uploads do."""
+    label = checked_label(raw)
+    ensure_label_free(item, label)
+    return label
+
+
 def ensure_label_free(item: Item, label: str) -> None:
     """Refuse (409) a label this item already uses, as a label or as a version's file name, in any case; an
     upload checks it before it reads the file, and again when it records the version."""

@@ -160,8 +160,7 @@ class ItemViewSet(RegistryViewSet):
             return Response(self.version_list(request, item))
         caller = Caller.of(request)
         services.ensure_editable(caller, item, "create")  # before a single byte of the body is read
-        label = versions.checked_label(request.query_params.get("ordinal"))
-        versions.ensure_label_free(item, label)
+        label = versions.label_for_upload(item, request.query_params.get("ordinal"))
         expected = expected_digest(request._request)
         received, description = receive_upload(request._request)
         try:

@@ -69,8 +69,7 @@ def upload_version(request: SignedInRequest, kind: str, pk: str) -> HttpResponse
     item = services.readable_item(request.user, kind, pk)
     caller = Caller.of(request)
     services.ensure_editable(caller, item, "create")  # before a single byte of the body is read
-    label = versions.checked_label(request.GET.get("ordinal"))
-    versions.ensure_label_free(item, label)
+    label = versions.label_for_upload(item, request.GET.get("ordinal"))
     expected = expected_digest(request)
     received, description = receive_upload(request)
     version = versions.add_version(
