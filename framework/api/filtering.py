@@ -8,10 +8,12 @@ against the field's kind before it becomes an ORM lookup argument. Anything else
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import or_
 from typing import Any, Literal, Protocol
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -74,6 +76,19 @@ def _row_sets(condition: Q) -> list[QuerySet[Any]] | None:
     return sets
 
 
+def _one_set(sets: list[QuerySet[Any]], combine: Callable[..., QuerySet[Any]]) -> Q:
+    """``pk IN`` the id sets combined (``QuerySet.intersection`` or ``QuerySet.union``), or the one set."""
+    if len(sets) == 1:
+        return Q(pk__in=sets[0])
+    first, *rest = (rows.order_by() for rows in sets)  # a compound select takes no ORDER BY in its parts
+    return Q(pk__in=combine(first, *rest))
+
+
+def _single_set(condition: Q) -> QuerySet[Any] | None:
+    found = _row_sets(condition)
+    return found[0] if found is not None and len(found) == 1 else None
+
+
 def all_of(parts: list[Q]) -> Q:
     """``parts`` ANDed; their row conditions as one ``pk IN (… INTERSECT …)``."""
     sets: list[QuerySet[Any]] = []
@@ -84,33 +99,16 @@ def all_of(parts: list[Q]) -> Q:
             query &= part
         else:
             sets.extend(found)
-    if len(sets) == 1:
-        query &= Q(pk__in=sets[0])
-    elif sets:
-        first, *others = (rows.order_by() for rows in sets)
-        query &= Q(pk__in=first.intersection(*others))
-    return query
+    return query & _one_set(sets, QuerySet.intersection) if sets else query
 
 
 def any_of(parts: list[Q]) -> Q:
     """``parts`` ORed; those that are each one row condition as one ``pk IN (… UNION …)``."""
-    sets: list[QuerySet[Any]] = []
-    others: list[Q] = []
-    for part in parts:
-        found = _row_sets(part)
-        if found is not None and len(found) == 1:
-            sets.append(found[0])
-        else:
-            others.append(part)
-    if len(sets) >= 2:
-        first, *rest = (rows.order_by() for rows in sets)
-        others.insert(0, Q(pk__in=first.union(*rest)))
-    else:
-        others = parts  # nothing to combine: as written
-    combined = others[0]
-    for part in others[1:]:
-        combined |= part
-    return combined
+    sets = [rows for part in parts if (rows := _single_set(part)) is not None]
+    if len(sets) < 2:
+        return functools.reduce(or_, parts)  # nothing to combine: as written
+    others = [part for part in parts if _single_set(part) is None]
+    return functools.reduce(or_, others, _one_set(sets, QuerySet.union))
 
 
 def _is_operator_object(condition: Any) -> bool:
