@@ -42,18 +42,15 @@ def stale_reason(user: User, now: datetime) -> str | None:
     return None
 
 
-def refusal(user: User, now: datetime) -> PasswordChangeNeeded | None:
-    """The error a login (or a renewal) of ``user`` gets at ``now``, or None when the password is fine."""
-    reason = stale_reason(user, now)
+def refusal(user: User, reason: str) -> PasswordChangeNeeded:
+    """The error a login (or a renewal) of ``user`` gets for a ``stale_reason``."""
     if reason == "temporary":
         return PasswordChangeRequired(f"password: this password is temporary and must be changed; {HOW_TO_GO_ON}")
-    if reason == "expired":
-        expires = user.password_expires.isoformat().replace("+00:00", "Z") if user.password_expires else "?"
-        # The first sentence is the original registry's, word for word: scripts may look for it.
-        return PasswordExpired(
-            f"password: Password validity expired, please reset password (it expired {expires}); {HOW_TO_GO_ON}"
-        )
-    return None
+    expires = user.password_expires.isoformat().replace("+00:00", "Z") if user.password_expires else "?"
+    # The first sentence is the original registry's, word for word: scripts may look for it.
+    return PasswordExpired(
+        f"password: Password validity expired, please reset password (it expired {expires}); {HOW_TO_GO_ON}"
+    )
 
 
 def minimum_length() -> int:

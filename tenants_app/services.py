@@ -407,14 +407,14 @@ def authenticate(
 
 def refuse_stale_password(caller: Caller, user: User, action: str) -> None:
     """Raise ``expiry.refusal`` (audited as denied) when ``user``'s password opens no session now."""
-    now = timezone.now()
-    refused = expiry.refusal(user, now)
-    if refused is not None:
-        details = {"reason": f"password {expiry.stale_reason(user, now)}"}
-        audit.record(
-            caller, action=action, resource="session", target=user.username, result=AuditResult.DENIED, details=details
-        )
-        raise refused
+    reason = expiry.stale_reason(user, timezone.now())
+    if reason is None:
+        return
+    details = {"reason": f"password {reason}"}
+    audit.record(
+        caller, action=action, resource="session", target=user.username, result=AuditResult.DENIED, details=details
+    )
+    raise expiry.refusal(user, reason)
 
 
 def record_login(caller: Caller) -> None:
