@@ -64,14 +64,13 @@ class Registry:
         self._username = username
         self._password = password
         self._new_password = new_password
-        self._renewing = False
         self._me: str | None = None
         if self.settings.key:
             self.transport.auth = lambda: f"Bearer {self.settings.key}"
         elif username and password:
             self.transport.auth = lambda: self._token
-            self._log_in()  # a refused password is the caller's 401 (no renewal to try yet)
             self.transport.on_unauthorized = self._renew_token
+            self._log_in()
 
     # ------------------------------------------------------------ connection
 
@@ -100,17 +99,7 @@ class Registry:
         return body
 
     def _renew_token(self) -> bool:
-        """After a 401: renew the token within its renew window, else log in again. True when it worked.
-        Not again while it runs: its own requests' 401s are its answer, not a reason to renew."""
-        if self._renewing:
-            return False
-        self._renewing = True
-        try:
-            return self._renew_or_log_in()
-        finally:
-            self._renewing = False
-
-    def _renew_or_log_in(self) -> bool:
+        """After a 401: renew the token within its renew window, else log in again. True when it worked."""
         try:
             self._token = self._json("PUT", "/v1/login", auth=lambda: self._token)["token"]
         except errors.RegistryError:

@@ -85,7 +85,8 @@ class Transport:
                     time.sleep(self._pause(attempt))
                     continue
                 raise errors.NetworkError(f"{method} {self.url(path)}: {exc or type(exc).__name__}") from None
-            if response.status_code == 401 and not renewed and self.on_unauthorized is not None:
+            # A request that brings its own credentials (a login, a renewal) takes its 401 as the answer.
+            if response.status_code == 401 and not renewed and auth is None and self.on_unauthorized is not None:
                 refused = _error_of(response)
                 renewed = True
                 if self.on_unauthorized():  # a token that expired mid-job, renewed: send again
