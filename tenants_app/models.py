@@ -254,3 +254,29 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.resource} {self.target}"
+
+
+class Event(models.Model):
+    """One entry of a tenant's outbox and event feed (``GET /v1/events``; ``tenants_app.events``): a change
+    a consumer cares about, written in the change's own transaction.
+
+    ``id`` is the feed's cursor (``?after=<id>``): events are inserted in commit order (``tenants_app.
+    events``), so a consumer that has seen id N never later finds a smaller one. ``document`` is the affected
+    resource's document as the API showed it after the change (before it, for ``*.deleted``); ``audience``
+    is who could read it then: ``{"public", "owner", "users"}`` (user ids), or null for admins only.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=40, db_index=True)
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.CharField(max_length=150, blank=True, default="")  # a username; "" = the system
+    resource = models.CharField(max_length=20)  # models | datasets | algorithms | users
+    target = models.CharField(max_length=64)  # the item's (or user's) id
+    document = models.JSONField()
+    audience = models.JSONField(null=True)  # null: admins only (user.* events)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.type} {self.resource} {self.target}"
