@@ -15,8 +15,8 @@ from typing import Any
 from django.db.models import CharField, FloatField, OuterRef, Q, QuerySet, Subquery
 
 from folksonomy_app.models import MAX_NAME_LENGTH
-from framework.api.filtering import FieldHandler, FilterField, MetadataField, RowsField
-from framework.api.listing import ListQuery, ListSpec, ordered
+from framework.api.filtering import FieldHandler, FilterField, MetadataField, RowsField, correlated
+from framework.api.listing import Filtered, ListQuery, ListSpec, ordered
 from framework.errors import InvalidFilter, InvalidListParameter
 from items_app import generation, name_search
 from items_app.kinds import ItemKind
@@ -155,7 +155,7 @@ def cached_page_rows(
     reads: generation.Cached,
     fields: dict[str, FieldHandler],
     sort_prefixed: Mapping[str, Callable[[str], Sequence[Any]]],
-) -> Callable[[QuerySet[Item], ListQuery, int], list[Item]]:
+) -> Callable[[Filtered, ListQuery, int], list[Item]]:
     """The items of one list page: which ones, in which order, from the generation cache like totals (kept
     while nothing the filter or the order reads changes); the items themselves are loaded fresh by id."""
     field_aspects = generation.field_aspects()
@@ -166,7 +166,7 @@ def cached_page_rows(
     }
     sort_aspects["pk"] = set()
 
-    def rows(filtered: QuerySet[Item], query: ListQuery, offset: int) -> list[Item]:
+    def rows(filtered: Filtered, query: ListQuery, offset: int) -> list[Item]:
         read = filter_aspects(query.filter_document)
         for lookup in query.ordering:
             name = lookup.lstrip("-")
@@ -177,7 +177,7 @@ def cached_page_rows(
         loaded: list[Item] = []
 
         def page_ids() -> list[str]:
-            loaded.extend(ordered(filtered, query.ordering, sort_prefixed)[offset : offset + query.limit])
+            loaded.extend(page_of(kind, filtered, query, offset, sort_prefixed))
             return [item.pk for item in loaded]
 
         ids = reads.get(key, page_ids, depends_on=read)
@@ -187,3 +187,44 @@ def cached_page_rows(
         return [found[pk] for pk in ids if pk in found]
 
     return rows
+
+
+# A broad filter's first pages, newest first (the default order), are found by walking the items' recency
+# index and testing each item, not by collecting every match and sorting it: at 100,000 items, 10,000 of
+# them matching ``accuracy >= 0.9``, a first page took 25 ms collected and sorted, 0.1 ms walked (SQLite).
+# The walk is bounded: it reads at most ``_walk_span`` of the newest items of the kind, and falls back to
+# collecting when the page is not filled by them (matches that are rare among the newest items).
+RECENT_ORDER = ["-timestamp", "pk"]  # the order of the ``item_kind_recent`` index
+WALK_MIN_TOTAL = 1_000  # fewer matches are collected and sorted in about a millisecond
+WALK_SPAN_PER_ROW = 200  # items walked per row of the pages up to this one, at most (0.5 % matching)
+WALK_SPAN = (2_000, 20_000)  # bounds of the items walked (a few ms of probes at most)
+
+
+def page_of(
+    kind: ItemKind,
+    filtered: Filtered,
+    query: ListQuery,
+    offset: int,
+    sort_prefixed: Mapping[str, Callable[[str], Sequence[Any]]],
+) -> list[Item]:
+    """The items of one page of ``filtered`` in the query's order."""
+    end = offset + query.limit
+    if query.ordering == RECENT_ORDER and filtered.total >= WALK_MIN_TOTAL:
+        walked = _walked_page(kind, filtered, offset, end)
+        if walked is not None:
+            return walked
+    return list(ordered(filtered.queryset, query.ordering, sort_prefixed)[offset:end])
+
+
+def _walked_page(kind: ItemKind, filtered: Filtered, offset: int, end: int) -> list[Item] | None:
+    """Rows ``offset:end`` newest first, found among the newest ``_walk_span`` items of the kind, or None
+    when those hold too few matches. Correct whenever it answers: every item outside the span is older than
+    every item inside it, so the first ``end`` matches inside the span are the first ``end`` matches."""
+    span = min(max(WALK_SPAN_PER_ROW * end, WALK_SPAN[0]), WALK_SPAN[1])
+    newest = Item.objects.of_kind(kind.value).order_by("-timestamp", "pk").values_list("timestamp", flat=True)
+    oldest_walked = next(iter(newest[span - 1 : span]), None)
+    walk = filtered.scoped.filter(correlated(filtered.condition))
+    if oldest_walked is not None:
+        walk = walk.filter(timestamp__gte=oldest_walked)
+    rows = list(walk.order_by(*RECENT_ORDER)[offset:end])
+    return rows if len(rows) >= min(end, filtered.total) - offset else None

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import or_
+from operator import and_, or_
 from typing import Any, Literal, Protocol
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -109,6 +109,35 @@ def any_of(parts: list[Q]) -> Q:
         return functools.reduce(or_, parts)  # nothing to combine: as written
     others = [part for part in parts if _single_set(part) is None]
     return functools.reduce(or_, others, _one_set(sets, QuerySet.union))
+
+
+def correlated(condition: Q) -> Q:
+    """``condition`` with each ``pk IN (rows)`` term as ``EXISTS (rows of this row)``: the form for a query
+    that walks the rows in an index's order and stops at a page's end (``items_app.listing``), where each
+    candidate costs one probe of the rows' index instead of building the whole id set first (issue 18:
+    ``accuracy >= 0.9``, 10,000 of 100,000 items, 5.2 → 0.09 ms for a first page on SQLite). Same rows:
+    ``INTERSECT`` becomes ``AND`` and ``UNION`` ``OR`` of the parts' probes."""
+    rewritten = Q(_connector=condition.connector, _negated=condition.negated)
+    for child in condition.children:
+        if isinstance(child, Q):
+            rewritten.children.append(correlated(child))
+        elif isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet):
+            rewritten.children.append(_probe(child[1]))
+        else:
+            rewritten.children.append(child)
+    return rewritten
+
+
+def _probe(rows: QuerySet[Any]) -> Q:
+    """``pk IN (rows)`` as a correlated test: ``EXISTS (rows WHERE link = outer pk)``."""
+    query = rows.query
+    if query.combinator in ("intersection", "union"):
+        parts = [_probe(QuerySet(model=part.model, query=part.clone())) for part in query.combined_queries]
+        return functools.reduce(and_ if query.combinator == "intersection" else or_, parts)
+    if query.combinator or len(query.values_select) != 1:
+        return Q(pk__in=rows)  # no single link column to correlate on: as written
+    link = query.values_select[0]
+    return Q(Exists(rows.filter(**{link: OuterRef("pk")})))
 
 
 def _is_operator_object(condition: Any) -> bool:

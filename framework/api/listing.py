@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
 from framework import jsontext
@@ -32,11 +32,25 @@ class ListSpec:
     prefixed: Mapping[str, Callable[[str], FieldHandler]] = field(default_factory=dict)
     # ``totalDocs`` of a filtered queryset given the filter document; None counts with ``count()``.
     counter: Callable[[QuerySet[Any], Any], int] | None = None
-    # The rows of one page given the filtered queryset, the query and the offset; None slices the queryset.
-    page_rows: Callable[[QuerySet[Any], ListQuery, int], list[Any]] | None = None
+    # The rows of one page given the filtered rows, the query and the offset; None slices the queryset.
+    page_rows: Callable[[Filtered, ListQuery, int], list[Any]] | None = None
     # Families of sort keys (``metadata.<name>``): prefix → the expressions to order by for the rest of the
     # name, in turn, each with rows that have no value last (``ordered``).
     sort_prefixed: Mapping[str, Callable[[str], Sequence[Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """The rows a list's filter leaves: the caller's rows (``scoped``), the filter's condition, and how many
+    rows match (``total``, counted first), which tells a ``ListSpec.page_rows`` how broad the filter is."""
+
+    scoped: QuerySet[Any]
+    condition: Q
+    total: int
+
+    @property
+    def queryset(self) -> QuerySet[Any]:
+        return self.scoped.filter(self.condition)
 
 
 @dataclass(frozen=True)
@@ -172,14 +186,15 @@ def paginate(
 ) -> dict[str, Any]:
     """Apply the list parameters to ``queryset`` (already scoped to the caller) and build the envelope."""
     query = parse_list_query(params, spec)
-    filtered = queryset.filter(FilterTranslator(spec.fields, spec.prefixed).translate(query.filter_document))
+    condition = FilterTranslator(spec.fields, spec.prefixed).translate(query.filter_document)
+    filtered = queryset.filter(condition)
     total = spec.counter(filtered, query.filter_document) if spec.counter else filtered.count()
     total_pages = max(1, math.ceil(total / query.limit))
     offset = (query.page - 1) * query.limit
     if offset >= total:
         rows = []
     elif spec.page_rows is not None:
-        rows = spec.page_rows(filtered, query, offset)
+        rows = spec.page_rows(Filtered(queryset, condition, total), query, offset)
     else:
         rows = list(ordered(filtered, query.ordering, spec.sort_prefixed)[offset : offset + query.limit])
     return {
