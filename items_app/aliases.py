@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from framework.errors import Conflict, Forbidden, Invalid, NotFound
 from framework.lookups import one_or_none
-from items_app import generation
+from items_app import events, generation
 from items_app.models import Alias, AliasMove, Item, ProtectedAlias, Version
 from items_app.services import ensure_editable, touch
 from items_app.versions import LATEST, find_version, lock_item, record_move
@@ -78,7 +78,7 @@ def move_alias(caller: Caller, item: Item, name: str, ref: object) -> Alias:
     check_name(name)
     _ensure_movable(caller, item, name)
     version = _target(item, ref)
-    with generation.changing("versions", "lastmod"):
+    with generation.changing("versions", "lastmod") as change:
         lock_item(item)
         current = one_or_none(Alias.objects.filter(item=item, name=name).select_related("version"))
         if current is not None and current.version_id == version.pk:
@@ -95,13 +95,14 @@ def move_alias(caller: Caller, item: Item, name: str, ref: object) -> Alias:
         touch(item)
         details = {"alias": name, "from": from_ordinal, "to": version.ordinal}
         audit.record(caller, action="alias", resource=item.kind, target=item.pk, details=details)
+        change.emit(events.alias_moved(caller, item, name, from_ordinal, version.ordinal))
     return find_alias(item, name)
 
 
 def remove_alias(caller: Caller, item: Item, name: str) -> Alias:
     _ensure_movable(caller, item, name)
     alias = find_alias(item, name)
-    with generation.changing("versions", "lastmod"):
+    with generation.changing("versions", "lastmod") as change:
         lock_item(item)
         if not Alias.objects.filter(pk=alias.pk).delete()[0]:
             raise NotFound(f"alias: {item.kind} {item.pk} has no alias {name!r}")
@@ -109,6 +110,7 @@ def remove_alias(caller: Caller, item: Item, name: str) -> Alias:
         touch(item)
         details = {"alias": name, "from": alias.version.ordinal, "to": None}
         audit.record(caller, action="alias", resource=item.kind, target=item.pk, details=details)
+        change.emit(events.alias_moved(caller, item, name, alias.version.ordinal, None))
     return alias
 
 

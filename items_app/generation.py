@@ -44,7 +44,9 @@ from framework.lookups import one_or_none
 from items_app.models import Generation, Visibility
 from tenants_app import databases
 from tenants_app.context import current_tenant, require_tenant
-from tenants_app.models import User
+from tenants_app.event_order import in_commit_order
+from tenants_app.events import record_events
+from tenants_app.models import Event, User
 from tenants_app.transactions import tenant_atomic
 
 T = TypeVar("T")
@@ -154,6 +156,11 @@ class Change:
 
     fields: set[str] = field(default_factory=set)
     readers: Readers | None = None
+    events: list[Event] = field(default_factory=list)  # written at the end (``changing``)
+
+    def emit(self, *events: Event) -> None:
+        """Events of this change (``items_app.events``), written in its transaction when the block ends."""
+        self.events.extend(events)
 
     def touches(self, *fields: str) -> None:
         self.fields.update(fields)
@@ -193,6 +200,12 @@ def changing(*fields: str, readers: Readers | None = None) -> Iterator[Change]:
             yield change
         finally:
             _writing.reset(token)
+        # The change's events, then the counters, in this order in every writer: the outbox's lock (taken even
+        # with no event to write) is always taken before the Generation row's, so the two never deadlock.
+        if change.events:
+            record_events(change.events)
+        else:
+            in_commit_order(require_tenant().alias)
         _bump(change)
 
 

@@ -25,7 +25,7 @@ from folksonomy_app.services import check_name, record_use, retrying_forgotten_n
 from framework.errors import Action, Conflict, Forbidden, Invalid, NotFound, numbered
 from framework.ids import looks_like_object_id
 from framework.lookups import one_or_none
-from items_app import generation, kinds
+from items_app import events, generation, kinds
 from items_app.blobs import release_blob
 from items_app.generation import Readers
 from items_app.kinds import ItemKind
@@ -321,7 +321,7 @@ def _insert_items(caller: Caller, new_items: Sequence[NewItem]) -> None:
         for v in new.related.metadata
     ]
     logged = [(item.pk, {"name": item.name}) for item in items]
-    with generation.changing(readers=Readers.union(new.readers for new in new_items)):
+    with generation.changing(readers=Readers.union(new.readers for new in new_items)) as change:
         Item.objects.bulk_create(items)
         ItemLists.objects.bulk_create(stored)
         Share.objects.bulk_create(shares)
@@ -331,6 +331,7 @@ def _insert_items(caller: Caller, new_items: Sequence[NewItem]) -> None:
         record_use(MetadataName, {row.name_id for row in metadata}, caller.user)
         MetadataEntry.objects.bulk_create(metadata)
         audit.record_each(caller, action="create", resource=items[0].kind, changes=logged)
+        change.emit(*(events.created_item(caller, new.item, [user.pk for user in new.share_with]) for new in new_items))
 
 
 def _insert_links(rows: Sequence[Any]) -> None:
@@ -393,6 +394,7 @@ def _apply_update(
         details = {"fields": sorted({*scalars, *lists})}
         audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
         change.reaches(_new_readers(item, was_public, shared_before))
+        change.emit(events.updated_item(caller, item.pk))
 
 
 def _locked_visibility(item: Item) -> str:
@@ -531,6 +533,7 @@ def delete_item(caller: Caller, item: Item) -> Item:
     blobs = set(Version.objects.filter(item=item).values_list("blob_id", flat=True))
     with generation.changing() as change:
         change.reaches(Readers.of(_locked_visibility(item), item.owner_id, _shared_with(item)))
+        change.emit(events.deleted_item(caller, item_id))
         item.delete()
         audit.record(caller, action="delete", resource=item.kind, target=item_id, details={"name": item.name})
     item.pk = item_id

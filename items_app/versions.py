@@ -21,7 +21,7 @@ from framework import jsontext
 from framework.errors import Conflict, DigestMismatch, Invalid, NotFound, Unavailable, UploadFailed
 from framework.files import storage
 from framework.files.uploads import ReceivedFile
-from items_app import generation
+from items_app import events, generation
 from items_app.blobs import release_blob
 from items_app.models import Alias, AliasMove, Blob, Item, Version, VersionMetadataEntry
 from items_app.related import ListChange, MetadataValue
@@ -29,6 +29,7 @@ from items_app.services import apply_metadata, checked_metadata, ensure_editable
 from tenants_app import audit
 from tenants_app.audit import Caller
 from tenants_app.context import require_tenant
+from tenants_app.events import EventType
 
 logger = logging.getLogger("registry.uploads")
 LATEST = "latest"  # the alias no one sets: always the highest ordinal
@@ -172,9 +173,10 @@ def _store_and_record(
         if not storage.exists(key):
             storage.store(key, received)
         try:
-            with generation.changing("versions", "lastmod"):
+            with generation.changing("versions", "lastmod") as change:
                 version = _record(caller, item, received, key, original, description, label)
                 put_metadata(VersionMetadataEntry, {"version": version}, metadata, caller.user)
+                change.emit(events.version_event(EventType.VERSION_CREATED, caller, item, version))
                 return version
         except _BlobVanished:
             continue
@@ -245,7 +247,7 @@ def delete_version(
         raise Invalid("to: the aliases cannot move to the version being deleted")
     sha256 = version.blob_id
     version_id = version.pk
-    with generation.changing("versions", "lastmod"):
+    with generation.changing("versions", "lastmod") as change:
         lock_item(item)
         pointing = list(Alias.objects.filter(version_id=version_id).order_by("name"))
         if pointing and not aliases.drop and aliases.to is None:
@@ -254,8 +256,11 @@ def delete_version(
                 f"aliases: {names} point(s) at version {version.ordinal}; move them first, or delete with "
                 "?aliases=drop or ?aliases=move&to=<version>"
             )
+        deleted = events.version_event(EventType.VERSION_DELETED, caller, item, version)  # as it was
         for alias in pointing:
-            record_move(caller, item, alias.name, version.ordinal, aliases.to.ordinal if aliases.to else None)
+            to_ordinal = aliases.to.ordinal if aliases.to else None
+            record_move(caller, item, alias.name, version.ordinal, to_ordinal)
+            change.emit(events.alias_moved(caller, item, alias.name, version.ordinal, to_ordinal))
             if aliases.to is not None:
                 Alias.objects.filter(pk=alias.pk).update(
                     version=aliases.to, lastmod=timezone.now(), by=caller.username or ""
@@ -266,6 +271,7 @@ def delete_version(
         touch(item)
         details = {"ordinal": version.ordinal, "original": version.original, "size": version.size, "sha256": sha256}
         audit.record(caller, action="delete_version", resource=item.kind, target=item.pk, details=details)
+        change.emit(deleted)
     version.pk = version_id
     release_blob(require_tenant().id, sha256)
     return version
@@ -281,7 +287,7 @@ def update_version(
     if metadata is not None:
         remove = "all" if metadata.replace is not None else metadata_names(metadata.remove)
         plan = (remove, checked_metadata(metadata.added()))
-    with generation.changing("versions", "lastmod"):
+    with generation.changing("versions", "lastmod") as change:
         lock_item(item)
         if not Version.objects.filter(pk=version.pk).exists():
             raise NotFound(f"versions: no version {version.ordinal}")
@@ -295,7 +301,9 @@ def update_version(
         )
         details = {"ordinal": version.ordinal, "fields": fields}
         audit.record(caller, action="update_version", resource=item.kind, target=item.pk, details=details)
-    return Version.objects.select_related("owner").get(pk=version.pk)
+        updated = Version.objects.select_related("owner").get(pk=version.pk)
+        change.emit(events.version_event(EventType.VERSION_UPDATED, caller, item, updated))
+    return updated
 
 
 def lock_item(item: Item) -> None:

@@ -196,6 +196,9 @@ STORAGES = {
 # --- Cached reads: lists, totals and documents computed once per change (items_app/generation.py) ---
 CACHE_READS = env_bool("CACHE_READS", True)
 
+# --- Events: the outbox and feed (tenants_app.events, docs/events.md); pruned after this many days ---
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30, minimum=1, maximum=36500)
+
 # --- Audit log and login throttling ---
 AUDIT_LOG_ENABLED = env_bool("LOG", True)
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)

@@ -8,13 +8,26 @@ docs/events.md for the types and their documents.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from django.db import router, transaction
+from django.conf import settings
+from django.db import DatabaseError, router, transaction
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
 
+from tenants_app.documents import user_document
 from tenants_app.event_order import in_commit_order
-from tenants_app.models import Event
+from tenants_app.models import Event, User
+
+logger = logging.getLogger("registry.events")
 
 
 class EventType:
@@ -27,6 +40,21 @@ class EventType:
     ALIAS_MOVED = "alias.moved"
     USER_CREATED = "user.created"
     USER_DELETED = "user.deleted"
+
+
+# Every type, in the order docs/events.md lists them (webhooks subscribe to these).
+EVENT_TYPES = (
+    EventType.ITEM_CREATED,
+    EventType.ITEM_UPDATED,
+    EventType.ITEM_DELETED,
+    EventType.VERSION_CREATED,
+    EventType.VERSION_UPDATED,
+    EventType.VERSION_DELETED,
+    EventType.ALIAS_MOVED,
+    EventType.USER_CREATED,
+    EventType.USER_DELETED,
+)
+USERS = "users"  # the resource of user.* events, which only admins read
 
 
 def audience(*, public: bool, owner: str | None, users: Sequence[str] = ()) -> dict[str, Any]:
@@ -61,9 +89,11 @@ def record_events(events: Sequence[Event], *, using: str | None = None) -> None:
     if not events:
         return
     alias = using or router.db_for_write(Event)
-    with transaction.atomic(using=alias):
+    with transaction.atomic(using=alias, savepoint=False):  # no savepoint: the caller's transaction or a new one
         in_commit_order(alias)
         Event.objects.using(alias).bulk_create(events)
+        if _prune_due(alias):
+            transaction.on_commit(partial(_prune_expired, alias), using=alias)
 
 
 def record_event(
@@ -81,3 +111,64 @@ def record_event(
         [event(type, actor=actor, resource=resource, target=target, document=document, audience=audience)],
         using=using,
     )
+
+
+def record_user_event(type: str, actor: str | None, user: User, *, using: str | None = None) -> None:
+    """``user.created`` or ``user.deleted`` (recorded before the delete): the user's full document, for admins
+    only."""
+    document = user_document(user, full=True)
+    record_event(type, actor=actor, resource=USERS, target=user.pk, document=document, audience=None, using=using)
+
+
+# ---------------------------------------------------------------- reading: the feed
+
+
+def readable_events(user: User) -> QuerySet[Event]:
+    """The events ``user`` may read: all for admins; else those of items the user could read when the event
+    happened (public, owned, shared with them), never the user.* events. Portable: the share list is
+    matched in the audience's JSON text, where a user id (hexadecimal) appears quoted exactly when listed."""
+    events = Event.objects.all()
+    if user.is_admin:
+        return events
+    shared = Cast(KT("audience__users"), TextField())
+    return (
+        events.exclude(resource=USERS)
+        .alias(_shared=shared)
+        .filter(Q(audience__public=True) | Q(audience__owner=user.pk) | Q(_shared__contains=f'"{user.pk}"'))
+    )
+
+
+# ---------------------------------------------------------------- retention
+
+
+PRUNE_EVERY = 3600.0  # seconds: each process prunes each tenant's events at most this often, after a write
+_last_pruned: dict[str, float] = {}  # database alias -> time.monotonic() of this process's last prune there
+_prune_lock = threading.Lock()
+
+
+def _prune_due(alias: str) -> bool:
+    """Whether this process should prune database ``alias`` now (and, if so, note that it did)."""
+    now = time.monotonic()
+    with _prune_lock:
+        last = _last_pruned.get(alias)
+        if last is not None and now - last < PRUNE_EVERY:
+            return False
+        _last_pruned[alias] = now
+        return True
+
+
+def _prune_expired(alias: str) -> None:
+    """After the commit of a write that recorded events: drop the events past EVENT_RETENTION_DAYS. A failure
+    is logged, never the write's: the next due prune catches up."""
+    try:
+        prune_events(timezone.now() - timedelta(days=settings.EVENT_RETENTION_DAYS), using=alias)
+    except DatabaseError:
+        logger.warning("events of %s not pruned this time", alias, exc_info=True)
+
+
+def prune_events(older_than: datetime, *, using: str | None = None) -> int:
+    """Delete the events of the current tenant (or of database ``using``) from before ``older_than``; how many
+    went. Called by ``manage.py prune_events`` for every tenant, and by whatever runs periodically."""
+    alias = using or router.db_for_write(Event)
+    deleted, _ = Event.objects.using(alias).filter(timestamp__lt=older_than).delete()
+    return deleted

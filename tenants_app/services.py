@@ -32,9 +32,10 @@ from framework.errors import (
     Unauthorized,
 )
 from framework.files import resumable, storage
-from tenants_app import audit, databases, expiry, tenancy
+from tenants_app import audit, databases, events, expiry, tenancy
 from tenants_app.audit import Caller
 from tenants_app.context import ActiveTenant
+from tenants_app.events import EventType
 from tenants_app.models import AuditResult, Role, Tenant, User
 from tenants_app.throttling import counters_for
 from tenants_app.tokens import RegistryToken, decode_for_renewal
@@ -125,7 +126,10 @@ def create_tenant(
     _full_clean(admin, exclude=["password", "email"], constraints=False)
     check_password_rules(admin_password, admin, "admin_password")
     with provisioned(tenant):
-        User.objects.create_user(admin_username, admin_password, role=Role.ADMIN, password_temporary=temporary_password)
+        admin = User.objects.create_user(
+            admin_username, admin_password, role=Role.ADMIN, password_temporary=temporary_password
+        )
+        events.record_user_event(EventType.USER_CREATED, caller.username, admin)
         audit.record(caller, action="create", resource="tenant", target=tenant.id)
     logger.info("tenant %s created in %.0f ms", tenant.id, (time.perf_counter() - started) * 1000)
     return tenant
@@ -239,7 +243,9 @@ def create_user(
     _check_unique(user)
     # None: an unusable password, which no login matches
     user.replace_password(None if service else password, temporary=temporary)
-    save_user(user)
+    with tenant_atomic():
+        save_user(user)
+        events.record_user_event(EventType.USER_CREATED, caller.username, user)
     details: dict[str, Any] = {"role": user.role, "service": True} if service else {"role": user.role}
     if temporary:
         details["temporary"] = True
@@ -331,6 +337,7 @@ def delete_user(caller: Caller, user: User) -> User:
         with tenant_atomic(), ExitStack() as steps:
             for step in _user_deletion_steps:
                 steps.enter_context(step(user))
+            events.record_user_event(EventType.USER_DELETED, caller.username, user)  # before: its id goes
             user.delete()
     except ProtectedError as exc:
         owned = sorted(str(item) for item in exc.protected_objects)

@@ -8,6 +8,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer, iso
+from tenants_app.documents import password_age
+from tenants_app.documents import user_document as user_document  # re-exported: the views use it
 from tenants_app.models import MAX_PASSWORD_VALIDITY_DAYS, ApiKey, AuditEntry, Role, Scope, Tenant, User
 
 # ------------------------------------------------------------------ output
@@ -22,32 +24,6 @@ def tenant_document(tenant: Tenant) -> dict[str, Any]:
         "phone": tenant.phone,
         "timestamp": iso(tenant.timestamp),
         "lastmod": iso(tenant.lastmod),
-    }
-
-
-def password_age(user: User) -> dict[str, Any]:
-    """The original registry's ``createdPassword`` and ``validityPasswordDays``, and when it expires."""
-    return {
-        "createdPassword": iso(user.password_created),
-        "validityPasswordDays": user.validity_password_days,
-        "passwordExpires": iso(user.password_expires),
-    }
-
-
-def user_document(user: User, *, full: bool) -> dict[str, Any]:
-    """Everyone sees ``_id`` and ``username``; the user themselves and admins see the rest. Never a hash."""
-    if not full:
-        return {"_id": user.id, "username": user.username}
-    return {
-        "_id": user.id,
-        "username": user.username,
-        "email": user.email,
-        "role": user.role,
-        "service": user.is_service,
-        **password_age(user),
-        "passwordTemporary": user.password_temporary,
-        "timestamp": iso(user.timestamp),
-        "lastmod": iso(user.lastmod),
     }
 
 
