@@ -342,9 +342,13 @@ class Environment:
             connection.execute("CREATE DATABASE registry_catalog")
             return str(connection.execute("SHOW server_version").fetchone()[0])
 
-    def stop_postgres(self) -> None:
+    def stop_postgres(self, keep: bool = False) -> None:
+        """Stop and remove the server; with ``keep``, stop it only (``scripts/postgres.sh resume DIR PORT``)."""
         if self.pg_dir is not None:
-            subprocess.run(["bash", "scripts/postgres.sh", "stop", str(self.pg_dir)], cwd=ROOT, check=False)
+            command = "halt" if keep else "stop"
+            subprocess.run(["bash", "scripts/postgres.sh", command, str(self.pg_dir)], cwd=ROOT, check=False)
+            if keep:
+                log(f"PostgreSQL kept: bash scripts/postgres.sh resume {self.pg_dir} {self.pg_port}")
             self.pg_dir = None
 
     def configure(self) -> None:
@@ -867,7 +871,7 @@ def main() -> int:
         results["machine"]["loadavg_end"] = os.getloadavg()
     finally:
         environment.stop_server()
-        environment.stop_postgres()
+        environment.stop_postgres(keep=args.keep)
         if args.keep:
             log(f"kept {work}")
         else:
