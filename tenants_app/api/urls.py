@@ -1,6 +1,7 @@
 from django.urls import re_path
 
 from framework.api.routers import OptionalSlashRouter
+from tenants_app.api.events import EventViewSet
 from tenants_app.api.views import (
     ApiKeyViewSet,
     AuditLogViewSet,
@@ -17,6 +18,7 @@ router.register("tenants", TenantViewSet, basename="tenant")
 router.register("users", UserViewSet, basename="user")
 router.register("log", AuditLogViewSet, basename="log")
 router.register("keys", ApiKeyViewSet, basename="key")
+router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
     re_path(r"^login/?$", LoginView.as_view(), name="login"),
