@@ -73,6 +73,22 @@ sqlite_only_tests=(
   items_app/tests/test_pages_item.py
   registry_project/tests/test_signin_page.py
   tenants_app/tests/test_manage_browser.py
+  # Server-rendered pages call the same services as the API, whose tests run on both databases (the browse
+  # page's search, whose query differs per database, is the exception and runs on both):
+  algorithms_app/tests/test_algorithm_pages.py
+  folksonomy_app/tests/test_vocabulary_pages.py
+  items_app/tests/test_pages_rules.py
+  tenants_app/tests/test_keys_pages.py
+  tenants_app/tests/test_manage_pages.py
+  tenants_app/tests/test_signin_tenant_list.py
+  # HTTP plumbing, configuration and deployment files: no database work of their own.
+  demo_app/tests/test_demo_settings.py
+  registry_project/tests/test_compression.py
+  registry_project/tests/test_config.py
+  registry_project/tests/test_deployment_files.py
+  registry_project/tests/test_forwarded_client.py
+  registry_project/tests/test_request_log.py
+  registry_project/tests/test_wsgi.py
 )
 server_tests=(registry_project demo_app framework tenants_app folksonomy_app items_app models_app datasets_app algorithms_app seed_app)
 (
