@@ -199,6 +199,15 @@ CACHE_READS = env_bool("CACHE_READS", True)
 # --- Events: the outbox and feed (tenants_app.events, docs/events.md); pruned after this many days ---
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30, minimum=1, maximum=36500)
 
+# --- Webhooks: the delivery worker (webhooks_app, docs/webhooks.md) ---
+# Hosts (names or addresses) deliveries may reach although the SSRF guard refuses their addresses.
+WEBHOOK_ALLOWED_HOSTS = [host.strip().lower().strip("[]") for host in env_list("WEBHOOK_ALLOWED_HOSTS")]
+WEBHOOK_RETRY_HOURS = env_float("WEBHOOK_RETRY_HOURS", 24.0, minimum=0.0001, maximum=24 * 30)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 10.0, minimum=0.01, maximum=3600)
+WEBHOOK_POLL_SECONDS = env_float("WEBHOOK_POLL_SECONDS", 0.5, minimum=0.01, maximum=60)
+# How long a worker's claim on an endpoint lasts unless renewed: longer than one attempt (15 s at most).
+WEBHOOK_LEASE_SECONDS = env_float("WEBHOOK_LEASE_SECONDS", 60.0, minimum=0.5, maximum=3600)
+
 # --- Audit log and login throttling ---
 AUDIT_LOG_ENABLED = env_bool("LOG", True)
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
@@ -250,6 +259,7 @@ INSTALLED_APPS = [
     "models_app",
     "datasets_app",
     "algorithms_app",
+    "webhooks_app",
     "seed_app",
     "demo_app",
 ]

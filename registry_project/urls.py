@@ -22,6 +22,7 @@ v1: list[URLPattern | URLResolver] = [
     path("", include("folksonomy_app.api.urls")),
     path("", include("items_app.api.urls")),
     path("", include("demo_app.api.urls")),
+    path("", include("webhooks_app.api.urls")),
     re_path(r"^types/?$", types.TypesView.as_view(), name="types"),
     re_path(r"^types/tenants/?$", types.TenantListView.as_view(), name="types-tenants"),
     re_path(r"^.*$", api.api_not_found),  # unknown routes under /v1/ answer the JSON 404 envelope
@@ -40,6 +41,7 @@ urlpatterns = [
     path("", include("models_app.urls")),
     path("", include("datasets_app.urls")),
     path("", include("algorithms_app.urls")),
+    path("manage/webhooks/", include("webhooks_app.urls")),
     path("manage/", include("tenants_app.urls")),
     path("", include("tenants_app.signin_urls")),
 ]

@@ -1,0 +1,31 @@
+"""``manage.py deliver_webhooks``: the webhook delivery worker, for every tenant, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from webhooks_app.worker import Worker, run_until_idle
+
+
+class Command(BaseCommand):
+    help = "Deliver the tenants' events to their webhooks (docs/webhooks.md); stops cleanly on SIGTERM."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="Deliver what is due now, then stop.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        worker = Worker()
+        if options["once"]:
+            run_until_idle(worker)
+            worker.connections.close()
+            return
+
+        def stop(signum: int, frame: object) -> None:
+            worker.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        worker.run()
