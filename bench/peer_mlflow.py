@@ -54,6 +54,7 @@ from bench import api_latency as ours  # noqa: E402
 PEER_VENV = ROOT / "bench" / ".peer-venv"
 MLFLOW_VERSION = "3.17.2"
 MLFLOW_SEARCH = "/api/2.0/mlflow/registered-models/search?max_results=10"
+QUIET = Path("/tmp/quiet")  # noqa: S108 - while it exists another benchmark runs on the shared machine: pause
 REPEAT = 999  # the request number of the repeated form (first-time requests count from 0 and stay below it)
 
 
@@ -340,6 +341,15 @@ def batch(
     return latencies, count
 
 
+def wait_for_quiet() -> None:
+    """Pause between batches while another benchmark on this shared machine asks for quiet (``/tmp/quiet``)."""
+    if QUIET.exists():
+        ours.log(f"{QUIET} exists: pausing")
+        while QUIET.exists():
+            time.sleep(10)
+        ours.log("resuming")
+
+
 def measure(our_port: int, mlflow_port: int, args: argparse.Namespace) -> dict[str, Any]:
     clients = {"ours": ours.login(our_port, ours.READER), "mlflow": ours.Client(mlflow_port)}
     latencies: dict[tuple[str, str, str], list[float]] = {}
@@ -357,6 +367,7 @@ def measure(our_port: int, mlflow_port: int, args: argparse.Namespace) -> dict[s
                         if system == "mlflow" and scenario.mlflow is None:
                             continue
                         key = (scenario.key, form, system)
+                        wait_for_quiet()
                         values, count = batch(
                             clients[system], scenario, system, form, counters[(scenario.key, system)], args
                         )
