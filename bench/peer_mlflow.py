@@ -441,6 +441,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.chdir(ROOT)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops both servers (the finally)
     ensure_peer_venv()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="registry-peer."))
