@@ -1,4 +1,4 @@
-"""Template helpers of the item pages: links that keep the rest of the query string."""
+"""Template helpers of the item pages: links that keep the rest of the query string, and model cards."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
-from items_app import kinds
+from items_app import cards, kinds
 from items_app.models import Item
 from items_app.urlstate import url_with
 
@@ -44,3 +45,15 @@ def ago(moment: datetime) -> str:
     if timezone.now() - moment < timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment).split(', ')[0]} ago"
+
+
+@register.filter
+def card(text: str) -> SafeString:
+    """A description (Markdown) rendered and sanitised: ``{{ doc.description|card }}``."""
+    return cards.render_card(text or "")
+
+
+@register.filter
+def card_excerpt(text: str, length: int = 100) -> str:
+    """The start of a description as plain text, for lists: ``{{ doc.description|card_excerpt:100 }}``."""
+    return cards.card_excerpt(text or "", int(length))
