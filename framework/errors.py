@@ -72,6 +72,10 @@ class UnsupportedMediaType(ServiceError):
     """The body comes in an encoding this route does not take."""
 
 
+class Unprocessable(ServiceError):
+    """The request is well formed but its content is refused by a policy (a dangerous file the tenant refuses)."""
+
+
 class UploadFailed(ServiceError):
     """An upload could not be received or stored (cut off, malformed, storage failure)."""
 

@@ -187,6 +187,10 @@ S3_DIRECT_UPLOADS = env_bool("S3_DIRECT_UPLOADS", False)
 DIRECT_UPLOAD_PART_SIZE = env_size("DIRECT_UPLOAD_PART_SIZE", "64M")
 if DIRECT_UPLOAD_PART_SIZE < 5 * 1024 * 1024:
     raise ConfigurationError("DIRECT_UPLOAD_PART_SIZE: S3 takes parts of 5M or more")
+# What a stored file says about itself (items_app/facts.py): read at upload, at most INSPECT_TIMEOUT
+# seconds (then format "unknown"); off, uploads are stored without it (docs/uploads.md).
+INSPECT_UPLOADS = env_bool("INSPECT_UPLOADS", True)
+INSPECT_TIMEOUT = env_duration("INSPECT_TIMEOUT", "30s")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -85,6 +85,7 @@ CATALOGUE = _kinds(
     ("password_expired", 401, 37, "The password has expired"),
     ("password_change_required", 401, 38, "The password must be changed"),
     ("demo_tenant_required", 403, 39, "Demo routes only work in the demo tenant"),
+    ("unprocessable_content", 422, 40, "The content is refused"),
 )
 
 
@@ -157,6 +158,7 @@ _DOMAIN: dict[type[errors.ServiceError], str] = {
     errors.TooLarge: "payload_too_large",
     errors.UnsupportedMediaType: "unsupported_media_type",
     errors.UploadFailed: "generic_upload_error",
+    errors.Unprocessable: "unprocessable_content",
     errors.RequestTimeout: "request_timeout",
     errors.DigestMismatch: "digest_mismatch",
     errors.RangeNotSatisfiable: "range_not_satisfiable",
