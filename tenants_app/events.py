@@ -24,7 +24,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from tenants_app.documents import user_document
-from tenants_app.event_order import in_commit_order
+from tenants_app.event_order import insert_in_commit_order
 from tenants_app.models import Event, User
 
 logger = logging.getLogger("registry.events")
@@ -90,8 +90,7 @@ def record_events(events: Sequence[Event], *, using: str | None = None) -> None:
         return
     alias = using or router.db_for_write(Event)
     with transaction.atomic(using=alias, savepoint=False):  # no savepoint: the caller's transaction or a new one
-        in_commit_order(alias)
-        Event.objects.using(alias).bulk_create(events)
+        insert_in_commit_order(alias, events)
         if _prune_due(alias):
             transaction.on_commit(partial(_prune_expired, alias), using=alias)
 
