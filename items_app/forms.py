@@ -16,9 +16,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.forms.utils import ErrorDict
 
 from framework import jsontext
 from framework.errors import ServiceError
+from items_app.cards import MAX_CARD_LENGTH
 from items_app.kinds import ItemKind
 from items_app.models import Item, ValueType, Visibility
 from items_app.related import ListChange
@@ -102,7 +104,10 @@ class ItemForm(forms.Form):
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PRIVATE, widget=forms.RadioSelect)
     description = forms.CharField(
-        max_length=20000, required=False, strip=False, widget=forms.Textarea(attrs={"rows": 5})
+        max_length=MAX_CARD_LENGTH,
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 10, "aria-describedby": "description-help"}),
     )
     tags = forms.CharField(required=False, max_length=70000)
     users = forms.CharField(required=False, max_length=200000, label="Shared with")
@@ -123,6 +128,12 @@ class ItemForm(forms.Form):
             self.fields[scalar.field] = scalar.form_field()
         for trait in kind.lists:
             self.fields[trait.field] = trait.form_field(viewer)
+
+    def unchecked(self) -> ItemForm:
+        """This form to show again as typed, without checking it (a preview saves nothing, so it has no errors
+        to report)."""
+        self._errors = ErrorDict()
+        return self
 
     # ------------------------------------------------------------ reading the rows
 

@@ -12,12 +12,14 @@ from rest_framework import serializers
 from framework.api.filtering import FilterField
 from framework.api.listing import ListSpec, bad_parameter, requested_sort
 from framework.api.serializers import NonEmptyInputSerializer, StrictInputSerializer, iso
+from framework.files.uploads import MAX_DESCRIPTION_LENGTH as MAX_VERSION_DESCRIPTION_LENGTH
+from items_app.cards import MAX_CARD_LENGTH
 from items_app.kinds import ItemKind
 from items_app.models import Alias, AliasMove, ProtectedAlias, Visibility
 from items_app.related import ListChange
 from items_app.resumable import DirectUpload
 
-MAX_DESCRIPTION_LENGTH = 20000
+MAX_DESCRIPTION_LENGTH = MAX_CARD_LENGTH  # an item's card; a version's description has the uploads' limit
 
 
 @extend_schema_field(
@@ -97,7 +99,7 @@ def update_input(kind: ItemKind) -> type[serializers.Serializer[Any]]:
 
 
 class VersionUpdateInput(NonEmptyInputSerializer):
-    description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=MAX_VERSION_DESCRIPTION_LENGTH, required=False, allow_blank=True)
     metadata = ListChangeField(required=False)
 
 
@@ -110,7 +112,7 @@ class DirectUploadInput(StrictInputSerializer):
     size = serializers.IntegerField(min_value=1, help_text="The file's size in bytes.")
     sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False, help_text="The file's SHA-256 (hex).")
     content_type = serializers.CharField(max_length=255, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=MAX_VERSION_DESCRIPTION_LENGTH)
     metadata = serializers.JSONField(required=False, help_text='{"accuracy": 0.93} or [{"name", "value"}].')
     label = serializers.CharField(  # type: ignore[assignment]  # named like Field.label (see schema.py)
         required=False, allow_blank=True, max_length=200, help_text="A version label (v2.0.0), as ?ordinal= gives."

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods
 
 from folksonomy_app.models import MetadataName, Tag, Usage
 from framework.errors import ServiceError
 from framework.web.pages import status_of
-from items_app import kinds, services
+from items_app import cards, kinds, services
 from items_app.documents import item_document
 from items_app.forms import METADATA_TYPES, ItemForm, metadata_rows_of, original_lists
 from items_app.kinds import ItemKind
@@ -25,6 +27,15 @@ if TYPE_CHECKING:
     from tenants_app.http import SignedInRequest
 
 CURATED_SUGGESTIONS = 50  # the admins' curated vocabulary entries rendered into the form before anyone types
+PREVIEW = "preview"  # the name of the form's "Preview" submit button
+
+
+@dataclass(frozen=True)
+class CardPreview:
+    """What the form page shows above the form after "Preview": the card rendered (None when too long)."""
+
+    html: SafeString | None
+    length: int
 
 
 @page
@@ -57,8 +68,17 @@ def _curated(model: type[Any]) -> list[str]:
     )
 
 
-def _form_page(request: SignedInRequest, k: ItemKind, form: ItemForm, item: Item | None, status: int) -> HttpResponse:
+def _form_page(
+    request: SignedInRequest,
+    k: ItemKind,
+    form: ItemForm,
+    item: Item | None,
+    status: int,
+    preview: CardPreview | None = None,
+) -> HttpResponse:
     context = {
+        "preview": preview,
+        "max_card_length": f"{cards.MAX_CARD_LENGTH:,}",
         "k": k,
         "section": k.prefix,
         "form": form,
@@ -73,6 +93,17 @@ def _form_page(request: SignedInRequest, k: ItemKind, form: ItemForm, item: Item
     return render(request, "items/form.html", context, status=status)
 
 
+def _previewed(request: SignedInRequest, k: ItemKind, form: ItemForm, item: Item | None) -> HttpResponse:
+    """The form as typed, not checked, with the description rendered above it as the item's page shows it.
+
+    The "Preview" button is a submit button (the page runs no inline script, so this works without
+    JavaScript): nothing is written, and the typed text comes back in the form.
+    """
+    text = str(form.data.get("description", ""))
+    rendered = cards.render_card(text) if len(text) <= cards.MAX_CARD_LENGTH else None
+    return _form_page(request, k, form.unchecked(), item, 200, preview=CardPreview(rendered, len(text)))
+
+
 @page
 @require_http_methods(["GET", "POST"])
 def create(request: SignedInRequest, kind: str) -> HttpResponse:
@@ -81,6 +112,8 @@ def create(request: SignedInRequest, kind: str) -> HttpResponse:
     form = ItemForm(data, kind=k, viewer=request.user)
     if data is None:
         return _form_page(request, k, form, None, 200)
+    if PREVIEW in data:
+        return _previewed(request, k, form, None)
     if not form.is_valid():
         return _form_page(request, k, form, None, 400)
     try:
@@ -121,6 +154,8 @@ def edit(request: SignedInRequest, kind: str, pk: str) -> HttpResponse:
     form = ItemForm(data, initial=_initial(k, item), kind=k, viewer=request.user)
     if data is None:
         return _form_page(request, k, form, item, 200)
+    if PREVIEW in data:
+        return _previewed(request, k, form, item)
     if not form.is_valid():
         return _form_page(request, k, form, item, 400)
     scalars, lists = form.changes(item)
