@@ -448,7 +448,7 @@ def seed(items: int, rng: random.Random, public_share: float = 1 / 3) -> dict[st
     from folksonomy_app.models import MetadataName, Tag, Usage
     from framework.ids import new_object_id
     from items_app import generation
-    from items_app.models import Item, ItemLists, ItemTag, MetadataEntry, Share, Visibility
+    from items_app.models import Item, ItemLists, ItemTag, MetadataEntry, Share, Visibility, reader_copies
     from items_app.related import MetadataValue, Related
     from models_app.kind import MODEL, Status
     from tenants_app.models import Role, User
@@ -510,13 +510,16 @@ def seed(items: int, rng: random.Random, public_share: float = 1 / 3) -> dict[st
                 chosen: set[str] = set()
                 while len(chosen) < 5:
                     chosen.update(rng.choices(order, weights=weights, k=5 - len(chosen)))
-                tags.extend(ItemTag(item=item, tag_id=name) for name in sorted(chosen))
+                copies = reader_copies(item)
+                tags.extend(ItemTag(item=item, tag_id=name, **copies) for name in sorted(chosen))
                 values = []
                 for name in ["accuracy", *rng.sample(other_metadata, 9)]:
                     value_type, text, number = metadata_value(METADATA[name], rng)
                     values.append(MetadataValue(name, value_type, text, number))
                     entries.append(
-                        MetadataEntry(item=item, name_id=name, value_type=value_type, text=text, number=number)
+                        MetadataEntry(
+                            item=item, name_id=name, value_type=value_type, text=text, number=number, **copies
+                        )
                     )
                 shared_with: list[Any] = []
                 if not public and rng.random() < 0.3:

@@ -15,13 +15,13 @@ from typing import Any
 from django.db.models import CharField, FloatField, OuterRef, Q, QuerySet, Subquery
 
 from folksonomy_app.models import MAX_NAME_LENGTH
-from framework.api.filtering import FieldHandler, FilterField, MetadataField, RowsField, correlated
+from framework.api.filtering import FieldHandler, FieldKind, FilterField, MetadataField, RowsField, correlated
 from framework.api.listing import Filtered, ListQuery, ListSpec, ordered
 from framework.errors import InvalidFilter, InvalidListParameter
 from items_app import generation, name_search
 from items_app.kinds import ItemKind
 from items_app.models import Alias, Item, ItemTag, MetadataEntry, Share, Version, VersionMetadataEntry
-from items_app.querysets import count_readable
+from items_app.querysets import count_matching, count_readable
 from tenants_app.models import User
 
 LOGIC = ("$and", "$or", "$nor")
@@ -31,11 +31,26 @@ DERIVED_FIELDS = {
     "versions.original": "versions",
     "versions.sha256": "versions",
     "versions.size": "versions",
+    "versions.format": "versions",
+    "versions.safety": "versions",
+    "versions.parameters": "versions",
     "aliases": "versions",
 }
 # Families of filter fields on version rows (``versions.metadata.<name>``, ``aliases.<alias>.metadata.<name>``):
 # they change with the versions.
-VERSION_FAMILIES = ("versions.metadata.", "aliases.")
+VERSION_FAMILIES = ("versions.metadata.", "versions.facts.", "aliases.")
+# ``versions.facts.<key>``: the scalar facts of the files (``items_app.facts``) a filter can compare, with
+# the kind of their values.
+FACT_FILTERS: dict[str, FieldKind] = {
+    "architecture": "string",
+    "name": "string",
+    "quantization": "string",
+    "context_length": "number",
+    "tensors": "number",
+    "nodes": "number",
+    "ir_version": "number",
+    "version": "number",
+}
 
 
 def filter_aspects(document: Any) -> set[str] | None:
@@ -92,6 +107,9 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
         "versions.original": RowsField(Version, "item", FilterField("original")),
         "versions.sha256": RowsField(Version, "item", FilterField("blob__sha256")),
         "versions.size": RowsField(Version, "item", FilterField("size", "number")),
+        "versions.format": RowsField(Version, "item", FilterField("format")),
+        "versions.safety": RowsField(Version, "item", FilterField("safety")),
+        "versions.parameters": RowsField(Version, "item", FilterField("parameters", "number", nullable=True)),
         "aliases": RowsField(Alias, "item", FilterField("name")),
     }
     for scalar in kind.scalars:
@@ -105,12 +123,22 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
         prefixed={
             "metadata.": metadata.named,
             "versions.metadata.": MetadataField(VersionMetadataEntry, "version__item").named,
+            "versions.facts.": version_fact,
             "aliases.": aliased_version_metadata,
         },
         counter=cached_total(kind, viewer, reads),
         page_rows=cached_page_rows(kind, viewer, reads, fields, sort_prefixed),
         sort_prefixed=sort_prefixed,
     )
+
+
+def version_fact(key: str) -> RowsField:
+    """``versions.facts.<key>``: one scalar fact of the versions' files (``FACT_FILTERS``)."""
+    if key not in FACT_FILTERS:
+        names = ", ".join(sorted(FACT_FILTERS))
+        raise InvalidFilter(f"versions.facts.{key[:80]}: not a filterable fact; filterable: {names}")
+    kind = FACT_FILTERS[key]
+    return RowsField(Version, "item", FilterField(f"facts__{key}", kind, nullable=True))
 
 
 def aliased_version_metadata(rest: str) -> MetadataField:
@@ -133,13 +161,16 @@ def metadata_sort(name: str) -> list[Any]:
     ]
 
 
-def cached_total(kind: ItemKind, viewer: User, reads: generation.Cached) -> Callable[[QuerySet[Item], Any], int]:
+def cached_total(kind: ItemKind, viewer: User, reads: generation.Cached) -> Callable[[QuerySet[Item], Q, Any], int]:
     """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
     of what it reads (every page of a list shares it). An unfiltered list is counted in parts
     (``count_readable``)."""
 
-    def total(filtered: QuerySet[Item], filter_document: Any) -> int:
-        count = unfiltered_total if filter_document == {} else filtered.count
+    def total(scoped: QuerySet[Item], condition: Q, filter_document: Any) -> int:
+        def filtered_total() -> int:
+            return count_matching(scoped, kind.value, viewer, condition)
+
+        count = unfiltered_total if filter_document == {} else filtered_total
         key = ("total", kind.value, viewer.pk, viewer.role, canonical(filter_document))
         return reads.get(key, count, depends_on=filter_aspects(filter_document))
 

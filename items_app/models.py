@@ -21,7 +21,7 @@ every create write more: 15 tag and metadata rows per item, each updating every 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import models
@@ -148,16 +148,32 @@ class Lineage(models.Model):
         return f"{self.model_id} uses {self.dataset_id}"
 
 
+def reader_copies(item: Item) -> dict[str, Any]:
+    """What an item's tag and metadata rows copy of it: its kind and whether it is public. Writes set them
+    from the item; an update that can change them brings the item's rows in step (``services``)."""
+    return {"kind": item.kind, "public": item.visibility == Visibility.PUBLIC}
+
+
 class ItemTag(models.Model):
     """``item`` carries ``tag``; a tag in use cannot be deleted from the vocabulary."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="taggings", db_index=False)
     tag = models.ForeignKey(Tag, on_delete=models.PROTECT, related_name="taggings", db_index=False)
+    # Copies of the item's kind and of whether it is public (``ReaderCopies``), so that a filter's total
+    # counts its public matches from this table's index alone (``items_app.querysets.count_matching``).
+    kind = models.CharField(max_length=16)
+    public = models.BooleanField()
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["item", "tag"], name="itemtag_unique")]
-        indexes = [models.Index(fields=["tag", "item"], name="itemtag_tag_item")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "tag"], name="itemtag_unique"),
+            models.CheckConstraint(condition=~models.Q(kind=""), name="itemtag_kind_copied"),
+        ]
+        indexes = [
+            models.Index(fields=["tag", "item"], name="itemtag_tag_item"),
+            models.Index(fields=["tag", "kind", "public", "item"], name="itemtag_tag_readers"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item_id} #{self.tag_id}"
@@ -169,6 +185,9 @@ class ValueType(models.TextChoices):
     BOOLEAN = "boolean"
 
 
+READERS_PREFIX = ["name", "value_type", "kind", "public"]
+
+
 class MetadataEntry(models.Model):
     """One name/value pair of an item. Numbers are also kept in ``number`` so filters compare them as numbers."""
 
@@ -177,16 +196,27 @@ class MetadataEntry(models.Model):
     value_type = models.CharField(max_length=8, choices=ValueType.choices)
     text = models.CharField(max_length=1024)
     number = models.FloatField(null=True, blank=True)
+    # Copies of the item's kind and of whether it is public, as on ``ItemTag``.
+    kind = models.CharField(max_length=16)
+    public = models.BooleanField()
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["item", "name"], name="metadata_name_unique_per_item")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "name"], name="metadata_name_unique_per_item"),
+            models.CheckConstraint(condition=~models.Q(kind=""), name="metadata_kind_copied"),
+        ]
         indexes = [
             # covering: a numeric comparison on one name reads only this index
             models.Index(fields=["name", "value_type", "number", "item"], name="metadata_name_number"),
             # covering too: a string or boolean equality (or a string range) on one name reads only this index
             # (issue 18: `quantized = true`, 15 % of 100,000 items, 29 ms → 5 ms with a tag beside it)
             models.Index(fields=["name", "value_type", "text", "item"], name="metadata_name_type_text"),
+            # the same, per kind and public flag: a total counts the public matches from these alone
+            models.Index(
+                fields=["name", "value_type", "kind", "public", "number", "item"], name="metadata_readers_number"
+            ),
+            models.Index(fields=["name", "value_type", "kind", "public", "text", "item"], name="metadata_readers_text"),
         ]
         verbose_name_plural = "metadata entries"
 
@@ -242,6 +272,15 @@ class Version(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     timestamp = models.DateTimeField(default=timezone.now, editable=False)
+    # What the file says about itself (``items_app.facts``, contract §9.6), read when it was stored.
+    # ``inspected`` None: stored before inspection existed, read as format "unknown" (with a reason) until
+    # ``manage.py inspect_versions`` runs; the document and the filters see the same stored values.
+    format = models.CharField(max_length=16, default="unknown")
+    facts = models.JSONField(default=dict, blank=True)
+    safety = models.CharField(max_length=16, default="not_applicable")
+    safety_globals = models.JSONField(default=list, blank=True)
+    parameters = models.BigIntegerField(null=True, blank=True)  # ``facts["parameters"]``, typed: filters, sorts
+    inspected = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["item", "ordinal"]
@@ -268,6 +307,10 @@ class Version(models.Model):
             models.Index(fields=["blob"], name="version_blob"),
             models.Index(fields=["original"], name="version_original"),
             models.Index(fields=["owner"], name="version_owner"),  # explicit: no pattern-ops copy on PostgreSQL
+            # filters {"versions.format": …}, {"versions.safety": …}, {"versions.parameters": {"$gte": …}}
+            models.Index(fields=["format", "item"], name="version_format"),
+            models.Index(fields=["safety", "item"], name="version_safety"),
+            models.Index(fields=["parameters", "item"], name="version_parameters"),
         ]
 
     if TYPE_CHECKING:
@@ -436,3 +479,20 @@ class UploadSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original} ({self.offset} of {self.length} bytes)"
+
+
+class TenantSettings(models.Model):
+    """The tenant's own choices, changed by its admins (``/v1/settings``, ``/manage/settings/``): one row, or
+    none for the defaults."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    # Refuse (422) an upload whose pickles import code-execution globals (``safety`` "dangerous").
+    refuse_dangerous_uploads = models.BooleanField(default=False)
+    lastmod = models.DateTimeField(default=timezone.now)
+    by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "tenant settings"
+
+    def __str__(self) -> str:
+        return f"settings (refuse dangerous uploads: {self.refuse_dangerous_uploads})"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db import models
 from django.db.models import Count, IntegerField, Q, Subquery, Value
 
+from framework.api.filtering import each_part, row_set
 from framework.lookups import one_or_none
 
 if TYPE_CHECKING:
@@ -57,6 +58,41 @@ def count_readable(items: models.QuerySet[Any], user: User) -> int:
     # Any one row to hang the three scalar subqueries on; no row at all means there are no items to count.
     row = items.model.objects.order_by().annotate(**counts).values_list(*counts)[:1]
     return sum(next(iter(row), (0, 0, 0)))
+
+
+def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, condition: Q) -> int:
+    """``scoped.filter(condition).count()`` (``scoped``: the items of ``kind`` ``user`` may read), counted from
+    the tag and metadata rows where the condition is only conditions on them (``row_set``).
+
+    Those rows carry copies of their item's kind and public flag (``models.reader_copies``), so the public
+    matches are counted from the rows' indexes alone, without looking each matching item up to test the
+    visibility rule (issue 18: ``accuracy >= 0.9``, 10,000 of 100,000 items, ~1 µs per match on SQLite and
+    3-5 µs on PostgreSQL). Only the matches whose rows say "not public" are looked up: the viewer's own and
+    those shared with them. Admins read every item of the kind: their total is the rows' alone.
+    """
+    from items_app.models import ItemTag, MetadataEntry, Share, Visibility
+
+    def copied(public: bool | None) -> models.QuerySet[Any] | None:
+        def narrowed(part: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
+            if part.model not in (ItemTag, MetadataEntry) or part.query.values_select != ("item",):
+                return None
+            # ``public__in``: SQLite uses an index for ``public IN (1)``, not for the bare column Django
+            # writes for ``public=True`` (16.8 → 0.8 ms for 10,000 matches).
+            return part.filter(kind=kind) if public is None else part.filter(kind=kind, public__in=[public])
+
+        rows = row_set(condition)
+        return None if rows is None else each_part(rows, narrowed)
+
+    matches = copied(None if user.is_admin else True)
+    if matches is None:
+        return scoped.filter(condition).count()
+    total = matches.count() if matches.query.combinator else matches.distinct().count()
+    hidden = copied(False)
+    if user.is_admin or hidden is None:
+        return total
+    readable = Q(owner=user) | Q(pk__in=Share.objects.filter(user=user).values("item_id"))
+    items = scoped.model.objects.filter(kind=kind).exclude(visibility=Visibility.PUBLIC)
+    return total + int(items.filter(readable, pk__in=hidden).count())
 
 
 def _count_of(items: models.QuerySet[Any]) -> models.QuerySet[Any]:

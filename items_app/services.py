@@ -39,6 +39,7 @@ from items_app.models import (
     Version,
     VersionMetadataEntry,
     Visibility,
+    reader_copies,
 )
 from items_app.related import ListChange, MetadataValue, Related, rewrite_lists
 from items_app.traits import ListTrait
@@ -314,9 +315,18 @@ def _insert_items(caller: Caller, new_items: Sequence[NewItem]) -> None:
     stored = [ItemLists(item=new.item, content=new.related.stored()) for new in new_items]
     shares = [Share(item=new.item, user=user) for new in new_items for user in new.share_with]
     links = [row for new in new_items for trait, targets in new.links.items() for row in trait.rows(new.item, targets)]
-    tags = [ItemTag(item=new.item, tag_id=name) for new in new_items for name in new.related.tags]
+    tags = [
+        ItemTag(item=new.item, tag_id=name, **reader_copies(new.item)) for new in new_items for name in new.related.tags
+    ]
     metadata = [
-        MetadataEntry(item=new.item, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number)
+        MetadataEntry(
+            item=new.item,
+            name_id=v.name,
+            value_type=v.value_type,
+            text=v.text,
+            number=v.number,
+            **reader_copies(new.item),
+        )
         for new in new_items
         for v in new.related.metadata
     ]
@@ -389,12 +399,22 @@ def _apply_update(
             _apply_list(kind, item, name, remove, add, caller)
         if plan:
             rewrite_lists([item])
+        if "visibility" in scalars or {"tags", "metadata"} & set(plan):
+            _copy_readers_to_rows(item)
         touch(item)
         action = "share" if lists == {"users"} and not scalars else "update"
         details = {"fields": sorted({*scalars, *lists})}
         audit.record(caller, action=action, resource=item.kind, target=item.pk, details=details)
         change.reaches(_new_readers(item, was_public, shared_before))
         change.emit(events.updated_item(caller, item.pk))
+
+
+def _copy_readers_to_rows(item: Item) -> None:
+    """Bring the item's tag and metadata rows' copy of its public flag in step with its row, as this
+    transaction leaves it (rows added from an instance read before the lock may carry an older one)."""
+    public = Item.objects.filter(pk=item.pk).values_list("visibility", flat=True).get() == Visibility.PUBLIC
+    for model in (ItemTag, MetadataEntry):
+        model.objects.filter(item=item).exclude(public=public).update(public=public)
 
 
 def _locked_visibility(item: Item) -> str:
@@ -467,7 +487,8 @@ def _apply_tags(item: Item, remove: Any, add: list[str], user: User | None) -> N
     rows = ItemTag.objects.filter(item=item)
     (rows.exclude(tag_id__in=add) if remove == "all" else rows.filter(tag_id__in=remove)).delete()
     record_use(Tag, add, user)
-    ItemTag.objects.bulk_create([ItemTag(item=item, tag_id=name) for name in add], ignore_conflicts=True)
+    copies = reader_copies(item)
+    ItemTag.objects.bulk_create([ItemTag(item=item, tag_id=name, **copies) for name in add], ignore_conflicts=True)
 
 
 def _apply_metadata(item: Item, remove: Any, add: list[MetadataValue], user: User | None) -> None:
@@ -505,11 +526,13 @@ def put_metadata(
     if not values:
         return
     record_use(MetadataName, [value.name for value in values], user)
+    copies = reader_copies(owner["item"]) if model is MetadataEntry else {}
     for value in values:
         fields = {"value_type": value.value_type, "text": value.text, "number": value.number}
         if model.objects.filter(**owner, name_id=value.name).update(**fields):
             continue
-        created = model.objects.bulk_create([model(**owner, name_id=value.name, **fields)], ignore_conflicts=True)
+        row = model(**owner, name_id=value.name, **fields, **copies)
+        created = model.objects.bulk_create([row], ignore_conflicts=True)
         if not created or created[0].pk is None:  # inserted concurrently by someone else: ours wins
             model.objects.filter(**owner, name_id=value.name).update(**fields)
 

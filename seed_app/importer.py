@@ -23,7 +23,7 @@ from framework.errors import Conflict
 from framework.files import storage
 from framework.files.uploads import received_copy
 from items_app import generation, kinds
-from items_app.models import Blob, Item, ItemTag, MetadataEntry, Share, Version
+from items_app.models import Blob, Item, ItemTag, MetadataEntry, Share, Version, reader_copies
 from items_app.related import rewrite_lists
 from items_app.traits import ListTrait
 from seed_app.plan import NewEntry, NewItem, NewUser, Plan
@@ -127,10 +127,20 @@ def _write_items(items: list[NewItem], copied: Mapping[Path, Copied]) -> None:
     rows = {new.id: _item_row(new) for new in items}
     Item.objects.bulk_create(rows.values())
     Share.objects.bulk_create([Share(item_id=new.id, user_id=user) for new in items for user in new.users])
-    ItemTag.objects.bulk_create([ItemTag(item_id=new.id, tag_id=tag) for new in items for tag in new.tags])
+    copies = {item_id: reader_copies(row) for item_id, row in rows.items()}
+    ItemTag.objects.bulk_create(
+        [ItemTag(item_id=new.id, tag_id=tag, **copies[new.id]) for new in items for tag in new.tags]
+    )
     MetadataEntry.objects.bulk_create(
         [
-            MetadataEntry(item_id=new.id, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number)
+            MetadataEntry(
+                item_id=new.id,
+                name_id=v.name,
+                value_type=v.value_type,
+                text=v.text,
+                number=v.number,
+                **copies[new.id],
+            )
             for new in items
             for v in new.metadata
         ]

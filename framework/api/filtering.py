@@ -140,6 +140,32 @@ def _probe(rows: QuerySet[Any]) -> Q:
     return Q(Exists(rows.filter(**{link: OuterRef("pk")})))
 
 
+def row_set(condition: Q) -> QuerySet[Any] | None:
+    """The id set of a condition that is exactly ``pk IN (rows)`` (one set, or sets combined by ``all_of`` or
+    ``any_of``), else None: a total of such a filter can be counted from the rows."""
+    while len(condition.children) == 1 and isinstance(condition.children[0], Q) and not condition.negated:
+        condition = condition.children[0]
+    if condition.negated or len(condition.children) != 1:
+        return None
+    child = condition.children[0]
+    if isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet):
+        return child[1]
+    return None
+
+
+def each_part(rows: QuerySet[Any], change: Callable[[QuerySet[Any]], QuerySet[Any] | None]) -> QuerySet[Any] | None:
+    """``rows`` with ``change`` applied to each uncombined part of it and the parts combined again as they were
+    (``INTERSECT``, ``UNION``); None when ``change`` refuses a part (returns None)."""
+    query = rows.query
+    if query.combinator in ("intersection", "union"):
+        parts = [each_part(QuerySet(model=part.model, query=part.clone()), change) for part in query.combined_queries]
+        if any(part is None for part in parts):
+            return None
+        first, *rest = (part.order_by() for part in parts if part is not None)
+        return first.intersection(*rest) if query.combinator == "intersection" else first.union(*rest)
+    return None if query.combinator else change(rows)
+
+
 def _is_operator_object(condition: Any) -> bool:
     return isinstance(condition, dict) and any(key.startswith("$") for key in condition)
 

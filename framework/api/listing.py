@@ -30,8 +30,8 @@ class ListSpec:
     fields: Mapping[str, FieldHandler]
     default_sort: Sequence[str] = ("-timestamp",)
     prefixed: Mapping[str, Callable[[str], FieldHandler]] = field(default_factory=dict)
-    # ``totalDocs`` of a filtered queryset given the filter document; None counts with ``count()``.
-    counter: Callable[[QuerySet[Any], Any], int] | None = None
+    # ``totalDocs`` given the caller's rows, the filter's condition and its document; None counts with ``count()``.
+    counter: Callable[[QuerySet[Any], Q, Any], int] | None = None
     # The rows of one page given the filtered rows, the query and the offset; None slices the queryset.
     page_rows: Callable[[Filtered, ListQuery, int], list[Any]] | None = None
     # Families of sort keys (``metadata.<name>``): prefix → the expressions to order by for the rest of the
@@ -188,7 +188,7 @@ def paginate(
     query = parse_list_query(params, spec)
     condition = FilterTranslator(spec.fields, spec.prefixed).translate(query.filter_document)
     filtered = queryset.filter(condition)
-    total = spec.counter(filtered, query.filter_document) if spec.counter else filtered.count()
+    total = spec.counter(queryset, condition, query.filter_document) if spec.counter else filtered.count()
     total_pages = max(1, math.ceil(total / query.limit))
     offset = (query.page - 1) * query.limit
     if offset >= total:

@@ -1,0 +1,156 @@
+"""Tag and metadata rows carry copies of their item's kind and public flag (``models.reader_copies``), and a
+filter made only of conditions on those rows is counted from them (``querysets.count_matching``).
+
+The copies must follow every write, or totals would be wrong: these tests check the rows after creates,
+batch creates, visibility changes both ways and list edits, and compare every persona's ``totalDocs`` with
+the matches listed, for filters counted from the rows and others. Personas: ``owner`` (reggie) and
+``reader`` (olive) own public, private and shared items; ``outsider`` (oscar) was given nothing; ``admin``
+(ada) reads everything.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from items_app.models import ItemTag, MetadataEntry
+from tenants_app import tenancy
+from tenants_app.databases import alias_for
+from testing.kinds import KindCase
+
+FILTERS = [
+    {"tags": "cnn"},
+    {"tags": {"$in": ["cnn", "nlp"]}},
+    {"tags": {"$all": ["cnn", "edge"]}},
+    {"metadata.accuracy": {"$gte": 0.5}},
+    {"metadata.quantized": True},
+    {"tags": "cnn", "metadata.accuracy": {"$gte": 0.3}},
+    {"$or": [{"metadata.framework": "onnx"}, {"tags": "nlp"}]},
+    {"metadata.framework": {"$in": ["onnx", "jax"]}},
+    {"metadata": {"$elemMatch": {"name": {"$regex": "^acc|^fram"}, "value": {"$gte": 0.5}}}},
+    {"tags": {"$ne": "cnn"}},
+    {"tags": "cnn", "name": {"$regex": "^item-1"}},
+]
+
+
+def copies_of(tenant: Any) -> set[tuple[str, str, bool, str]]:
+    """(table, item, public, kind) of every tag and metadata row."""
+    with tenancy.using_tenant(tenant.tenant):
+        tags = {("tag", row.item_id, row.public, row.kind) for row in ItemTag.objects.all()}
+        metadata = {("metadata", row.item_id, row.public, row.kind) for row in MetadataEntry.objects.all()}
+    return tags | metadata
+
+
+def expected_copies(tenant: Any) -> set[tuple[str, str, bool, str]]:
+    """The same, as the items say."""
+    with tenancy.using_tenant(tenant.tenant):
+        tags = {
+            ("tag", row.item_id, row.item.visibility == "public", row.item.kind)
+            for row in ItemTag.objects.select_related("item")
+        }
+        metadata = {
+            ("metadata", row.item_id, row.item.visibility == "public", row.item.kind)
+            for row in MetadataEntry.objects.select_related("item")
+        }
+    return tags | metadata
+
+
+def item_fields(n: int) -> dict[str, Any]:
+    return {
+        "tags": [tag for tag, every in (("cnn", 2), ("nlp", 3), ("edge", 4)) if n % every == 0],
+        "metadata": [
+            {"name": "accuracy", "value": round(n / 12, 3)},
+            {"name": "framework", "value": "onnx" if n % 2 else "pytorch"},
+            {"name": "quantized", "value": n % 3 == 1},
+        ],
+    }
+
+
+@pytest.fixture
+def catalogue(acme, owner, reader, admin, kind):
+    """Twelve items of reggie's and olive's (public, private, shared with the other), one of ada's."""
+    for n in range(12):
+        client, other = (reader, "reggie") if n % 5 == 0 else (owner, "olive")
+        kind.create(
+            client,
+            f"item-{n:02d}",
+            visibility="public" if n % 3 else "private",
+            users=[other] if n % 4 == 1 else [],
+            **item_fields(n),
+        )
+    kind.create(admin, "ada-private", **item_fields(6))
+    return acme
+
+
+def listed(kind: KindCase, client: Any, document: Any) -> tuple[int, int]:
+    """``totalDocs`` of ``document``, and how many items its pages list."""
+    response = client.get(kind.api, {"filter": json.dumps(document), "limit": "100"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    return body["totalDocs"], len(body["docs"])
+
+
+def test_created_rows_copy_their_items_kind_and_public_flag(catalogue):
+    assert copies_of(catalogue) == expected_copies(catalogue)
+    assert {public for _, _, public, _ in copies_of(catalogue)} == {True, False}
+
+
+def test_a_batch_create_copies_each_items_flag(acme, owner, kind):
+    bodies = [{"name": f"batch-{n}", "visibility": ("public", "private")[n % 2], **item_fields(n)} for n in range(4)]
+    assert owner.post(kind.api, bodies, format="json").status_code == 201
+
+    assert copies_of(acme) == expected_copies(acme)
+
+
+@pytest.mark.parametrize("change", [("private", "public"), ("public", "private")], ids=["published", "hidden"])
+def test_a_visibility_change_moves_every_row_of_the_item(acme, owner, kind, change):
+    before, after = change
+    item = kind.create(owner, "flip", visibility=before, **item_fields(6))
+
+    response = owner.put(kind.url(item), {"visibility": after}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert copies_of(acme) == expected_copies(acme)
+    assert {public for _, _, public, _ in copies_of(acme)} == {after == "public"}
+
+
+def test_rows_added_with_a_visibility_change_take_the_new_flag(acme, owner, kind):
+    item = kind.create(owner, "flip", visibility="private", tags=["cnn"])
+
+    response = owner.put(
+        kind.url(item),
+        {"visibility": "public", "tags": ["cnn", "edge"], "metadata": [{"name": "accuracy", "value": 0.5}]},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert copies_of(acme) == expected_copies(acme)
+
+
+@pytest.mark.parametrize("document", FILTERS, ids=json.dumps)
+def test_every_personas_total_is_what_their_pages_list(catalogue, owner, reader, outsider, admin, kind, document):
+    for client in (owner, reader, outsider, admin):
+        total, listed_items = listed(kind, client, document)
+        assert total == listed_items
+
+
+def test_other_kinds_rows_are_not_counted(catalogue, owner, kind):
+    from testing.kinds import KINDS
+
+    other = next(case for case in KINDS if case.value != kind.value)
+    other.create(owner, "other-kind", visibility="public", tags=["cnn"])
+
+    assert listed(kind, owner, {"tags": "cnn"}) == listed(kind, owner, {"tags": "cnn", "name": {"$ne": "x"}})
+
+
+def test_a_filter_on_rows_counts_its_public_matches_from_the_rows_alone(catalogue, outsider, kind):
+    with CaptureQueriesContext(connections[alias_for(catalogue.tenant.database)]) as captured:
+        total, listed_items = listed(kind, outsider, {"metadata.accuracy": {"$gte": 0.5}})
+
+    counts = [query["sql"] for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
+    assert total == listed_items == 4  # items 6-11 are >= 0.5; 6 and 9 are private, shared with no outsider
+    assert "items_item" not in counts[0]
