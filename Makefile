@@ -5,8 +5,12 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test lint format schema load clean
 
+# The webhook worker runs beside gunicorn and is stopped (SIGTERM, then waited for) whenever the shell ends:
+# gunicorn exiting, Ctrl-C or a TERM to make (docs/operations.md).
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py bootstrap
+	$(BIN)/python manage.py deliver_webhooks & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
 test: $(VENV)/.dev

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -75,7 +76,8 @@ def backoff(failures: int, base: float | None = None) -> float:
 class Worker:
     """One delivery process. ``stop()`` (SIGTERM) ends it after the attempt in flight."""
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, heartbeat: Path | None = None) -> None:
+        self.heartbeat = heartbeat
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
         self.stopping = threading.Event()
         self.connections = delivery.Connections()
@@ -87,7 +89,13 @@ class Worker:
         logger.info("webhook worker %s started", self.name)
         try:
             while not self.stopping.is_set():
-                busy = self.round()
+                try:
+                    busy = self.round()
+                except Exception:  # the catalog unreachable, a bug: logged, and the worker goes on
+                    logger.exception("webhook worker round failed")
+                    busy = False
+                if self.heartbeat is not None:
+                    self.heartbeat.touch()
                 if not busy:
                     self.stopping.wait(settings.WEBHOOK_POLL_SECONDS)
         finally:

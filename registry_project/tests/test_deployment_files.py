@@ -23,7 +23,7 @@ CONTRACT_VARIABLES = {
 def test_the_topology_has_the_registry_postgresql_and_an_s3_store_with_health_checks_and_volumes():
     services = COMPOSE["services"]
 
-    assert set(services) == {"registry", "postgres", "s3"}
+    assert set(services) == {"registry", "worker", "postgres", "s3"}
     for name, service in services.items():
         assert "healthcheck" in service, name
         assert service.get("volumes"), name
@@ -32,6 +32,16 @@ def test_the_topology_has_the_registry_postgresql_and_an_s3_store_with_health_ch
         "s3": {"condition": "service_healthy"},
     }
     assert set(COMPOSE["volumes"]) == {"registry-data", "postgres-data", "s3-data"}
+
+
+def test_the_webhook_worker_runs_from_the_registrys_image_with_its_database():
+    worker = COMPOSE["services"]["worker"]
+    registry = COMPOSE["services"]["registry"]
+
+    assert worker["image"] == registry["image"]
+    assert worker["command"][:3] == ["python", "manage.py", "deliver_webhooks"]
+    assert worker["environment"]["DATABASE"] == registry["environment"]["DATABASE"]
+    assert "ports" not in worker
 
 
 def test_the_registry_talks_to_postgresql_and_s3_and_publishes_on_loopback_only():

@@ -42,6 +42,7 @@ class Receiver:
     count_only: bool = False  # the bench: verify, count, keep nothing
     received: list[Received] = field(default_factory=list)
     count: int = 0
+    begun: int = 0  # requests that arrived, answered or not
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
 
@@ -92,6 +93,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             headers = {name.lower(): value for name, value in self.headers.items()}
+            with receiver.arrived:
+                receiver.begun += 1
+                receiver.arrived.notify_all()
             if receiver.hold is not None:
                 receiver.hold.wait(30)
             payload, error = receiver.verify(body, headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -15,9 +16,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="Deliver what is due now, then stop.")
+        parser.add_argument(
+            "--heartbeat", type=Path, help="A file to touch after every round (a container's health check)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        worker = Worker()
+        worker = Worker(heartbeat=options["heartbeat"])
         if options["once"]:
             run_until_idle(worker)
             worker.connections.close()
