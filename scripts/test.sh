@@ -73,6 +73,7 @@ sqlite_only_tests=(
   items_app/tests/test_pages_item.py
   registry_project/tests/test_signin_page.py
   tenants_app/tests/test_manage_browser.py
+  webhooks_app/tests/test_pages_browser.py
   # Server-rendered pages call the same services as the API, whose tests run on both databases (the browse
   # page's search, whose query differs per database, is the exception and runs on both):
   algorithms_app/tests/test_algorithm_pages.py
@@ -90,7 +91,7 @@ sqlite_only_tests=(
   registry_project/tests/test_request_log.py
   registry_project/tests/test_wsgi.py
 )
-server_tests=(registry_project demo_app framework tenants_app folksonomy_app items_app models_app datasets_app algorithms_app seed_app)
+server_tests=(registry_project demo_app framework tenants_app folksonomy_app items_app models_app datasets_app algorithms_app webhooks_app seed_app)
 (
   DATA_DIR="$work/postgres-data" DATABASE="postgres://postgres@127.0.0.1:$pg_port/registry_catalog" \
     $BIN/pytest -p no:cacheprovider -n 2 --dist loadfile --durations=30 "${sqlite_only_tests[@]/#/--ignore=}" "$@" \
