@@ -93,6 +93,16 @@ def metadata_rows_of(entries: Iterable[MetadataValue]) -> list[dict[str, str]]:
     return [{"name": entry.name, "value": entry.text, "type": entry.value_type} for entry in entries]
 
 
+class CardField(forms.CharField):
+    """A description typed in a browser: its CRLF line ends become the LF the API's clients send, so the
+    stored Markdown and its length are the same whichever way it came (the textarea counts a line end as one
+    character too)."""
+
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n") if text else text
+
+
 class ItemForm(forms.Form):
     """Name, visibility, description, tags, sharing and metadata rows, and the fields of the kind's traits.
 
@@ -103,7 +113,7 @@ class ItemForm(forms.Form):
 
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PRIVATE, widget=forms.RadioSelect)
-    description = forms.CharField(
+    description = CardField(
         max_length=MAX_CARD_LENGTH,
         required=False,
         strip=False,

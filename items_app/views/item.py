@@ -99,7 +99,7 @@ def _previewed(request: SignedInRequest, k: ItemKind, form: ItemForm, item: Item
     The "Preview" button is a submit button (the page runs no inline script, so this works without
     JavaScript): nothing is written, and the typed text comes back in the form.
     """
-    text = str(form.data.get("description", ""))
+    text = str(form.data.get("description", "")).replace("\r\n", "\n")
     rendered = cards.render_card(text) if len(text) <= cards.MAX_CARD_LENGTH else None
     return _form_page(request, k, form.unchecked(), item, 200, preview=CardPreview(rendered, len(text)))
 
