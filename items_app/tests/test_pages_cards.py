@@ -151,6 +151,15 @@ def test_saving_after_a_preview_stores_the_markdown(acme):
     assert description_of(acme, name="resnet") == CARD
 
 
+def test_line_ends_typed_in_a_browser_are_stored_as_the_api_stores_them(acme):
+    reggie = signed_in(acme, "reggie")
+
+    response = reggie.post("/models/new/", form_data(name="resnet", description="# Card\r\n\r\ntext\r\n"))
+
+    assert response.status_code == 302
+    assert description_of(acme, name="resnet") == "# Card\n\ntext\n"
+
+
 def test_the_api_takes_a_card_of_the_limit_and_refuses_a_longer_one(acme):
     reggie = acme.client("reggie")
     longest = "x" * MAX_CARD_LENGTH
