@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework.api.serializers import iso
 from items_app import kinds
+from items_app.facts import document_fields
 from items_app.models import Item, Version
 from items_app.related import Related, attach_version_rows, load_related
 
@@ -33,6 +34,7 @@ def version_document(version: Version) -> dict[str, Any]:
         "content_type": version.content_type,
         "description": version.description,
         "metadata": [{"name": entry.name, "value": entry.value} for entry in version.metadata_values],
+        **document_fields(version),  # format, facts, safety, safety_globals (contract §9.6)
         "aliases": version.alias_names,
         "timestamp": iso(version.timestamp),
         # An ``owner_id`` means an owner row (SET_NULL clears both); mypy cannot relate the two.

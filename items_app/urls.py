@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from items_app.kinds import ItemKind
-from items_app.views import aliases, browse, compare, item, suggest, versions
+from items_app.views import aliases, browse, compare, item, settings, suggest, versions
 
 
 def item_routes(kind: ItemKind) -> list[URLPattern]:
@@ -61,4 +61,5 @@ urlpatterns = [
     path("suggest/tags", suggest.suggest, {"vocabulary": "tags"}, name="suggest-tags"),
     path("suggest/metadata", suggest.suggest, {"vocabulary": "metadata"}, name="suggest-metadata"),
     path("suggest/users", suggest.suggest_users, name="suggest-users"),
+    path("manage/settings/", settings.tenant_settings_page, name="settings"),
 ]

@@ -1,8 +1,8 @@
 """Write workflows for versions (an item's uploaded files): record one, find one, delete one, log a download.
 
 The bytes are stored once per tenant and content (``framework.files.storage``, keyed by SHA-256); a
-version is the row that points at them. No version row without its file, no file without its row,
-whatever fails in between.
+version is the row that points at them, with what the file says about itself (``items_app.facts``). No
+version row without its file, no file without its row, whatever fails in between.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from framework.files import storage
 from framework.files.uploads import ReceivedFile
 from items_app import events, generation
 from items_app.blobs import release_blob
+from items_app.facts import Facts, check_allowed, facts_for
 from items_app.models import Alias, AliasMove, Blob, Item, Version, VersionMetadataEntry
 from items_app.related import ListChange, MetadataValue
 from items_app.services import apply_metadata, checked_metadata, ensure_editable, metadata_names, put_metadata, touch
@@ -169,12 +170,16 @@ def _store_and_record(
     label: str,
 ) -> Version:
     key = storage.blob_key(tenant_id, received.sha256)
+    facts: Facts | None = None
     for _attempt in range(3):
         if not storage.exists(key):
             storage.store(key, received)
+        if facts is None:  # read from the stored blob before anything is recorded: a refusal records nothing
+            facts = facts_for(received.sha256, key, received.size, original)
+            check_allowed(facts)
         try:
             with generation.changing("versions", "lastmod") as change:
-                version = _record(caller, item, received, key, original, description, label)
+                version = _record(caller, item, received, key, original, description, label, facts)
                 put_metadata(VersionMetadataEntry, {"version": version}, metadata, caller.user)
                 change.emit(events.version_event(EventType.VERSION_CREATED, caller, item, version))
                 return version
@@ -184,7 +189,14 @@ def _store_and_record(
 
 
 def _record(
-    caller: Caller, item: Item, received: ReceivedFile, key: str, original: str, description: str, label: str
+    caller: Caller,
+    item: Item,
+    received: ReceivedFile,
+    key: str,
+    original: str,
+    description: str,
+    label: str,
+    facts: Facts,
 ) -> Version:
     blob, _ = Blob.objects.select_for_update().get_or_create(sha256=received.sha256, defaults={"size": received.size})
     if not storage.exists(key):
@@ -205,6 +217,7 @@ def _record(
         content_type=(received.content_type or "application/octet-stream")[:255],
         description=description,
         owner=caller.user,
+        **facts.fields(),
     )
     details = {"ordinal": ordinal, "original": original, "size": received.size, "sha256": received.sha256}
     if label:

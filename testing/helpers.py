@@ -175,7 +175,7 @@ OTHER_CONTENT = b"onnx weights, second cut\n" * 500
 BOUNDARY = "BoUnDaRy"
 VERSION_KEYS = {
     "ordinal", "label", "original", "size", "sha256", "content_type", "description", "metadata", "aliases", "timestamp",
-    "owner",
+    "owner", "format", "facts", "safety", "safety_globals",
 }  # fmt: skip
 
 

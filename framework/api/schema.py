@@ -109,6 +109,7 @@ _ERROR_TEXT = {
     416: "The range cannot be served.",
     410: "The resource expired (an unfinished resumable upload).",
     412: "Tus-Resumable is missing or names another protocol version.",
+    422: "The content is refused by the tenant's settings (a dangerous file); details name why.",
     429: "Too many failed logins; see Retry-After.",
     460: "The chunk does not match its Upload-Checksum (tus); nothing of it was kept.",
     503: "A service the request needs (the object store) does not answer; see Retry-After.",

@@ -42,6 +42,21 @@ class Version(serializers.Serializer[Any]):
     content_type = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
     metadata = MetadataEntry(many=True)
+    format = serializers.ChoiceField(
+        choices=["onnx", "safetensors", "gguf", "pytorch", "pickle", "zip", "tar", "unknown"],
+        help_text="What the file is, read from its bytes at upload (docs/uploads.md).",
+    )
+    facts = serializers.DictField(
+        help_text="What the file says about itself, per format (parameters, dtypes, opset, inputs…); for "
+        "`unknown`, `reason`."
+    )
+    safety = serializers.ChoiceField(
+        choices=["safe", "suspicious", "dangerous", "not_applicable"],
+        help_text="The pickle scan: `not_applicable` for formats without code.",
+    )
+    safety_globals = serializers.ListField(
+        child=serializers.CharField(), help_text="The imported globals that made a pickle suspicious or dangerous."
+    )
     aliases = serializers.ListField(child=serializers.CharField())
     timestamp = serializers.DateTimeField()
     owner = serializers.CharField(allow_null=True)
@@ -196,7 +211,7 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
             operation_id=f"{name}_version_upload",
             parameters=[ID, *DIGEST_HEADERS],
             request={"multipart/form-data": VersionUpload, "application/octet-stream": OpenApiTypes.BINARY},
-            responses=ok(Version, 201, 400, 401, 403, 404, 409, 413, 415),
+            responses=ok(Version, 201, 400, 401, 403, 404, 409, 413, 415, 422),
             tags=tags,
         ),
     ]
@@ -206,7 +221,11 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
             operation_id=f"{name}_version_download",
             parameters=[ID, REF, *RANGE_HEADERS],
             responses={
-                (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+                (200, "application/octet-stream"): OpenApiResponse(
+                    OpenApiTypes.BINARY,
+                    description="The file. A suspicious or dangerous pickle also answers `X-Registry-Safety` "
+                    "and `X-Registry-Safety-Globals` (docs/api.md).",
+                ),
                 (206, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="A range."),
                 304: OpenApiResponse(description="Not modified (If-None-Match)."),
                 **errors(400, 401, 404, 416),

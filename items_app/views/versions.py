@@ -18,6 +18,7 @@ from framework.files import downloads
 from framework.files.uploads import expected_digest, receive_upload
 from items_app import kinds, services, tus, versions
 from items_app.documents import version_document
+from items_app.facts import safety_headers
 from items_app.views.common import (
     View,
     confirm_page,
@@ -136,6 +137,8 @@ def download_version(request: SignedInRequest, kind: str, pk: str, ref: str) -> 
     item = services.readable_item(request.user, kind, pk)
     version = versions.find_version(item, ref)
     response, served_range = downloads.download(request, require_tenant().id, version)
+    for name, value in safety_headers(version).items():  # a suspicious or dangerous pickle says so
+        response[name] = value
     if response.status_code != 304:
         versions.record_download(Caller.of(request), item, version, served_range)
     return response
