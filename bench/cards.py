@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="bench-cards-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_project.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -48,7 +48,7 @@ from registry_client import Registry
 model = Registry().download("resnet50-imagenet@production")
 ```
 
-- Input: 224×224 RGB, normalised with the ImageNet mean and std.
+- Input: 224x224 RGB, normalised with the ImageNet mean and std.
 - Output: 1,000 logits; apply a softmax for probabilities.
 - Limitations: trained on photographs; drawings and X-rays are out of distribution.
 
