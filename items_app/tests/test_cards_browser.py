@@ -1,9 +1,10 @@
 """Model cards in a real browser (Chromium): a card full of XSS payloads runs nothing and breaks no rule of
 the Content-Security-Policy, and the edit form's preview shows the card before it is saved.
 
-Every payload would leave a mark if it ran: ``window.__pwned`` set, the page's title changed, or an alert. The page
-also reports every CSP violation (a ``securitypolicyviolation`` listener installed before the page's own
-scripts, and the console): a sanitised card has nothing for the CSP to refuse.
+Every payload would leave a mark if it ran: ``window.__pwned`` set, the page's title changed, or an alert.
+The page also reports every CSP violation (a ``securitypolicyviolation`` listener installed before the
+page's own scripts, and the console): a sanitised card has nothing for the CSP to refuse. The preview is tested with
+the page's script (no reload) and without JavaScript (a plain form submission).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from playwright.sync_api import expect
 from items_app.models import Item
 from tenants_app import tenancy
 from testing.browser import screenshot
-from testing.helpers import api_item
+from testing.helpers import PASSWORD, api_item
 
 # Each its own block (a blank line between), so the Markdown ones are read as Markdown, not raw HTML.
 PAYLOADS = """
@@ -134,6 +135,7 @@ def test_the_owner_previews_a_card_then_saves_it(acme, browser_page, sign_in, wa
     page.goto(f"/models/{model['_id']}/edit/")
 
     page.get_by_role("textbox", name="Description").fill(CARD)
+    page.evaluate("() => { window.__same_page = true }")
     page.get_by_role("button", name="Preview").click()
 
     preview = page.locator("[data-card-preview]")
@@ -141,6 +143,7 @@ def test_the_owner_previews_a_card_then_saves_it(acme, browser_page, sign_in, wa
     expect(preview.get_by_role("heading", name="ResNet-50 card")).to_be_visible()
     expect(preview.locator("td.align-right")).to_have_text("0.76")
     expect(page.get_by_role("textbox", name="Description")).to_have_value(CARD)
+    assert page.evaluate("() => window.__same_page") is True  # the script previewed without a reload
     assert_nothing_ran(page, "Edit resnet50 · Model Registry")
     with tenancy.using_tenant(acme.tenant):
         assert Item.objects.get(pk=model["_id"]).description == "old"  # a preview writes nothing
@@ -153,3 +156,30 @@ def test_the_owner_previews_a_card_then_saves_it(acme, browser_page, sign_in, wa
     with tenancy.using_tenant(acme.tenant):
         assert Item.objects.get(pk=model["_id"]).description == CARD
     assert_nothing_ran(page, "resnet50 · Model · Model Registry")
+
+
+def test_preview_works_without_javascript(acme, chromium_browser, live_url):
+    context = chromium_browser.new_context(base_url=live_url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto("/signin/")
+        page.get_by_label("Tenant").fill("acme")
+        page.get_by_label("Username").fill("reggie")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto("/models/new/")
+        page.get_by_label("Name", exact=True).fill("resnet50")
+        page.get_by_role("textbox", name="Description").fill("# A card\n\n| a | b |\n|--|--|\n| 1 | 2 |\n")
+
+        page.get_by_role("button", name="Preview").click()
+
+        preview = page.locator("[data-card-preview]")
+        expect(preview.get_by_role("heading", name="A card")).to_be_visible()
+        expect(preview.locator("table td").first).to_have_text("1")
+        expect(page.get_by_label("Name", exact=True)).to_have_value("resnet50")
+        assert acme.count(Item) == 0
+        page.get_by_role("button", name="Register model").click()
+        expect(page.locator("[data-card]").get_by_role("heading", name="A card")).to_be_visible()
+        assert acme.count(Item) == 1
+    finally:
+        context.close()

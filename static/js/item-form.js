@@ -6,7 +6,8 @@
      JSON, curated tags first) into the field's <datalist>, which the page pre-fills with the curated
      entries before anyone types.
    - Metadata rows are added and removed inline; names get suggestions from /suggest/metadata.
-   - A long dataset list gets a filter box. */
+   - A long dataset list gets a filter box.
+   - "Preview" shows the rendered description above the form without reloading the page. */
 (function () {
   "use strict";
 
@@ -211,4 +212,37 @@
   form.addEventListener("submit", function () {
     chipFields.forEach(function (field) { field.flush(); });
   });
+
+  /* "Preview" without leaving the page: the request the button makes without JavaScript (the form with
+     preview=1; nothing is saved), and the preview section of the answer put above the form. The card in
+     it was sanitised by the server; a parsed document runs no script. Any failure falls back to the
+     plain submission. */
+  const previewButton = form.querySelector("button[name=preview]");
+  if (previewButton && window.fetch && window.DOMParser) {
+    previewButton.addEventListener("click", function (event) {
+      event.preventDefault();
+      chipFields.forEach(function (field) { field.flush(); });
+      const body = new FormData(form);
+      body.append(previewButton.name, previewButton.value);
+      previewButton.disabled = true;
+      fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("preview: HTTP " + response.status);
+          return response.text();
+        })
+        .then(function (text) {
+          const answer = new DOMParser().parseFromString(text, "text/html").querySelector("[data-card-preview]");
+          if (!answer) throw new Error("preview: no preview in the answer");
+          const section = document.importNode(answer, true);
+          const shown = document.querySelector("[data-card-preview]");
+          if (shown) shown.replaceWith(section); else form.parentNode.insertBefore(section, form);
+          section.scrollIntoView({ block: "start" });
+          previewButton.disabled = false;
+        })
+        .catch(function () {
+          previewButton.disabled = false;
+          form.requestSubmit(previewButton);
+        });
+    });
+  }
 })();
