@@ -43,6 +43,7 @@ from webhooks_app.models import Attempt, Message, MessageState, Webhook
 logger = logging.getLogger("registry.webhooks")
 
 EVENTS_PER_BATCH = 500  # events considered per transaction that queues them
+MESSAGES_PER_READ = 100  # pending messages read at once, delivered in order
 TURN_SECONDS = 2.0  # a claim's turn: then the lease is given back, so that every endpoint gets its turns
 MAX_BACKOFF_SECONDS = 3600.0  # retries back off up to an hour apart
 
@@ -170,22 +171,34 @@ class Worker:
     def serve(self, webhook_id: str) -> bool:
         """Queue and deliver for one claimed webhook, for one turn at most; whether anything happened."""
         turn_ends = time.monotonic() + TURN_SECONDS
+        renewed = time.monotonic()
         busy = False
         while not self.stopping.is_set() and time.monotonic() < turn_ends:
             webhook = Webhook.objects.filter(pk=webhook_id, lease_owner=self.name, active=True).first()
             if webhook is None:
                 break
-            head = Message.objects.filter(webhook=webhook, state=MessageState.PENDING).order_by("id").first()
-            if head is None:
+            queue = Message.objects.filter(webhook=webhook, state=MessageState.PENDING).order_by("id")
+            pending = list(queue[:MESSAGES_PER_READ])
+            if not pending:
                 if not self.enqueue(webhook):
                     break
-            elif head.next_attempt > timezone.now():
+                busy = True
+                continue
+            if pending[0].next_attempt > timezone.now():
                 break  # the head waits for its retry, and every message behind it with it
-            else:
-                self.attempt(webhook, head)
-                if not self.renew(webhook_id):
+            for message in pending:
+                if self.stopping.is_set() or time.monotonic() >= turn_ends:
                     break
-            busy = True
+                if message.next_attempt > timezone.now():
+                    break  # redelivered behind a message that failed meanwhile: read the queue again
+                delivered = self.attempt(webhook, message)
+                busy = True
+                if time.monotonic() - renewed > settings.WEBHOOK_LEASE_SECONDS / 3:
+                    if not self.renew(webhook_id):
+                        return busy
+                    renewed = time.monotonic()
+                if not delivered:
+                    break  # it waits for its retry; so do the ones behind it
         return busy
 
     def enqueue(self, webhook: Webhook) -> bool:
@@ -212,7 +225,7 @@ class Worker:
             Message.objects.bulk_create(messages)
         return True
 
-    def attempt(self, webhook: Webhook, message: Message) -> None:
+    def attempt(self, webhook: Webhook, message: Message) -> bool:
         """One signed POST of ``message``, its log row, and what it means for the message and the webhook."""
         body = message.body.encode()
         stamp = int(time.time())
@@ -252,13 +265,14 @@ class Worker:
                 next_retry=next_retry,
             )
             if disable:
-                Webhook.objects.filter(pk=webhook.pk).update(
-                    active=False, disabled_reason=disable[:1000], retry_at=None
-                )
-            else:
+                stopped = {"active": False, "disabled_reason": disable[:1000], "retry_at": None}
+                Webhook.objects.filter(pk=webhook.pk).update(**stopped)
+            elif next_retry is not None or webhook.retry_at is not None:
                 Webhook.objects.filter(pk=webhook.pk).update(retry_at=next_retry)
+                webhook.retry_at = next_retry
         if disable:
             logger.warning("webhook %s disabled: %s", webhook.pk, disable)
+        return outcome.delivered
 
 
 def run_until_idle(worker: Worker, *, rounds: int = 1000, condition: Callable[[], bool] | None = None) -> None:

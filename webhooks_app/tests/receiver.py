@@ -42,6 +42,7 @@ class Receiver:
     count_only: bool = False  # the bench: verify, count, keep nothing
     received: list[Received] = field(default_factory=list)
     count: int = 0
+    message_ids: set[str] = field(default_factory=set)  # distinct webhook-ids received
     begun: int = 0  # requests that arrived, answered or not
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
@@ -64,6 +65,7 @@ class Receiver:
     def record(self, item: Received) -> None:
         with self.arrived:
             self.count += 1
+            self.message_ids.add(item.headers.get("webhook-id", ""))
             if not self.count_only:
                 self.received.append(item)
             self.arrived.notify_all()
@@ -88,6 +90,9 @@ class Receiver:
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The headers and the body go out in two writes: without TCP_NODELAY the second waits for the
+        # worker's delayed ACK (40 ms on Linux), as with any receiver that leaves Nagle's algorithm on.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
