@@ -46,8 +46,21 @@ def inspect_file(file: BinaryIO, size: int, filename: str) -> Inspection:
     if claimed is None:
         return Inspection("unknown", {}, NOT_APPLICABLE, [])
     try:
-        return detect.READERS[claimed](source, filename)
+        found = detect.READERS[claimed](source, filename)
     except Malformed as malformed:
         return unknown(str(malformed)[:200], claimed)
     except RecursionError:
         return unknown("nested too deeply", claimed)
+    return Inspection(found.format, storable(found.facts), found.safety, storable(found.safety_globals))
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every string one that a JSON column (PostgreSQL's jsonb above all) accepts: no NUL
+    characters and no lone surrogates (a pickle's strings may hold both)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(str(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value

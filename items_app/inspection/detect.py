@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from items_app.inspection import Inspection, safetensors_header
-from items_app.inspection.source import Malformed, Source
+from items_app.inspection import Inspection, archives, gguf_header, onnx_model, safetensors_header
+from items_app.inspection.source import Source
 
 Reader = Callable[[Source, str], Inspection]
 
@@ -44,16 +44,12 @@ def claimed_format(source: Source, filename: str) -> str | None:
     return EXTENSIONS.get(extension(filename))
 
 
-def _not_yet(source: Source, filename: str) -> Inspection:
-    raise Malformed("this format is not read yet")
-
-
 READERS: dict[str, Reader] = {
     "safetensors": safetensors_header.read,
-    "gguf": _not_yet,
-    "onnx": _not_yet,
-    "zip": _not_yet,
-    "tar": _not_yet,
-    "pytorch": _not_yet,
-    "pickle": _not_yet,
+    "gguf": gguf_header.read,
+    "onnx": onnx_model.read,
+    "zip": archives.read_zip,
+    "tar": archives.read_tar,
+    "pytorch": archives.pytorch_reader,
+    "pickle": archives.pickle_reader,
 }
