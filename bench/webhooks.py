@@ -93,9 +93,7 @@ def main() -> None:
             assert not Item.objects.exists()  # events only: the filter-free path needs no items
         load_before = os.getloadavg()
         processes = [
-            subprocess.Popen(
-                [str(PYTHON), "manage.py", "deliver_webhooks"], cwd=ROOT, env=os.environ.copy()
-            )
+            subprocess.Popen([str(PYTHON), "manage.py", "deliver_webhooks"], cwd=ROOT, env=os.environ.copy())
             for _ in range(options.workers)
         ]
         try:
