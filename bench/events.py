@@ -3,9 +3,12 @@
 
     .venv/bin/python bench/events.py --before 8daa9de                    # SQLite and PostgreSQL, ~3 min
     .venv/bin/python bench/events.py --before 8daa9de --databases sqlite --rounds 10   # quick
+    .venv/bin/python bench/events.py --before HEAD --strip-events        # only the events differ
 
 Both sides are clean ``git worktree``s (``--before``: the commit before the events, ``--after``: HEAD by
-default), made under a temporary directory and removed after, run with this virtualenv. For each database,
+default), made under a temporary directory and removed after, run with this virtualenv. With
+``--strip-events`` the before side has the events of creates cut out of its copy (``strip_events``), so
+other work committed since the events does not blur the difference. For each database,
 each side runs in its own long-lived child process: a fresh registry (``manage.py bootstrap`` in a new
 DATA_DIR; on PostgreSQL a new catalog on the server ``--postgres`` names, e.g. one that
 ``scripts/postgres.sh`` started) and a regular user. After ``--warmup`` creates each, the sides take turns
@@ -112,6 +115,25 @@ class Side:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def strip_events(tree: Path) -> None:
+    """Cut out of checkout ``tree`` what a create does for events: building them (``change.emit`` in the item
+    services) and writing them with their lock (the end of ``generation.changing``). Everything else, other
+    sessions' changes included, is the same on both sides."""
+    services = tree / "items_app" / "services.py"
+    text = services.read_text()
+    emit = "        change.emit(*(events.created_item("
+    assert emit in text, "the create's emit moved: update strip_events"
+    services.write_text("\n".join(line for line in text.split("\n") if not line.startswith(emit)))
+    generation = tree / "items_app" / "generation.py"
+    text = generation.read_text()
+    write = (
+        "        if change.events:\n            record_events(change.events)\n"
+        "        else:\n            in_commit_order(require_tenant().alias)\n"
+    )
+    assert write in text, "changing() writes events differently: update strip_events"
+    generation.write_text(text.replace(write, ""))
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -126,6 +148,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--creates", type=int, default=50, help="creates per side and round")
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument(
+        "--strip-events",
+        action="store_true",
+        help="the before side is --before with the events of creates cut out (strip_events): only they differ",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -138,6 +165,8 @@ def main() -> int:
     trees = {"before": work / "before", "after": work / "after"}
     for side, commit in (("before", args.before), ("after", args.after)):
         subprocess.run(["git", "worktree", "add", "--detach", str(trees[side]), commit], cwd=ROOT, check=True)
+    if args.strip_events:
+        strip_events(trees["before"])
     samples: dict[tuple[str, str], list[float]] = {}
     medians: dict[tuple[str, str], list[float]] = {}
     try:
