@@ -12,8 +12,11 @@ what authors can use.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+import threading
+from collections import OrderedDict
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -118,7 +121,27 @@ def render_card(text: str) -> SafeString:
     """``text`` (Markdown) as HTML that is safe to put in a page as it is."""
     if not text:
         return mark_safe("")
-    return mark_safe(_CLEANER.clean(_MARKDOWN.render(text)))  # noqa: S308 - sanitised just now
+    # the registry's own hosts decide which images stay: part of the key (settings differ between tests)
+    digest = hashlib.blake2b(f"{','.join(_own_hosts())}\0{text}".encode(), digest_size=16).digest()
+    with _RENDERED_LOCK:
+        cached = _RENDERED.get(digest)
+        if cached is not None:
+            _RENDERED.move_to_end(digest)
+            return cached
+    rendered = mark_safe(_CLEANER.clean(_MARKDOWN.render(text)))  # noqa: S308 - sanitised just now
+    with _RENDERED_LOCK:
+        _RENDERED[digest] = rendered
+        while len(_RENDERED) > RENDERED_KEPT:
+            _RENDERED.popitem(last=False)
+    return rendered
+
+
+# The last cards rendered by this process, by a digest of their text: an item page shown again does not
+# render its card again (a 10 KB card costs ~10-20 ms, a 100 KB one ~100-300 ms; bench/README.md "cards").
+# Keyed by text, so an edited card is a new entry; bounded, so at most ~128 cards' HTML stay in memory.
+RENDERED_KEPT = 128
+_RENDERED: OrderedDict[bytes, SafeString] = OrderedDict()
+_RENDERED_LOCK = threading.Lock()
 
 
 _TAG = re.compile(r"<[^>]*>")

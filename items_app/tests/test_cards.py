@@ -227,3 +227,22 @@ def test_an_excerpt_renders_only_the_start_of_a_long_card():
     text = "a" * EXCERPT_SOURCE + " " + "<b>never rendered</b>"
 
     assert "never" not in card_excerpt(text, length=10_000)
+
+
+def test_a_card_shown_again_is_not_rendered_again(monkeypatch):
+    from items_app import cards
+
+    rendered = cards.render_card("# Again\n\nsame text")
+    monkeypatch.setattr(cards, "_MARKDOWN", None)  # rendering again would fail
+
+    assert cards.render_card("# Again\n\nsame text") == rendered
+
+
+def test_the_cache_keeps_only_the_last_cards(monkeypatch):
+    from items_app import cards
+
+    monkeypatch.setattr(cards, "RENDERED_KEPT", 3)
+    for n in range(10):
+        cards.render_card(f"card {n}")
+
+    assert len(cards._RENDERED) == 3
