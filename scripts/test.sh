@@ -71,10 +71,10 @@ sqlite_only_tests=(
   items_app/tests/test_pages_aliases.py
   items_app/tests/test_pages_compare.py
   items_app/tests/test_pages_item.py
-  items_app/tests/test_cards_browser.py
   registry_project/tests/test_signin_page.py
   tenants_app/tests/test_manage_browser.py
   webhooks_app/tests/test_pages_browser.py
+  webhooks_app/tests/test_make_run.py
   # Server-rendered pages call the same services as the API, whose tests run on both databases (the browse
   # page's search, whose query differs per database, is the exception and runs on both):
   algorithms_app/tests/test_algorithm_pages.py

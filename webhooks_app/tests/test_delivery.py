@@ -282,3 +282,15 @@ def test_two_workers_at_once_deliver_each_event_once(acme, admin, owner, receive
     assert len(set(ids)) == 12
     names = [payload["data"]["document"]["name"] for payload in receiver.payloads()]
     assert names == [f"model-{number}" for number in range(12)]
+
+
+def test_a_deleted_items_events_pass_the_filter_as_it_cannot_be_tested(acme, admin, owner, receiver):
+    subscribe(admin, receiver, events=["item.deleted"], filter={"tags": "prod"})
+    tagged = create_model(owner, "tagged", visibility="public", tags=["prod"])
+    plain = create_model(owner, "plain", visibility="public")
+    for model in (tagged, plain):
+        assert owner.delete(f"/v1/models/{model['_id']}").status_code == 200
+
+    deliver(until=lambda: receiver.count >= 2)
+
+    assert [payload["data"]["document"]["name"] for payload in receiver.payloads()] == ["tagged", "plain"]
