@@ -4,6 +4,7 @@ caller reads the events of what they could read when it happened; admins read al
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
@@ -192,6 +193,20 @@ def test_a_new_tenants_first_admin_is_its_first_event(superuser):
     handle = TenantHandle(Tenant.objects.get(pk="initech"))
     [first] = events_in(handle.client("bill"))
     assert (first["type"], first["document"]["username"]) == ("user.created", "bill")
+
+
+def test_a_restored_tenant_keeps_its_events_and_numbers_new_ones_after_them(acme, owner, history, tmp_path):
+    archive = tmp_path / "acme.tar"
+    call_command("export_tenant", "acme", str(archive), stdout=StringIO())
+    call_command("import_tenant", str(archive), "--as", "acme-restored", stdout=StringIO())
+    restored = TenantHandle(Tenant.objects.get(pk="acme-restored"))
+    as_reggie = restored.client("reggie")
+    kept = events_in(as_reggie)
+    assert [event["_id"] for event in kept] == [event["_id"] for event in events_in(owner)]
+    create_model(as_reggie, "after the restore")
+    newest = events_in(as_reggie)[-1]
+    assert newest["document"]["name"] == "after the restore"
+    assert newest["_id"] > kept[-1]["_id"]
 
 
 # ------------------------------------------------------------------ retention
