@@ -16,7 +16,8 @@ import tarfile
 from typing import Any
 
 from items_app.inspection import NOT_APPLICABLE, Inspection
-from items_app.inspection.pickles import MAX_GLOBALS, MAX_SCAN, DeflatedStream, Scan, StoredStream, scan
+from items_app.inspection import pickles as scanner
+from items_app.inspection.pickles import MAX_GLOBALS, DeflatedStream, Scan, StoredStream, scan
 from items_app.inspection.source import Malformed, Source
 
 MAX_LISTED = 1_000  # members listed in the facts
@@ -43,7 +44,7 @@ def _is_pickle_start(start: bytes) -> bool:
 def scan_facts(found: Scan) -> dict[str, Any]:
     facts: dict[str, Any] = {"pickles": found.pickles, "globals": found.names()[:MAX_GLOBALS]}
     if found.cut_off:
-        facts["cut_off"] = f"only the first {MAX_SCAN} bytes of pickle were scanned"
+        facts["cut_off"] = f"only the first {scanner.MAX_SCAN} bytes of pickle were scanned"
     if found.error:
         facts["scan_error"] = found.error
     return facts
@@ -57,7 +58,7 @@ def read_pickle(source: Source, filename: str, format_: str) -> Inspection:
     """A pickle file: plain, or a legacy (pre-zip) ``torch.save``, which is pickles one after another."""
     start = source.peek_start(2)
     found = scan(StoredStream(source, 0, source.size))
-    if found.pickles == 0 and not found.globals:
+    if found.pickles == 0 and not found.globals and not found.cut_off:
         raise Malformed(found.error or "not a pickle")
     facts: dict[str, Any] = {"protocol": start[1] if _is_pickle_start(start) else None}
     if format_ == "pytorch":
@@ -160,7 +161,7 @@ def read_zip(source: Source, filename: str) -> Inspection:
         return Inspection("zip", facts, NOT_APPLICABLE, [])
     found = Scan()
     scanned_members = []
-    budget = MAX_SCAN  # shared by the members
+    budget = scanner.MAX_SCAN  # shared by the members
     for name, method, compressed, offset in pickles:
         stream = _member_stream(source, name, method, compressed, offset, budget)
         if stream is None:
@@ -241,7 +242,7 @@ def read_tar(source: Source, filename: str) -> Inspection:
     if not pickles:
         return Inspection("tar", facts, NOT_APPLICABLE, [])
     found = Scan()
-    budget = MAX_SCAN  # shared by the members
+    budget = scanner.MAX_SCAN  # shared by the members
     for _name, start, size in pickles:
         stream = StoredStream(source, start, size, budget)
         found.merge(scan(stream))

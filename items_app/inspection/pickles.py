@@ -276,8 +276,8 @@ class _Stream:
 class StoredStream(_Stream):
     """``length`` bytes of ``source`` from ``start``, as stored."""
 
-    def __init__(self, source: Source, start: int, length: int, limit: int = MAX_SCAN) -> None:
-        super().__init__(limit)
+    def __init__(self, source: Source, start: int, length: int, limit: int | None = None) -> None:
+        super().__init__(MAX_SCAN if limit is None else limit)
         self.source = source
         self.next = start
         self.end = start + length
@@ -294,7 +294,7 @@ class StoredStream(_Stream):
 class DeflatedStream(StoredStream):
     """A zip member compressed with deflate, inflated as it is read (never more than the limit)."""
 
-    def __init__(self, source: Source, start: int, length: int, limit: int = MAX_SCAN) -> None:
+    def __init__(self, source: Source, start: int, length: int, limit: int | None = None) -> None:
         super().__init__(source, start, length, limit)
         self.inflater = zlib.decompressobj(-15)
 
