@@ -18,7 +18,7 @@ from items_app.inspection.source import Malformed, Source
 
 MAX_HEADER = 100_000_000  # bytes; safetensors' own limit
 MAX_CONTAINERS = 1_000_000  # "[" and "{" in the header: three per tensor in a real file
-MAX_ITEMS = 8_000_000  # "," and ":" in the header
+MAX_ITEMS = 4_000_000  # "," and ":" in the header: about ten per tensor
 MAX_METADATA_KEYS = 100
 MAX_METADATA_VALUE = 2_000  # characters kept of a metadata value (the rest is cut, and said so)
 MAX_METADATA_KEY = 200
