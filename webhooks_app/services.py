@@ -103,10 +103,13 @@ def update_webhook(caller: Caller, webhook: Webhook, changes: dict[str, Any]) ->
     with tenant_atomic():
         for name, value in data.items():
             setattr(webhook, name, value)
+        fields = [*data, "lastmod"]
         if data.get("active"):
             webhook.disabled_reason = ""
             webhook.retry_at = None
-        webhook.save()
+            fields += ["disabled_reason", "retry_at"]
+        # Only what changed: the worker moves the cursor and the lease meanwhile, and must not see them go back.
+        webhook.save(update_fields=fields)
         audit.record(caller, action="update", resource=RESOURCE, target=webhook.pk, details=_details(webhook))
     return webhook
 

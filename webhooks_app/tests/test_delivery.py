@@ -16,6 +16,7 @@ from tenants_app import tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import Event, Role, User
 from testing.helpers import PASSWORD, create_model
+from webhooks_app import services as webhook_services
 from webhooks_app.models import Attempt, Message, MessageState, Webhook
 from webhooks_app.tests.receiver import Receiver, running
 from webhooks_app.worker import Worker
@@ -294,3 +295,17 @@ def test_a_deleted_items_events_pass_the_filter_as_it_cannot_be_tested(acme, adm
     deliver(until=lambda: receiver.count >= 2)
 
     assert [payload["data"]["document"]["name"] for payload in receiver.payloads()] == ["tagged", "plain"]
+
+
+def test_changing_a_webhook_does_not_move_its_cursor_back(acme, admin, owner, receiver):
+    hook = subscribe(admin, receiver)
+    with tenancy.using_tenant(acme.tenant):
+        stale = Webhook.objects.get(pk=hook["_id"])  # as an admin's page loaded it
+    create_model(owner, "churn", visibility="public")
+    deliver(until=lambda: receiver.count == 1)
+
+    with tenancy.using_tenant(acme.tenant):
+        webhook_services.update_webhook(Caller(user=User.objects.get(username="ada")), stale, {"description": "x"})
+    deliver()
+
+    assert receiver.count == 1
