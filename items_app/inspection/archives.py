@@ -167,6 +167,8 @@ def read_zip(source: Source, filename: str) -> Inspection:
         if stream is None:
             found.error = f"{name[:80]}: compression method {method} is not read"
             continue
+        if not name.lower().endswith((".pkl", ".pickle")) and not _is_pickle_start(stream.peek(2)):
+            continue  # a checkpoint's other file (weights, a tokenizer) named .bin or .pt that is no pickle
         member = scan(stream)
         budget = max(0, budget - stream.consumed)
         if member.error:
@@ -238,7 +240,9 @@ def read_tar(source: Source, filename: str) -> Inspection:
     facts: dict[str, Any] = {"members": members, "total_size": total, "truncated": walked > len(members)}
     if walked >= MAX_WALKED:
         facts["truncated"] = True
-    pickles = [p for p in pickles if p[1] + p[2] <= source.size and _is_pickle_start(source.read_at(p[1], 2))]
+    pickles = [
+        p for p in pickles if p[2] >= 2 and p[1] + p[2] <= source.size and _is_pickle_start(source.read_at(p[1], 2))
+    ]
     if not pickles:
         return Inspection("tar", facts, NOT_APPLICABLE, [])
     found = Scan()

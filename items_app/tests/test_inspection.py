@@ -386,3 +386,27 @@ def test_every_inspection_is_json_and_never_holds_nul_characters():
     text = json.dumps(inspection.facts)
     assert "\\u0000" not in text
     assert inspection.facts["metadata"] == {"a\ufffdb": "c\ufffdd"}
+
+
+def test_damaged_copies_of_every_format_never_raise_and_always_give_json():
+    import random
+
+    samples = {
+        "m.safetensors": safetensors_file(),
+        "m.onnx": onnx_file(),
+        "m.gguf": gguf_file(),
+        "m.zip": zip_file({"a.txt": b"x" * 50, "b.pkl": b"\x80\x02]q\x00."}, zipfile.ZIP_DEFLATED),
+    }
+    rng = random.Random(21)  # noqa: S311 -- reproducible damage, not secrecy
+    for _ in range(400):
+        name = rng.choice(sorted(samples))
+        data = bytearray(samples[name])
+        for _ in range(rng.randint(1, 6)):
+            if rng.random() < 0.7:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            else:
+                del data[rng.randrange(len(data)) :]
+                data += b"\x00"
+        inspection = inspect_bytes(bytes(data), name)
+        assert inspection.format in ("unknown", name.rsplit(".", 1)[1])
+        json.dumps(inspection.facts, allow_nan=False)

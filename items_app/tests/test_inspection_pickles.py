@@ -268,3 +268,16 @@ def test_names_that_a_pickle_makes_up_are_stored_as_valid_json_text():
 )
 def test_it_sorts_imports_into_safe_dangerous_and_suspicious(module, name, level):
     assert classify(module, name) == level
+
+
+def test_a_checkpoint_file_named_bin_that_is_no_pickle_is_not_scanned():
+    data = zip_file({"archive/data.pkl": state_dict_pickle(), "archive/extra/tokenizer.bin": b"\x00\x01tokens"})
+    inspection = inspect_bytes(data, "model.pt")
+    assert (inspection.safety, inspection.facts["pickle_members"]) == ("safe", ["archive/data.pkl"])
+
+
+def test_a_member_named_bin_that_is_a_pickle_is_scanned():
+    data = zip_file({"archive/data.pkl": state_dict_pickle(), "optimizer.bin": pickle.dumps(Shell(), protocol=2)})
+    inspection = inspect_bytes(data, "model.pt")
+    assert (inspection.safety, inspection.safety_globals) == ("dangerous", ["posix.system"])
+    assert inspection.facts["pickle_members"] == ["archive/data.pkl", "optimizer.bin"]
