@@ -14,8 +14,8 @@ import http.client
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from webhooks_app import addresses
 
@@ -95,7 +95,8 @@ class Connections:
 
 
 def post(connections: Connections, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
-    """POST ``body`` to ``url`` once: resolved and checked by the SSRF guard, to the first address."""
+    """POST ``body`` to ``url`` once: resolved and checked by the SSRF guard, to the first of its addresses
+    that takes the connection (``localhost`` may give ::1 before 127.0.0.1, say)."""
     started = time.monotonic()
 
     def elapsed() -> int:
@@ -103,10 +104,8 @@ def post(connections: Connections, url: str, body: bytes, headers: dict[str, str
 
     try:
         target = addresses.parse(url)
-        address = str(addresses.resolve(target)[0])
-    except (addresses.Refused, ValueError) as exc:
-        return Outcome(None, elapsed(), error=f"refused: {_text(exc)}")
-    except Exception as exc:
+        found = addresses.resolve(target)
+    except Exception as exc:  # Refused, or a URL an older rule let through: the attempt's error
         return Outcome(None, elapsed(), error=f"refused: {_text(exc)}")
     sent = {
         **headers,
@@ -114,10 +113,32 @@ def post(connections: Connections, url: str, body: bytes, headers: dict[str, str
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
     }
+    error = "no address"
+    for address in map(str, found):
+        connection = connections.get(target, address)
+        if connection.sock is None:
+            try:
+                connection.connect()
+            except OSError as exc:  # refused, timed out, TLS: the next address, if there is one
+                connections.discard(target, address)
+                error = _error_text(exc)
+                continue
+        return _send(connections, target, address, body, sent, elapsed)
+    return Outcome(None, elapsed(), error=error)
+
+
+def _send(
+    connections: Connections,
+    target: addresses.Target,
+    address: str,
+    body: bytes,
+    headers: dict[str, str],
+    elapsed: Callable[[], int],
+) -> Outcome:
     for fresh in (False, True):  # a kept connection the receiver closed meanwhile: once more on a new one
         connection = connections.get(target, address)
         try:
-            return _exchange(connection, target, body, sent, elapsed)
+            return _exchange(connection, target, body, headers, elapsed)
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
             connections.discard(target, address)
             if fresh:
@@ -133,7 +154,7 @@ def _exchange(
     target: addresses.Target,
     body: bytes,
     headers: dict[str, str],
-    elapsed: Any,
+    elapsed: Callable[[], int],
 ) -> Outcome:
     connection.request("POST", target.path, body=body, headers=headers, encode_chunked=False)
     response = connection.getresponse()

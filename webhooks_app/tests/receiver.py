@@ -8,6 +8,7 @@ waits for before answering), ``redirect_to`` (a Location to answer 302 with).
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     count: int = 0
     message_ids: set[str] = field(default_factory=set)  # distinct webhook-ids received
+    server_names: list[str | None] = field(default_factory=list)
     begun: int = 0  # requests that arrived, answered or not
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
@@ -122,10 +124,14 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running(receiver: Receiver | None = None, port: int = 0) -> Iterator[Receiver]:
-    """Serve ``receiver`` on 127.0.0.1 (``port``, or any free one) until the block ends."""
+def running(receiver: Receiver | None = None, port: int = 0, tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """Serve ``receiver`` on 127.0.0.1 (``port``, or any free one) until the block ends; over TLS with ``tls``
+    (the names clients asked for, SNI, go to ``receiver.server_names``)."""
     receiver = receiver or Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(receiver))
+    if tls is not None:
+        tls.sni_callback = lambda connection, name, context: receiver.server_names.append(name)
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -4,10 +4,13 @@ change, refused to internal addresses, never following redirects, within what th
 
 from __future__ import annotations
 
+import io
+import ssl
 import threading
 import time
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
@@ -309,3 +312,47 @@ def test_changing_a_webhook_does_not_move_its_cursor_back(acme, admin, owner, re
     deliver()
 
     assert receiver.count == 1
+
+
+@pytest.fixture
+def tls_pair(tmp_path, monkeypatch) -> ssl.SSLContext:
+    """A receiver's TLS context for ``localhost``, whose self-signed certificate the worker trusts (OpenSSL's
+    SSL_CERT_FILE: the default context reads it)."""
+    call_command("selfsigned", host=["localhost"], directory=str(tmp_path), stdout=io.StringIO())
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "fullchain.pem"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "fullchain.pem", tmp_path / "privkey.pem")
+    return context
+
+
+def test_https_deliveries_name_the_host_in_tls_and_host_while_connecting_to_the_checked_address(
+    acme, admin, owner, fast_retries, tls_pair
+):
+    with override_settings(WEBHOOK_ALLOWED_HOSTS=["localhost"]), running(tls=tls_pair) as receiver:
+        url = f"https://localhost:{receiver.port}/hooks/registry"
+        response = admin.post("/v1/webhooks", {"url": url, "events": ["item.created"]}, format="json")
+        receiver.secret = response.json()["secret"]
+        create_model(owner, "churn", visibility="public")
+
+        deliver(until=lambda: receiver.count == 1)
+
+    assert receiver.received[0].error == ""
+    assert receiver.received[0].headers["host"] == f"localhost:{receiver.port}"
+    assert "localhost" in receiver.server_names
+
+
+def test_a_certificate_for_another_name_is_refused(acme, admin, owner, fast_retries, tmp_path, monkeypatch):
+    call_command("selfsigned", host=["elsewhere.example"], directory=str(tmp_path), stdout=io.StringIO())
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "fullchain.pem"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "fullchain.pem", tmp_path / "privkey.pem")
+    with override_settings(WEBHOOK_ALLOWED_HOSTS=["localhost"]), running(tls=context) as receiver:
+        url = f"https://localhost:{receiver.port}/hooks/registry"
+        admin.post("/v1/webhooks", {"url": url, "events": ["item.created"]}, format="json")
+        create_model(owner, "churn", visibility="public")
+
+        deliver(until=lambda: acme.count(Attempt) >= 1)
+
+    assert receiver.count == 0
+    with tenancy.using_tenant(acme.tenant):
+        assert Attempt.objects.order_by("id").first().error.startswith("TLS:")
