@@ -356,3 +356,15 @@ def test_a_certificate_for_another_name_is_refused(acme, admin, owner, fast_retr
     assert receiver.count == 0
     with tenancy.using_tenant(acme.tenant):
         assert Attempt.objects.order_by("id").first().error.startswith("TLS:")
+
+
+def test_after_a_rotation_deliveries_are_signed_with_the_new_secret(acme, admin, owner, receiver):
+    hook = subscribe(admin, receiver)
+    old_secret = receiver.secret
+    receiver.secret = admin.post(f"/v1/webhooks/{hook['_id']}/secret").json()["secret"]
+    create_model(owner, "churn", visibility="public")
+
+    deliver(until=lambda: receiver.count == 1)
+
+    assert receiver.received[0].error == ""
+    assert receiver.secret != old_secret

@@ -38,6 +38,10 @@ def test_an_admin_creates_a_webhook_and_sees_its_secret_once(acme, admin):
     assert [hook["_id"] for hook in listed["docs"]] == [created["_id"]]
     assert "secret" not in listed["docs"][0]
     assert acme.count(Webhook, pk=created["_id"], secret=created["secret"]) == 1
+    [entry] = [e for e in admin.get("/v1/log").json()["docs"] if e["resource"] == "webhook"]
+    assert entry["action"] == "create"
+    assert entry["target"] == created["_id"]
+    assert created["secret"] not in str(entry)
 
 
 @pytest.mark.parametrize("persona", ["owner", "reader", "outsider"])
