@@ -470,7 +470,8 @@ def main() -> int:
                 host="127.0.0.1", port=environment.pg_port, user="postgres", dbname="postgres", autocommit=True
             ) as connection:
                 connection.execute("CREATE DATABASE mlflow")
-            store = f"postgresql://postgres@127.0.0.1:{environment.pg_port}/mlflow"
+            # psycopg2 named: SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3, not in the peer venv
+            store = f"postgresql+psycopg2://postgres@127.0.0.1:{environment.pg_port}/mlflow"
             target: Any = environment.pg_port
         else:
             store = f"sqlite:///{work / 'mlflow.sqlite3'}"
