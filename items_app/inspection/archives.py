@@ -17,7 +17,7 @@ from typing import Any
 
 from items_app.inspection import NOT_APPLICABLE, Inspection
 from items_app.inspection import pickles as scanner
-from items_app.inspection.pickles import MAX_GLOBALS, DeflatedStream, Scan, StoredStream, scan
+from items_app.inspection.pickles import MAX_GLOBALS, DeflatedStream, Scan, StoredStream, Stream, scan
 from items_app.inspection.source import Malformed, Source
 
 MAX_LISTED = 1_000  # members listed in the facts
@@ -167,10 +167,10 @@ def read_zip(source: Source, filename: str) -> Inspection:
         if stream is None:
             found.error = f"{name[:80]}: compression method {method} is not read"
             continue
-        if not name.lower().endswith((".pkl", ".pickle")) and not _is_pickle_start(stream.peek(2)):
+        if not name.lower().endswith((".pkl", ".pickle")) and not _is_pickle_start(stream.data(2)):
             continue  # a checkpoint's other file (weights, a tokenizer) named .bin or .pt that is no pickle
         member = scan(stream)
-        budget = max(0, budget - stream.consumed)
+        budget = max(0, budget - len(stream.read))
         if member.error:
             member.error = f"{name[:80]}: {member.error}"
         found.merge(member)
@@ -181,9 +181,7 @@ def read_zip(source: Source, filename: str) -> Inspection:
     return scanned("pytorch" if torch else "zip", facts, found)
 
 
-def _member_stream(
-    source: Source, name: str, method: int, compressed: int, offset: int, limit: int
-) -> StoredStream | None:
+def _member_stream(source: Source, name: str, method: int, compressed: int, offset: int, limit: int) -> Stream | None:
     local = source.read_at(offset, 30)
     if local[:4] != LOCAL:
         raise Malformed(f"member {name[:80]!r} has no local header at {offset}")
@@ -250,7 +248,7 @@ def read_tar(source: Source, filename: str) -> Inspection:
     for _name, start, size in pickles:
         stream = StoredStream(source, start, size, budget)
         found.merge(scan(stream))
-        budget = max(0, budget - stream.consumed)
+        budget = max(0, budget - len(stream.read))
     facts["pickle_members"] = [name[:MAX_NAME] for name, *_ in pickles]
     return scanned("tar", facts, found)
 

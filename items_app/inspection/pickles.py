@@ -16,17 +16,20 @@ prove a pickle safe: an allowed callable may be abused in ways no list foresees 
 
 from __future__ import annotations
 
+import io
 import pickletools
 import zlib
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import Any, cast
 
 from items_app.inspection.source import Malformed, Source
 
 MAX_SCAN = 64 * 1024 * 1024  # bytes of pickle stream scanned per file; the rest is "cut off"
+FIRST_READ = 1024 * 1024  # bytes of a pickle stream read first
 MAX_LINE = 64 * 1024  # a protocol-0 argument line
 MAX_STACK = 100_000
-MAX_GLOBALS = 100
+MAX_GLOBALS = 100  # reported
+KEPT_GLOBALS = 1_000  # distinct imports kept while scanning
 MAX_PICKLES = 8  # pickles one after another in one stream (a legacy torch.save writes five)
 CHUNK = 64 * 1024
 
@@ -219,119 +222,116 @@ def classify(module: str, name: str) -> str:
     return "suspicious"
 
 
-class _Stream:
-    """A file-like window on a pickle stream for ``genops``: at most ``limit`` bytes; ``cut_off`` says the
-    limit (not the stream's end) stopped a read."""
+class Stream:
+    """A pickle stream to scan, ``length`` bytes of which at most ``limit`` are read (into memory: ``genops``
+    over ``io.BytesIO`` is twice as fast as over a reader written in Python). ``data(size)`` answers the
+    first ``size`` bytes, reading only what earlier calls did not."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.buffer = bytearray()
-        self.consumed = 0
-        self.cut_off = False
-        self.ended = False
+    def __init__(self, length: int, limit: int | None) -> None:
+        self.length = length
+        self.limit = MAX_SCAN if limit is None else limit
+        self.available = min(length, self.limit)
+        self.read = b""
 
-    def _more(self) -> bytes:  # the next chunk of the stream, b"" at its end
+    def _extend(self, size: int) -> bytes:  # the next ``size`` bytes of the stream
         raise NotImplementedError
 
-    def _fill(self, wanted: int) -> None:
-        while len(self.buffer) < wanted and not self.ended:
-            if self.consumed + len(self.buffer) >= self.limit:
-                self.cut_off = True
-                return
-            chunk = self._more()
-            if not chunk:
-                self.ended = True
-            self.buffer += chunk[: self.limit - self.consumed - len(self.buffer)]
+    def cut(self) -> bool:
+        """Whether the stream goes on past the limit."""
+        raise NotImplementedError
 
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            raise Malformed("an unbounded read of a pickle")
-        self._fill(size)
-        data = bytes(self.buffer[:size])
-        del self.buffer[:size]
-        self.consumed += len(data)
-        return data
-
-    def readline(self) -> bytes:
-        searched = 0
-        while True:
-            newline = self.buffer.find(b"\n", searched)
-            if newline >= 0:
-                return self.read(newline + 1)
-            searched = len(self.buffer)
-            if searched >= MAX_LINE or self.ended or self.cut_off:
-                return self.read(min(searched, MAX_LINE))
-            self._fill(searched + CHUNK)
-            if len(self.buffer) == searched:
-                return self.read(searched)
-
-    def tell(self) -> int:
-        return self.consumed
-
-    def peek(self, size: int) -> bytes:
-        self._fill(size)
-        return bytes(self.buffer[:size])
+    def data(self, size: int) -> bytes:
+        size = min(size, self.available)
+        if size > len(self.read):
+            self.read += self._extend(size - len(self.read))
+        return self.read[:size]
 
 
-class StoredStream(_Stream):
+class StoredStream(Stream):
     """``length`` bytes of ``source`` from ``start``, as stored."""
 
     def __init__(self, source: Source, start: int, length: int, limit: int | None = None) -> None:
-        super().__init__(MAX_SCAN if limit is None else limit)
+        super().__init__(length, limit)
         self.source = source
-        self.next = start
-        self.end = start + length
+        self.start = start
 
-    def _more(self) -> bytes:
-        length = min(CHUNK, self.end - self.next)
-        if length <= 0:
-            return b""
-        data = self.source.read_at(self.next, length)
-        self.next += length
-        return data
+    def _extend(self, size: int) -> bytes:
+        return self.source.read_at(self.start + len(self.read), size)
+
+    def cut(self) -> bool:
+        return self.length > self.limit
 
 
-class DeflatedStream(StoredStream):
-    """A zip member compressed with deflate, inflated as it is read (never more than the limit)."""
+class DeflatedStream(Stream):
+    """A zip member compressed with deflate, inflated as far as asked, in bounded steps."""
 
     def __init__(self, source: Source, start: int, length: int, limit: int | None = None) -> None:
-        super().__init__(source, start, length, limit)
+        super().__init__(1 << 62, limit)  # the inflated length is known only at the end
+        self.source = source
+        self.position = start
+        self.end = start + length
         self.inflater = zlib.decompressobj(-15)
+        self.pending = b""
 
-    def _more(self) -> bytes:
-        while True:
-            pending = self.inflater.unconsumed_tail
-            if not pending:
-                if self.inflater.eof:
-                    return b""
-                pending = super()._more()
-                if not pending:
-                    return self.inflater.flush()
-            try:
-                data = self.inflater.decompress(pending, CHUNK)
-            except zlib.error:
-                raise Malformed("a deflated member is corrupt") from None
-            if data or self.inflater.eof:
-                return data
+    def _extend(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        have = 0
+        try:
+            while have < size and not self.inflater.eof:
+                if not self.pending:
+                    if self.position >= self.end:
+                        break
+                    self.pending = self.source.read_at(self.position, min(CHUNK, self.end - self.position))
+                    self.position += len(self.pending)
+                data = self.inflater.decompress(self.pending, size - have)
+                self.pending = self.inflater.unconsumed_tail
+                parts.append(data)
+                have += len(data)
+        except zlib.error:
+            raise Malformed("a deflated member is corrupt") from None
+        if have < size:  # the member ends here
+            self.available = len(self.read) + have
+        return b"".join(parts)
+
+    def cut(self) -> bool:
+        return not self.inflater.eof and (bool(self.pending) or self.position < self.end)
 
 
 @dataclass
 class Scan:
     """What the scan of one pickle stream found."""
 
-    globals: set[tuple[str, str]] = field(default_factory=set)  # (module, name)
+    globals: set[tuple[str, str]] = field(default_factory=set)  # (module, name), bounded
+    levels: set[str] = field(default_factory=set)  # of every import seen, kept or not
+    dangerous: int = 0  # dangerous imports kept
     pickles: int = 0
     cut_off: bool = False
     error: str | None = None
 
+    def add(self, module: Any, name: Any) -> None:
+        module = module if isinstance(module, str) and module else UNKNOWN
+        name = name if isinstance(name, str) and name else UNKNOWN
+        if (module, name) in self.globals:
+            return
+        level = classify(module, name)
+        self.levels.add(level)
+        # a pickle that imports thousands of other names first cannot push the dangerous ones out
+        if level == "dangerous" and self.dangerous < KEPT_GLOBALS:
+            self.dangerous += 1
+            self.globals.add((module, name))
+        elif len(self.globals) - self.dangerous < KEPT_GLOBALS:
+            self.globals.add((module, name))
+
     def merge(self, other: Scan) -> None:
         self.globals |= other.globals
+        self.levels |= other.levels
+        self.dangerous += other.dangerous
         self.pickles += other.pickles
         self.cut_off = self.cut_off or other.cut_off
         self.error = other.error or self.error
 
     def verdict(self) -> str:
-        levels = {classify(module, name) for module, name in self.globals}
+        levels = self.levels
         if "dangerous" in levels:
             return "dangerous"
         if "suspicious" in levels or self.cut_off or self.error:
@@ -345,90 +345,129 @@ class Scan:
         )
 
     def flagged(self) -> list[str]:
-        """The globals that made the verdict (those not safe), sorted."""
-        return sorted(self.names("dangerous") + self.names("suspicious"))
+        """The globals that made the verdict (those not safe), sorted, the dangerous ones first when they
+        are more than the report holds."""
+        dangerous = self.names("dangerous")
+        return sorted(dangerous + self.names("suspicious")[: max(0, MAX_GLOBALS - len(dangerous))])
 
 
 _MARK = object()
 
+# What each opcode does to the stack, computed once from pickletools' own descriptions:
+# (pops up to a mark?, items popped below the mark or in all, pushes: None or the mark)
+_PUSH, _GET, _MEMOIZE, _PUT, _DUP, _GLOBAL, _INST, _STACK_GLOBAL, _EXT, _OTHER = range(10)
 
-def scan(stream: _Stream) -> Scan:
-    """Scan the pickles of ``stream``, one after another while the next one starts with PROTO."""
+
+def _effects() -> dict[str, tuple[int, bool, int, tuple[Any, ...]]]:
+    kinds = {
+        **dict.fromkeys(STRING_OPS, _PUSH),
+        **dict.fromkeys(GET_OPS, _GET),
+        **dict.fromkeys(PUT_OPS, _PUT),
+        "MEMOIZE": _MEMOIZE,
+        "DUP": _DUP,
+        "GLOBAL": _GLOBAL,
+        "INST": _INST,
+        "STACK_GLOBAL": _STACK_GLOBAL,
+        "EXT1": _EXT,
+        "EXT2": _EXT,
+        "EXT4": _EXT,
+    }
+    table = {}
+    for opcode in pickletools.opcodes:
+        before = opcode.stack_before
+        marked = pickletools.markobject in before
+        pops = before.index(pickletools.markobject) if marked else len(before)
+        pushes = tuple(_MARK if item is pickletools.markobject else None for item in opcode.stack_after)
+        table[opcode.name] = (kinds.get(opcode.name, _OTHER), marked, pops, pushes)
+    return table
+
+
+_EFFECTS = _effects()
+
+
+def scan(stream: Stream) -> Scan:
+    """Scan the pickles of ``stream``: its first MiB, and four times more each time the pickles run past
+    what was read, up to the limit (so the small pickles before a legacy checkpoint's raw bytes cost a MiB
+    of reading, and a scan never does more than about 4/3 of the work of one pass over what it needed)."""
+    size = FIRST_READ
+    while True:
+        data = stream.data(size)
+        found, starved = _scan_bytes(data, whole=len(data) >= stream.available)
+        if not starved:
+            return found
+        if len(data) >= stream.available:
+            if stream.cut():  # the pickle breaks where the limit cut it: unread, not broken
+                found.cut_off = True
+                found.error = None
+            return found
+        size *= 4
+
+
+def _scan_bytes(data: bytes, whole: bool) -> tuple[Scan, bool]:
+    """The scan of ``data``, and whether it ran out of bytes (more of the stream could change it)."""
     found = Scan()
+    file = io.BytesIO(data)
     for _ in range(MAX_PICKLES):
         try:
-            _scan_one(stream, found)
-        except Malformed:
-            raise
+            _scan_one(file, found)
         except Exception as error:  # genops raises ValueError for broken streams, others for odd ones
-            if stream.cut_off:
-                found.cut_off = True
-            elif found.pickles == 0:
+            if file.tell() >= len(data) and not whole:
+                return found, True
+            if found.pickles == 0:
                 found.error = f"not a pickle: {str(error)[:120]}"
             # after complete pickles, what follows (a legacy torch file's raw storage bytes) is data
-            return found
+            return found, file.tell() >= len(data)
         found.pickles += 1
-        following = stream.peek(2)
+        following = data[file.tell() : file.tell() + 2]
+        if len(following) < 2 and not whole:
+            return found, True
         if len(following) < 2 or following[0] != 0x80 or not 2 <= following[1] <= 5:
-            return found
-    return found
+            return found, False
+    return found, False
 
 
-def _scan_one(stream: _Stream, found: Scan) -> None:
+def _scan_one(file: io.BytesIO, found: Scan) -> None:
+    """One pickle, with a model of its stack and memo good enough to name what STACK_GLOBAL imports."""
     stack: list[Any] = []
     memo: dict[int, Any] = {}
-
-    def pop() -> Any:
-        return stack.pop() if stack else None
+    push = stack.append
 
     def pop_to_mark() -> None:
         while stack:
             if stack.pop() is _MARK:
                 return
 
-    def add(module: Any, name: Any) -> None:
-        module = module if isinstance(module, str) and module else UNKNOWN
-        name = name if isinstance(name, str) and name else UNKNOWN
-        if len(found.globals) < 10 * MAX_GLOBALS:
-            found.globals.add((module, name))
-
-    for opcode, argument, _position in pickletools.genops(cast(IO[bytes], stream)):
-        name = opcode.name
-        if name in STRING_OPS:
-            stack.append(argument)
-        elif name in GET_OPS:
-            stack.append(memo.get(cast(int, argument)))
-        elif name == "MEMOIZE":
+    for opcode, argument, _position in pickletools.genops(file):
+        kind, marked, pops, pushes = _EFFECTS[opcode.name]
+        if kind == _PUSH:
+            push(argument)
+        elif kind == _OTHER:
+            if marked:
+                pop_to_mark()
+            for _ in range(pops):
+                if stack:
+                    stack.pop()
+            stack.extend(pushes)
+        elif kind == _GET:
+            push(memo.get(cast(int, argument)))
+        elif kind == _MEMOIZE:
             memo[len(memo)] = stack[-1] if stack else None
-        elif name in PUT_OPS:
+        elif kind == _PUT:
             memo[cast(int, argument)] = stack[-1] if stack else None
-        elif name == "DUP":
-            stack.append(stack[-1] if stack else None)
-        elif name in ("GLOBAL", "INST"):
+        elif kind == _DUP:
+            push(stack[-1] if stack else None)
+        elif kind in (_GLOBAL, _INST):
             module, _, attribute = str(argument).partition(" ")
-            add(module, attribute)
-            if name == "INST":
+            found.add(module, attribute)
+            if kind == _INST:
                 pop_to_mark()
-            stack.append(None)
-        elif name == "STACK_GLOBAL":
-            attribute = pop()
-            add(pop(), attribute)
-            stack.append(None)
-        elif name in ("EXT1", "EXT2", "EXT4"):
-            add(UNKNOWN, UNKNOWN)  # the copyreg extension registry: a callable we cannot name
-            stack.append(None)
-        else:
-            before = opcode.stack_before
-            if pickletools.markobject in before:
-                pop_to_mark()
-                for _ in range(before.index(pickletools.markobject)):
-                    pop()
-            else:
-                for _ in before:
-                    pop()
-            for item in opcode.stack_after:
-                stack.append(_MARK if item is pickletools.markobject else None)
+            push(None)
+        elif kind == _STACK_GLOBAL:
+            named = stack.pop() if stack else None
+            found.add(stack.pop() if stack else None, named)
+            push(None)
+        else:  # EXT1, EXT2, EXT4: the copyreg extension registry, a callable we cannot name
+            found.add(UNKNOWN, UNKNOWN)
+            push(None)
         if len(stack) > MAX_STACK:
             del stack[: len(stack) - MAX_STACK]
-    if stream.cut_off:
-        found.cut_off = True

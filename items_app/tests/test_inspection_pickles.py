@@ -281,3 +281,39 @@ def test_a_member_named_bin_that_is_a_pickle_is_scanned():
     inspection = inspect_bytes(data, "model.pt")
     assert (inspection.safety, inspection.safety_globals) == ("dangerous", ["posix.system"])
     assert inspection.facts["pickle_members"] == ["archive/data.pkl", "optimizer.bin"]
+
+
+def test_a_pickle_longer_than_the_first_read_is_scanned_to_its_end():
+    data = pickle.dumps([float(i) for i in range(300_000)] + [Shell()], protocol=2)  # 2.7 MB, the import last
+    assert len(data) > pickles.FIRST_READ
+    inspection = inspect_bytes(data, "model.pkl")
+    assert (inspection.safety, inspection.safety_globals, inspection.facts["pickles"]) == (
+        "dangerous",
+        ["posix.system"],
+        1,
+    )
+
+
+def test_a_deflated_pickle_longer_than_the_first_read_is_scanned_to_its_end():
+    data = torch_zip({"numbers": [float(i) for i in range(300_000)], "payload": Shell()}, zipfile.ZIP_DEFLATED)
+    inspection = inspect_bytes(data, "model.pt")
+    assert (inspection.safety, inspection.safety_globals) == ("dangerous", ["posix.system"])
+    assert "cut_off" not in inspection.facts
+
+
+def test_a_legacy_checkpoint_is_scanned_without_reading_its_weights():
+    data = legacy_torch() + bytes(16 * 1024 * 1024)
+    file = CountingFile(data)
+    inspection = inspect_file(file, len(data), "model.bin")
+    assert (inspection.format, inspection.safety, inspection.facts["pickles"]) == ("pytorch", "safe", 5)
+    assert file.bytes_read <= pickles.FIRST_READ + 64 * 1024
+
+
+def test_a_pickle_cannot_hide_a_dangerous_import_behind_thousands_of_harmless_ones():
+    harmless = [f"mylib.layer{i}" for i in range(3000)]
+    body = b"".join(f"c{module}\nLayer\n0".encode() for module in harmless)  # GLOBAL then POP, 3000 times
+    data = b"\x80\x02" + body + pickle.dumps(Shell(), protocol=2)[2:]
+    inspection = inspect_bytes(data, "model.pkl")
+    assert inspection.safety == "dangerous"
+    assert "posix.system" in inspection.safety_globals
+    assert len(inspection.safety_globals) == 100
