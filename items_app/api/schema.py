@@ -286,7 +286,7 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
             "the sha256 announced at creation).",
             parameters=[ID, UPLOAD_ID, *TUS_PATCH],
             request={"application/offset+octet-stream": OpenApiTypes.BINARY},
-            responses={204: TUS_ANSWER, **errors(400, 401, 403, 404, 409, 410, 412, 415, 460, 507)},
+            responses={204: TUS_ANSWER, **errors(400, 401, 403, 404, 409, 410, 412, 415, 422, 460, 507)},
             tags=tags,
         ),
         extend_schema(
@@ -316,7 +316,7 @@ def routes_of(kind: ItemKind) -> dict[str, Any]:
         description="Join the parts, check size and SHA-256 (one read), record the version.",
         parameters=[ID, UPLOAD_ID],
         request=DirectCompleteInput,
-        responses=ok(Version, 201, 400, 401, 403, 404, 409, 410, 503),
+        responses=ok(Version, 201, 400, 401, 403, 404, 409, 410, 422, 503),
         tags=tags,
     )
     operations["aliases"] = extend_schema(
