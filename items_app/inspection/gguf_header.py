@@ -172,6 +172,8 @@ class _Header:
             return [self.value(element, depth + 1) for _ in range(length)]
         if element in SCALARS:
             self.source.skip(length * smallest)
+        elif element == STRING:
+            self.source.skip_strings(length, MAX_STRING)
         else:
             for _ in range(length):
                 self.value(element, depth + 1)
