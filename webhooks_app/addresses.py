@@ -64,6 +64,11 @@ def parse(url: str) -> Target:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise Invalid("url: no host")
+    if not host.isascii():  # an internationalised name: its ASCII form (punycode) is what DNS and Host carry
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise Invalid(f"url: {host!r} is not a valid host name") from None
     if parts.fragment:
         raise Invalid("url: no #fragment")
     path = parts.path or "/"

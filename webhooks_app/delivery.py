@@ -143,7 +143,7 @@ def _send(
             connections.discard(target, address)
             if fresh:
                 return Outcome(None, elapsed(), error=f"connection closed: {_text(exc)}")
-        except (OSError, http.client.HTTPException) as exc:
+        except Exception as exc:  # OSError, HTTPException, a header http.client refuses: the attempt failed
             connections.discard(target, address)
             return Outcome(None, elapsed(), error=_error_text(exc))
     raise AssertionError("unreachable")

@@ -113,7 +113,7 @@ class Worker:
             try:
                 with tenancy.using_tenant(tenant):
                     busy = self.tenant_round() or busy
-            except DatabaseError:  # a tenant deleted meanwhile, a database restarting: the next round
+            except Exception:  # a tenant deleted meanwhile, a database restarting: the next round
                 logger.warning("webhooks of tenant %s skipped this round", tenant.id, exc_info=True)
         return busy
 
@@ -135,6 +135,8 @@ class Worker:
             if self.claim(webhook_id):
                 try:
                     busy = self.serve(webhook_id) or busy
+                except Exception:  # one webhook's trouble (a deleted row, a bug) never stops the others
+                    logger.exception("webhook %s skipped this round", webhook_id)
                 finally:
                     self.release(webhook_id)
         return busy

@@ -368,3 +368,16 @@ def test_after_a_rotation_deliveries_are_signed_with_the_new_secret(acme, admin,
 
     assert receiver.received[0].error == ""
     assert receiver.secret != old_secret
+
+
+def test_a_webhook_the_worker_cannot_serve_does_not_hold_back_the_others(acme, admin, owner, receiver):
+    broken = subscribe(admin, Receiver(port=receiver.port))
+    subscribe(admin, receiver)
+    with tenancy.using_tenant(acme.tenant):  # a URL no rule of today lets in, stored by an older version
+        Webhook.objects.filter(pk=broken["_id"]).update(url="http://ex ample.org/\u00e9")
+    create_model(owner, "churn", visibility="public")
+
+    deliver(until=lambda: receiver.count == 1 and acme.count(Attempt, webhook_id=broken["_id"]) >= 1)
+
+    with tenancy.using_tenant(acme.tenant):
+        assert Attempt.objects.get(webhook_id=broken["_id"], attempt=1).error.startswith("refused:")

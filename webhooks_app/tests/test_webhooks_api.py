@@ -191,3 +191,8 @@ def test_a_new_webhook_has_an_empty_delivery_log(admin):
     assert log["docs"] == []
     missing = admin.post(f"/v1/webhooks/{hook['_id']}/deliveries/12345/redeliver")
     assert error_of(missing) == (404, "resource_not_found")
+
+
+def test_an_internationalised_host_name_is_taken_and_a_broken_one_refused(admin):
+    assert create(admin, url="https://bücher.example/hook").status_code == 201
+    assert error_of(create(admin, url="https://a..b\u0300.example/hook"))[0] == 400
