@@ -46,6 +46,7 @@ EVENTS_PER_BATCH = 500  # events considered per transaction that queues them
 MESSAGES_PER_READ = 100  # pending messages read at once, delivered in order
 TURN_SECONDS = 2.0  # a claim's turn: then the lease is given back, so that every endpoint gets its turns
 MAX_BACKOFF_SECONDS = 3600.0  # retries back off up to an hour apart
+PRUNE_EVERY = 3600.0  # seconds between a worker's prunes of one tenant's delivery log
 
 
 def message_id(webhook: Webhook, event: Event) -> str:
@@ -82,6 +83,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
         self.stopping = threading.Event()
         self.connections = delivery.Connections()
+        self.pruned: dict[str, float] = {}  # database alias -> time.monotonic() of this worker's last prune
 
     def stop(self) -> None:
         self.stopping.set()
@@ -119,6 +121,7 @@ class Worker:
 
     def tenant_round(self) -> bool:
         now = timezone.now()
+        self.prune_if_due(now)
         latest = Event.objects.aggregate(latest=Max("id"))["latest"] or 0
         pending = Message.objects.filter(webhook=OuterRef("pk"), state=MessageState.PENDING)
         candidates = (
@@ -140,6 +143,15 @@ class Worker:
                 finally:
                     self.release(webhook_id)
         return busy
+
+    def prune_if_due(self, now: datetime) -> None:
+        """The delivery log and the messages done with are kept as long as the events (EVENT_RETENTION_DAYS);
+        each worker prunes each tenant at most once every PRUNE_EVERY seconds."""
+        alias = Webhook.objects.db
+        if time.monotonic() - self.pruned.get(alias, -PRUNE_EVERY) < PRUNE_EVERY:
+            return
+        self.pruned[alias] = time.monotonic()
+        prune(now - timedelta(days=settings.EVENT_RETENTION_DAYS))
 
     # ------------------------------------------------------------ the lease
 
@@ -275,6 +287,15 @@ class Worker:
         if disable:
             logger.warning("webhook %s disabled: %s", webhook.pk, disable)
         return outcome.delivered
+
+
+def prune(older_than: datetime) -> int:
+    """Delete the current tenant's delivery attempts from before ``older_than``, and its delivered or failed
+    messages queued before then (pending ones stay: their endpoint still owes them); how many rows went."""
+    attempts, _ = Attempt.objects.filter(timestamp__lt=older_than).delete()
+    done = Message.objects.filter(created__lt=older_than).exclude(state=MessageState.PENDING)
+    messages, _ = done.delete()
+    return attempts + messages
 
 
 def run_until_idle(worker: Worker, *, rounds: int = 1000, condition: Callable[[], bool] | None = None) -> None:

@@ -8,11 +8,14 @@ import io
 import ssl
 import threading
 import time
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from items_app import kinds, services
 from tenants_app import tenancy
@@ -381,3 +384,21 @@ def test_a_webhook_the_worker_cannot_serve_does_not_hold_back_the_others(acme, a
 
     with tenancy.using_tenant(acme.tenant):
         assert Attempt.objects.get(webhook_id=broken["_id"], attempt=1).error.startswith("refused:")
+
+
+def test_the_delivery_log_is_kept_as_long_as_the_events(acme, admin, owner, receiver):
+    subscribe(admin, receiver)
+    create_model(owner, "churn", visibility="public")
+    deliver(until=lambda: receiver.count == 1)
+    long_ago = timezone.now() - timedelta(days=settings.EVENT_RETENTION_DAYS + 1)
+    with tenancy.using_tenant(acme.tenant):
+        Attempt.objects.update(timestamp=long_ago)
+        Message.objects.update(created=long_ago)
+        webhook = Webhook.objects.get()
+        owed = Message.objects.create(webhook=webhook, event_id=0, event_type="x", message_id="m", body="{}")
+        Message.objects.filter(pk=owed.pk).update(created=long_ago, next_attempt=timezone.now() + timedelta(days=1))
+
+    Worker().round()
+
+    assert acme.count(Attempt) == 0
+    assert acme.count(Message) == 1  # the pending one: its endpoint still owes it
