@@ -9,6 +9,7 @@ second. See docs/inspection.md.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -17,6 +18,7 @@ from items_app.inspection.source import Malformed, Source
 FORMATS = ("onnx", "safetensors", "gguf", "pytorch", "pickle", "zip", "tar", "unknown")
 SAFETY = ("safe", "suspicious", "dangerous", "not_applicable")
 NOT_APPLICABLE = "not_applicable"
+MAX_FACTS = 256 * 1024  # bytes of JSON a file's facts may take
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,26 @@ def inspect_file(file: BinaryIO, size: int, filename: str) -> Inspection:
         return unknown(str(malformed)[:200], claimed)
     except RecursionError:
         return unknown("nested too deeply", claimed)
-    return Inspection(found.format, storable(found.facts), found.safety, storable(found.safety_globals))
+    return Inspection(found.format, bounded(storable(found.facts)), found.safety, storable(found.safety_globals))
+
+
+def bounded(facts: dict[str, Any]) -> dict[str, Any]:
+    """``facts`` within ``MAX_FACTS`` bytes of JSON: the largest entries are dropped (named under "cut")
+    until they fit. Each reader bounds its own lists and strings; this bounds their sum, which a hostile
+    file (an ONNX model with a thousand inputs of long symbolic dimensions) could make megabytes."""
+    sizes = {key: len(json.dumps(value)) for key, value in facts.items()}
+    total = sum(sizes.values())
+    if total <= MAX_FACTS:
+        return facts
+    kept = dict(facts)
+    cut = []
+    for key in sorted(sizes, key=sizes.__getitem__, reverse=True):
+        if total <= MAX_FACTS:
+            break
+        del kept[key]
+        cut.append(key)
+        total -= sizes[key]
+    return {**kept, "cut": sorted(cut)}
 
 
 def storable(value: Any) -> Any:

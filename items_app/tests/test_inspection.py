@@ -410,3 +410,28 @@ def test_damaged_copies_of_every_format_never_raise_and_always_give_json():
         inspection = inspect_bytes(bytes(data), name)
         assert inspection.format in ("unknown", name.rsplit(".", 1)[1])
         json.dumps(inspection.facts, allow_nan=False)
+
+
+def test_facts_of_a_hostile_size_are_cut_to_their_bound():
+    from onnx import TensorProto, helper
+
+    # 100 inputs of 8 dimensions, each named by 500 characters: 400 KB of facts
+    inputs = [
+        helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, [f"{d}{'n' * 499}" for d in range(8)])
+        for i in range(100)
+    ]
+    graph = helper.make_graph([], "g", inputs, [])
+    model = helper.make_model(graph, producer_name="tests", opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    facts = inspect_bytes(model.SerializeToString(), "model.onnx").facts
+    assert facts == {
+        "ir_version": 10,
+        "opset": {"ai.onnx": 17},
+        "producer": {"name": "tests", "version": None},
+        "outputs": [],
+        "nodes": 0,
+        "initializers": 0,
+        "parameters": 0,
+        "metadata": {},
+        "cut": ["inputs"],
+    }
