@@ -1252,7 +1252,8 @@ def environment_for(
     for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "STORAGE", "DATABASE_LOCK_TIMEOUT", "REQUEST_HEAD_TIMEOUT"):
         environment.pop(name, None)  # the defaults of `make run`, whatever this shell sets
     if options.quick:  # so that a lock outage and a slow request head end within a quick phase
-        environment.update({"DATABASE_LOCK_TIMEOUT": "1s", "REQUEST_HEAD_TIMEOUT": "1s"})
+        # 2 s: a batch create behind another on a loaded CI machine can wait over 1 s for the write lock
+        environment.update({"DATABASE_LOCK_TIMEOUT": "2s", "REQUEST_HEAD_TIMEOUT": "1s"})
     if weed is not None:
         environment.update(
             {
@@ -1275,7 +1276,7 @@ def main() -> int:
     parser.add_argument("--storage", choices=("local", "s3"), default="local")
     parser.add_argument("--clients", type=int, default=50, help="clients of the mixed load (50)")
     parser.add_argument("--seconds", type=float, default=60, help="seconds of the mixed load (60)")
-    parser.add_argument("--phase-seconds", type=float, default=None, help="seconds of each fault phase (10; quick 3)")
+    parser.add_argument("--phase-seconds", type=float, default=None, help="seconds of each fault phase (10; quick 4)")
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=None, help="only these phases")
     parser.add_argument(
         "--quick", action="store_true", help="the bounded form: 4 clients, short phases, exit 1 on a broken rule"
@@ -1292,7 +1293,7 @@ def main() -> int:
     options = parser.parse_args()
     if options.quick:
         options.clients, options.seconds = min(options.clients, 4), min(options.seconds, 5)
-    options.phase_seconds = options.phase_seconds or (2.5 if options.quick else 10.0)
+    options.phase_seconds = options.phase_seconds or (4.0 if options.quick else 10.0)  # longer than the lock timeout
     phases = [phase for phase in options.phases or PHASES if phase != "storage" or options.storage == "s3"]
     work = Path(tempfile.mkdtemp(prefix="registry-load-faults."))
     work.chmod(0o755)  # scripts/postgres.sh runs PostgreSQL as its own user, which must reach its folder
