@@ -435,3 +435,11 @@ def test_facts_of_a_hostile_size_are_cut_to_their_bound():
         "metadata": {},
         "cut": ["inputs"],
     }
+
+
+def test_it_reads_a_zip64_archive():
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, archive.open("big.bin", "w", force_zip64=True) as member:
+        member.write(b"x" * 10)
+    facts = inspect_bytes(buffer.getvalue(), "big.zip").facts
+    assert facts["members"] == [{"name": "big.bin", "size": 10, "compressed_size": 10}]
