@@ -443,3 +443,34 @@ def test_it_reads_a_zip64_archive():
         member.write(b"x" * 10)
     facts = inspect_bytes(buffer.getvalue(), "big.zip").facts
     assert facts["members"] == [{"name": "big.bin", "size": 10, "compressed_size": 10}]
+
+
+def test_it_reads_sequences_custom_domains_and_skips_subgraphs_of_an_onnx_model():
+    from onnx import TensorProto, helper
+
+    branch = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["z"]), helper.make_node("Identity", ["z"], ["w"])],
+        "branch",
+        [],
+        [helper.make_tensor_value_info("w", TensorProto.FLOAT, [2])],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=branch)],
+        "g",
+        [
+            helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [2]),
+        ],
+        [helper.make_tensor_sequence_value_info("y", TensorProto.INT64, None)],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
+    facts = inspect_bytes(model.SerializeToString(), "model.onnx").facts
+    assert facts["opset"] == {"ai.onnx": 17, "com.microsoft": 1}
+    assert facts["inputs"] == [
+        {"name": "c", "type": "BOOL", "shape": []},
+        {"name": "x", "type": "FLOAT", "shape": [2]},
+    ]
+    assert facts["outputs"] == [{"name": "y", "type": "sequence", "shape": None}]
+    assert facts["nodes"] == 1
