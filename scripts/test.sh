@@ -71,6 +71,7 @@ sqlite_only_tests=(
   items_app/tests/test_pages_aliases.py
   items_app/tests/test_pages_compare.py
   items_app/tests/test_pages_item.py
+  items_app/tests/test_cards_browser.py
   registry_project/tests/test_signin_page.py
   tenants_app/tests/test_manage_browser.py
   webhooks_app/tests/test_pages_browser.py
