@@ -39,17 +39,18 @@ DERIVED_FIELDS = {
 # Families of filter fields on version rows (``versions.metadata.<name>``, ``aliases.<alias>.metadata.<name>``):
 # they change with the versions.
 VERSION_FAMILIES = ("versions.metadata.", "versions.facts.", "aliases.")
-# ``versions.facts.<key>``: the scalar facts of the files (``items_app.facts``) a filter can compare, with
-# the kind of their values.
-FACT_FILTERS: dict[str, FieldKind] = {
-    "architecture": "string",
-    "name": "string",
-    "quantization": "string",
-    "context_length": "number",
-    "tensors": "number",
-    "nodes": "number",
-    "ir_version": "number",
-    "version": "number",
+# ``versions.facts.<key>``: the scalar facts of the files (``items_app.facts``) a filter can compare: where
+# each is in a version's ``facts``, and the kind of its values.
+FACT_FILTERS: dict[str, tuple[str, FieldKind]] = {
+    "architecture": ("facts__architecture", "string"),  # GGUF general.architecture
+    "name": ("facts__name", "string"),  # GGUF general.name
+    "quantization": ("facts__quantization__file_type", "string"),  # GGUF file type (Q4_K_M…)
+    "producer": ("facts__producer__name", "string"),  # ONNX producer_name
+    "context_length": ("facts__context_length", "number"),
+    "tensors": ("facts__tensors", "number"),
+    "nodes": ("facts__nodes", "number"),
+    "ir_version": ("facts__ir_version", "number"),
+    "version": ("facts__version", "number"),  # GGUF format version
 }
 
 
@@ -137,8 +138,8 @@ def version_fact(key: str) -> RowsField:
     if key not in FACT_FILTERS:
         names = ", ".join(sorted(FACT_FILTERS))
         raise InvalidFilter(f"versions.facts.{key[:80]}: not a filterable fact; filterable: {names}")
-    kind = FACT_FILTERS[key]
-    return RowsField(Version, "item", FilterField(f"facts__{key}", kind, nullable=True))
+    lookup, kind = FACT_FILTERS[key]
+    return RowsField(Version, "item", FilterField(lookup, kind, nullable=True))
 
 
 def aliased_version_metadata(rest: str) -> MetadataField:

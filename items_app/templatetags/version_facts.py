@@ -79,7 +79,14 @@ def fact_lines(version: Version) -> list[tuple[str, str]]:
         lines.append(("Dtypes", _mapping(dtypes, parameter_count_or_text)))
     elif isinstance(dtypes, list) and dtypes:
         lines.append(("Dtypes", _listing(dtypes)))
-    for key, label in (("architecture", "Architecture"), ("name", "Name"), ("quantization", "Quantisation")):
+    quantization = facts.get("quantization")
+    if isinstance(quantization, dict):  # GGUF: the file type, and the tensors' types
+        types = quantization.get("tensor_types") if isinstance(quantization.get("tensor_types"), list) else []
+        named = [str(quantization["file_type"])] if quantization.get("file_type") else []
+        text = ", ".join(named + ([f"tensors {_listing(types)}"] if types else []))
+        if text:
+            lines.append(("Quantisation", _short(text)))
+    for key, label in (("architecture", "Architecture"), ("name", "Name")):
         value = facts.get(key)
         if isinstance(value, list) and value:
             lines.append((label, _listing(value)))

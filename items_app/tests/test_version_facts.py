@@ -533,3 +533,39 @@ def padded_torch_zip(pickle_bytes: bytes, padding: int) -> bytes:
         archive.writestr("archive/data.pkl", pickle_bytes)
         archive.writestr("archive/data/0", b"\0" * padding)
     return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ GGUF and ONNX, written by their own writers
+
+
+def test_gguf_and_onnx_uploads_show_their_facts_filter_on_them_and_show_on_the_page(acme, owner):
+    from items_app.tests.inspection_files import gguf_file, onnx_file  # the formats' own writers (gguf, onnx)
+
+    llama, graph = create_model(owner, "llama"), create_model(owner, "graph")
+    gguf_version = uploaded(upload(owner, versions_url(llama), "tiny.gguf", gguf_file()))
+    onnx_version = uploaded(upload(owner, versions_url(graph), "graph.onnx", onnx_file()))
+
+    assert gguf_version["format"] == "gguf"
+    assert (gguf_version["facts"]["architecture"], gguf_version["facts"]["context_length"]) == ("llama", 2048)
+    assert gguf_version["facts"]["quantization"]["file_type"] == "Q4_K_M"
+    assert onnx_version["format"] == "onnx"
+    assert onnx_version["facts"]["opset"] == {"ai.onnx": 17}
+    assert [entry["name"] for entry in onnx_version["facts"]["inputs"]] == ["x"]
+
+    def names(condition: dict[str, Any]) -> list[str]:
+        return sorted(doc["name"] for doc in list_models(owner, condition))
+
+    assert names({"versions.format": "gguf", "versions.facts.architecture": "llama"}) == ["llama"]
+    assert names({"versions.facts.quantization": "Q4_K_M"}) == ["llama"]
+    assert names({"versions.facts.quantization": {"$regex": "^Q4"}}) == ["llama"]
+    assert names({"versions.facts.context_length": {"$gte": 2048}}) == ["llama"]
+    assert names({"versions.facts.producer": "tests", "versions.facts.ir_version": 10}) == ["graph"]
+    assert names({"versions.facts.nodes": 1}) == ["graph"]
+    assert names({"versions.parameters": 35}) == ["llama"]
+
+    browser = signed_in(acme, "reggie")
+    page = html(browser.get(f"/models/{llama['_id']}/"))
+    assert 'data-format="gguf"' in page
+    assert "Q4_K_M" in page
+    graph_page = html(browser.get(f"/models/{graph['_id']}/"))
+    assert "x: FLOAT [batch, 3]" in graph_page
