@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from framework.api.serializers import iso
 from tenants_app import tenancy
+from tenants_app.context import require_tenant
 from tenants_app.models import Event, Tenant, User
 from tenants_app.transactions import tenant_atomic
 from webhooks_app import delivery, matching, signing
@@ -55,9 +56,11 @@ def message_id(webhook: Webhook, event: Event) -> str:
 
 
 def payload(event: Event) -> bytes:
-    """The body, in the Standard Webhooks shape: ``type``, ``timestamp`` and the event as ``data``."""
+    """The body, in the Standard Webhooks shape: ``type``, ``timestamp`` and the event as ``data``, with the
+    tenant it happened in (one receiver may serve webhooks of several tenants)."""
     data = {
         "_id": event.pk,
+        "tenant": require_tenant().id,
         "actor": event.actor,
         "resource": event.resource,
         "target": event.target,

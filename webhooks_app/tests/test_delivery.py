@@ -68,6 +68,7 @@ def test_an_event_arrives_signed_per_standard_webhooks(acme, admin, owner, recei
     assert data["resource"] == "models"
     assert data["target"] == model["_id"]
     assert data["actor"] == "reggie"
+    assert data["tenant"] == "acme"
     assert data["document"]["name"] == "churn"
     with tenancy.using_tenant(acme.tenant):
         assert data["_id"] == Event.objects.get(type="item.created").pk
