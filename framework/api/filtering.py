@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import and_, or_
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
@@ -61,27 +61,40 @@ class FieldHandler(Protocol):
 # metadata ranges at 100,000 items, 11.5 → 5.7 ms for the count on SQLite). Same rows, same totals.
 
 
+def _rows_of(child: Any) -> QuerySet[Any] | None:
+    """The rows of a ``pk IN (rows)`` term of a ``Q``, else None."""
+    if isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet):
+        return child[1]
+    return None
+
+
 def _row_sets(condition: Q) -> list[QuerySet[Any]] | None:
     """The subqueries of a condition that is only ``pk IN (rows)`` terms ANDed (one or more), else None.
     A subquery that is itself combined stays as it is (SQLite cannot nest compound selects)."""
     if condition.negated or condition.connector != Q.AND or not condition.children:
         return None
-    sets = []
-    for child in condition.children:
-        if not (isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet)):
-            return None
-        if child[1].query.combinator:
-            return None
-        sets.append(child[1])
-    return sets
+    sets = [_rows_of(child) for child in condition.children]
+    if any(rows is None or rows.query.combinator for rows in sets):
+        return None
+    return cast("list[QuerySet[Any]]", sets)
 
 
-def _one_set(sets: list[QuerySet[Any]], combine: Callable[..., QuerySet[Any]]) -> Q:
-    """``pk IN`` the id sets combined (``QuerySet.intersection`` or ``QuerySet.union``), or the one set."""
+def _combined(sets: list[QuerySet[Any]], combinator: str) -> QuerySet[Any]:
+    """The id sets as one ``INTERSECT`` (``combinator`` "intersection") or ``UNION``, or the one set."""
     if len(sets) == 1:
-        return Q(pk__in=sets[0])
+        return sets[0]
     first, *rest = (rows.order_by() for rows in sets)  # a compound select takes no ORDER BY in its parts
-    return Q(pk__in=combine(first, *rest))
+    return first.intersection(*rest) if combinator == "intersection" else first.union(*rest)
+
+
+def _parts(rows: QuerySet[Any]) -> list[QuerySet[Any]]:
+    """The sets a combined ``rows`` (``INTERSECT``, ``UNION``) is made of, as querysets."""
+    return [QuerySet(model=part.model, query=part.clone()) for part in rows.query.combined_queries]
+
+
+def _one_set(sets: list[QuerySet[Any]], combinator: str) -> Q:
+    """``pk IN`` the id sets combined (``_combined``)."""
+    return Q(pk__in=_combined(sets, combinator))
 
 
 def _single_set(condition: Q) -> QuerySet[Any] | None:
@@ -99,7 +112,7 @@ def all_of(parts: list[Q]) -> Q:
             query &= part
         else:
             sets.extend(found)
-    return query & _one_set(sets, QuerySet.intersection) if sets else query
+    return query & _one_set(sets, "intersection") if sets else query
 
 
 def any_of(parts: list[Q]) -> Q:
@@ -108,7 +121,7 @@ def any_of(parts: list[Q]) -> Q:
     if len(sets) < 2:
         return functools.reduce(or_, parts)  # nothing to combine: as written
     others = [part for part in parts if _single_set(part) is None]
-    return functools.reduce(or_, others, _one_set(sets, QuerySet.union))
+    return functools.reduce(or_, others, _one_set(sets, "union"))
 
 
 def correlated(condition: Q) -> Q:
@@ -119,12 +132,11 @@ def correlated(condition: Q) -> Q:
     ``INTERSECT`` becomes ``AND`` and ``UNION`` ``OR`` of the parts' probes."""
     rewritten = Q(_connector=condition.connector, _negated=condition.negated)
     for child in condition.children:
+        rows = _rows_of(child)
         if isinstance(child, Q):
             rewritten.children.append(correlated(child))
-        elif isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet):
-            rewritten.children.append(_probe(child[1]))
         else:
-            rewritten.children.append(child)
+            rewritten.children.append(child if rows is None else _probe(rows))
     return rewritten
 
 
@@ -132,8 +144,8 @@ def _probe(rows: QuerySet[Any]) -> Q:
     """``pk IN (rows)`` as a correlated test: ``EXISTS (rows WHERE link = outer pk)``."""
     query = rows.query
     if query.combinator in ("intersection", "union"):
-        parts = [_probe(QuerySet(model=part.model, query=part.clone())) for part in query.combined_queries]
-        return functools.reduce(and_ if query.combinator == "intersection" else or_, parts)
+        probes = [_probe(part) for part in _parts(rows)]
+        return functools.reduce(and_ if query.combinator == "intersection" else or_, probes)
     if query.combinator or len(query.values_select) != 1:
         return Q(pk__in=rows)  # no single link column to correlate on: as written
     link = query.values_select[0]
@@ -147,23 +159,19 @@ def row_set(condition: Q) -> QuerySet[Any] | None:
         condition = condition.children[0]
     if condition.negated or len(condition.children) != 1:
         return None
-    child = condition.children[0]
-    if isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet):
-        return child[1]
-    return None
+    return _rows_of(condition.children[0])
 
 
 def each_part(rows: QuerySet[Any], change: Callable[[QuerySet[Any]], QuerySet[Any] | None]) -> QuerySet[Any] | None:
     """``rows`` with ``change`` applied to each uncombined part of it and the parts combined again as they were
     (``INTERSECT``, ``UNION``); None when ``change`` refuses a part (returns None)."""
-    query = rows.query
-    if query.combinator in ("intersection", "union"):
-        parts = [each_part(QuerySet(model=part.model, query=part.clone()), change) for part in query.combined_queries]
+    combinator = rows.query.combinator
+    if combinator in ("intersection", "union"):
+        parts = [each_part(part, change) for part in _parts(rows)]
         if any(part is None for part in parts):
             return None
-        first, *rest = (part.order_by() for part in parts if part is not None)
-        return first.intersection(*rest) if query.combinator == "intersection" else first.union(*rest)
-    return None if query.combinator else change(rows)
+        return _combined(cast("list[QuerySet[Any]]", parts), combinator)
+    return None if combinator else change(rows)
 
 
 def _is_operator_object(condition: Any) -> bool:
