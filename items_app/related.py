@@ -24,6 +24,7 @@ from items_app.models import (
     Share,
     Version,
     VersionMetadataEntry,
+    reader_copies,
     stored_value,
 )
 
@@ -57,6 +58,21 @@ class MetadataValue(NamedTuple):
     @property
     def value(self) -> str | float | int | bool:
         return stored_value(self.value_type, self.text)
+
+
+def tag_rows(item: Item, names: Iterable[str]) -> list[ItemTag]:
+    """The rows of ``item``'s tags ``names``, with the copies of its kind and public flag they carry."""
+    copies = reader_copies(item)
+    return [ItemTag(item=item, tag_id=name, **copies) for name in names]
+
+
+def metadata_rows(item: Item, values: Iterable[MetadataValue]) -> list[MetadataEntry]:
+    """The rows of ``item``'s metadata ``values``, with the copies of its kind and public flag they carry."""
+    copies = reader_copies(item)
+    return [
+        MetadataEntry(item=item, name_id=v.name, value_type=v.value_type, text=v.text, number=v.number, **copies)
+        for v in values
+    ]
 
 
 @dataclass

@@ -41,7 +41,7 @@ from items_app.models import (
     Visibility,
     reader_copies,
 )
-from items_app.related import ListChange, MetadataValue, Related, rewrite_lists
+from items_app.related import ListChange, MetadataValue, Related, metadata_rows, rewrite_lists, tag_rows
 from items_app.traits import ListTrait
 from tenants_app import audit
 from tenants_app.audit import Caller
@@ -315,21 +315,8 @@ def _insert_items(caller: Caller, new_items: Sequence[NewItem]) -> None:
     stored = [ItemLists(item=new.item, content=new.related.stored()) for new in new_items]
     shares = [Share(item=new.item, user=user) for new in new_items for user in new.share_with]
     links = [row for new in new_items for trait, targets in new.links.items() for row in trait.rows(new.item, targets)]
-    tags = [
-        ItemTag(item=new.item, tag_id=name, **reader_copies(new.item)) for new in new_items for name in new.related.tags
-    ]
-    metadata = [
-        MetadataEntry(
-            item=new.item,
-            name_id=v.name,
-            value_type=v.value_type,
-            text=v.text,
-            number=v.number,
-            **reader_copies(new.item),
-        )
-        for new in new_items
-        for v in new.related.metadata
-    ]
+    tags = [row for new in new_items for row in tag_rows(new.item, new.related.tags)]
+    metadata = [row for new in new_items for row in metadata_rows(new.item, new.related.metadata)]
     logged = [(item.pk, {"name": item.name}) for item in items]
     with generation.changing(readers=Readers.union(new.readers for new in new_items)) as change:
         Item.objects.bulk_create(items)
@@ -487,8 +474,7 @@ def _apply_tags(item: Item, remove: Any, add: list[str], user: User | None) -> N
     rows = ItemTag.objects.filter(item=item)
     (rows.exclude(tag_id__in=add) if remove == "all" else rows.filter(tag_id__in=remove)).delete()
     record_use(Tag, add, user)
-    copies = reader_copies(item)
-    ItemTag.objects.bulk_create([ItemTag(item=item, tag_id=name, **copies) for name in add], ignore_conflicts=True)
+    ItemTag.objects.bulk_create(tag_rows(item, add), ignore_conflicts=True)
 
 
 def _apply_metadata(item: Item, remove: Any, add: list[MetadataValue], user: User | None) -> None:

@@ -23,8 +23,8 @@ from framework.errors import Conflict
 from framework.files import storage
 from framework.files.uploads import received_copy
 from items_app import generation, kinds
-from items_app.models import Blob, Item, ItemTag, MetadataEntry, Share, Version, reader_copies
-from items_app.related import rewrite_lists
+from items_app.models import Blob, Item, ItemTag, MetadataEntry, Share, Version
+from items_app.related import metadata_rows, rewrite_lists, tag_rows
 from items_app.traits import ListTrait
 from seed_app.plan import NewEntry, NewItem, NewUser, Plan
 from tenants_app import audit, services
@@ -127,24 +127,8 @@ def _write_items(items: list[NewItem], copied: Mapping[Path, Copied]) -> None:
     rows = {new.id: _item_row(new) for new in items}
     Item.objects.bulk_create(rows.values())
     Share.objects.bulk_create([Share(item_id=new.id, user_id=user) for new in items for user in new.users])
-    copies = {item_id: reader_copies(row) for item_id, row in rows.items()}
-    ItemTag.objects.bulk_create(
-        [ItemTag(item_id=new.id, tag_id=tag, **copies[new.id]) for new in items for tag in new.tags]
-    )
-    MetadataEntry.objects.bulk_create(
-        [
-            MetadataEntry(
-                item_id=new.id,
-                name_id=v.name,
-                value_type=v.value_type,
-                text=v.text,
-                number=v.number,
-                **copies[new.id],
-            )
-            for new in items
-            for v in new.metadata
-        ]
-    )
+    ItemTag.objects.bulk_create([row for new in items for row in tag_rows(rows[new.id], new.tags)])
+    MetadataEntry.objects.bulk_create([row for new in items for row in metadata_rows(rows[new.id], new.metadata)])
     _write_lineage(items, rows)
     rewrite_lists(rows.values())
     blobs = {copy.sha256: copy for copy in copied.values()}
