@@ -224,7 +224,7 @@ def cached_page_rows(
 # A broad filter's first pages, newest first (the default order), are found by walking the items' recency
 # index and testing each item, not by collecting every match and sorting it: at 100,000 items, 10,000 of
 # them matching ``accuracy >= 0.9``, a first page took 25 ms collected and sorted, 0.1 ms walked (SQLite).
-# The walk is bounded: it reads at most ``_walk_span`` of the newest items of the kind, and falls back to
+# The walk is bounded: it reads at most ``WALK_SPAN`` of the newest items of the kind, and falls back to
 # collecting when the page is not filled by them (matches that are rare among the newest items).
 RECENT_ORDER = ["-timestamp", "pk"]  # the order of the ``item_kind_recent`` index
 WALK_MIN_TOTAL = 1_000  # fewer matches are collected and sorted in about a millisecond
@@ -249,11 +249,11 @@ def page_of(
 
 
 def _walked_page(kind: ItemKind, filtered: Filtered, offset: int, end: int) -> list[Item] | None:
-    """Rows ``offset:end`` newest first, found among the newest ``_walk_span`` items of the kind, or None
+    """Rows ``offset:end`` newest first, found among the newest ``WALK_SPAN`` items of the kind, or None
     when those hold too few matches. Correct whenever it answers: every item outside the span is older than
     every item inside it, so the first ``end`` matches inside the span are the first ``end`` matches."""
     span = min(max(WALK_SPAN_PER_ROW * end, WALK_SPAN[0]), WALK_SPAN[1])
-    newest = Item.objects.of_kind(kind.value).order_by("-timestamp", "pk").values_list("timestamp", flat=True)
+    newest = Item.objects.of_kind(kind.value).order_by(*RECENT_ORDER).values_list("timestamp", flat=True)
     oldest_walked = next(iter(newest[span - 1 : span]), None)
     walk = filtered.scoped.filter(correlated(filtered.condition))
     if oldest_walked is not None:
