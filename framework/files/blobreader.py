@@ -20,12 +20,11 @@ READ_AHEAD = 256 * 1024
 
 
 class RangedReader(io.RawIOBase):
-    """``size`` bytes of an S3 object, read by ranged GETs; ``requests`` counts them."""
+    """``size`` bytes of the blob at ``key``, read by ranged GETs (``storage.open_range``); ``requests`` counts
+    them."""
 
-    def __init__(self, client: Any, bucket: str, name: str, size: int) -> None:
-        self.client = client
-        self.bucket = bucket
-        self.name = name
+    def __init__(self, key: str, size: int) -> None:
+        self.key = key
         self.size = size
         self.position = 0
         self.requests = 0
@@ -56,21 +55,17 @@ class RangedReader(io.RawIOBase):
         length = min(len(view), self.size - self.position)
         if length <= 0:
             return 0
-        start = self.position
         self.requests += 1
-        body = self.client.get_object(Bucket=self.bucket, Key=self.name, Range=f"bytes={start}-{start + length - 1}")[
-            "Body"
-        ]
+        chunks = storage.open_range(self.key, self.position, length).chunks or iter(())
         got = 0
         try:
-            while got < length:
-                chunk = body.read(min(length - got, storage.CHUNK))
-                if not chunk:
-                    break
+            for chunk in chunks:
                 view[got : got + len(chunk)] = chunk
                 got += len(chunk)
         finally:
-            body.close()
+            close = getattr(chunks, "close", None)  # the stream's generator closes the S3 body
+            if close is not None:
+                close()
         self.position += got
         return got
 
@@ -83,6 +78,6 @@ def open_blob(key: str, size: int) -> Iterator[BinaryIO]:
         with open(blobs.path(key), "rb") as handle:
             yield handle
         return
-    raw = RangedReader(blobs.connection.meta.client, blobs.bucket_name, blobs._normalize_name(key), size)
+    raw = RangedReader(key, size)
     with io.BufferedReader(raw, buffer_size=READ_AHEAD) as buffered:
         yield cast(BinaryIO, buffered)
