@@ -20,8 +20,17 @@ from framework.api.listing import Filtered, ListQuery, ListSpec, ordered
 from framework.errors import InvalidFilter, InvalidListParameter
 from items_app import generation, name_search
 from items_app.kinds import ItemKind
-from items_app.models import Alias, Item, ItemTag, MetadataEntry, Share, Version, VersionMetadataEntry
-from items_app.querysets import count_matching, count_readable
+from items_app.models import (
+    Alias,
+    Item,
+    ItemTag,
+    MetadataEntry,
+    Share,
+    Version,
+    VersionMetadataEntry,
+    rows_of_kind,
+)
+from items_app.querysets import count_matching, count_readable, matching_ids
 from tenants_app.models import User
 
 LOGIC = ("$and", "$or", "$nor")
@@ -93,7 +102,9 @@ def canonical(filter_document: Any) -> str:
 
 def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None = None) -> ListSpec:
     """Filterable and sortable fields of a list of ``kind``, as the viewer may see them."""
-    metadata = MetadataField(MetadataEntry, "item")
+    # Tag and metadata conditions read the rows of this kind (``rows_of_kind``), through the indexes that
+    # also count their totals.
+    metadata = MetadataField(MetadataEntry, "item", restrict=rows_of_kind(kind.value))
     fields: dict[str, FieldHandler] = {
         "_id": FilterField("id"),
         "name": FilterField("name", narrowing=name_search.narrowing),
@@ -103,7 +114,7 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
         "timestamp": FilterField("timestamp", "datetime"),
         "lastmod": FilterField("lastmod", "datetime"),
         "users": RowsField(Share, "item", FilterField("user__username")),
-        "tags": RowsField(ItemTag, "item", FilterField("tag__id")),
+        "tags": RowsField(ItemTag, "item", FilterField("tag__id"), restrict=rows_of_kind(kind.value)),
         "metadata": metadata,
         "versions.original": RowsField(Version, "item", FilterField("original")),
         "versions.sha256": RowsField(Version, "item", FilterField("blob__sha256")),
@@ -119,6 +130,7 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
         fields[trait.field] = trait.filter_field(viewer)
     reads = reads or generation.Cached(viewer)
     sort_prefixed = {"metadata.": metadata_sort}
+    matches: dict[str, list[str]] = {}  # this request's: a total's ids, for its page
     return ListSpec(
         fields=fields,
         prefixed={
@@ -127,8 +139,8 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
             "versions.facts.": version_fact,
             "aliases.": aliased_version_metadata,
         },
-        counter=cached_total(kind, viewer, reads),
-        page_rows=cached_page_rows(kind, viewer, reads, fields, sort_prefixed),
+        counter=cached_total(kind, viewer, reads, matches),
+        page_rows=cached_page_rows(kind, viewer, reads, fields, sort_prefixed, matches),
         sort_prefixed=sort_prefixed,
     )
 
@@ -162,14 +174,21 @@ def metadata_sort(name: str) -> list[Any]:
     ]
 
 
-def cached_total(kind: ItemKind, viewer: User, reads: generation.Cached) -> Callable[[QuerySet[Item], Q, Any], int]:
+def cached_total(
+    kind: ItemKind, viewer: User, reads: generation.Cached, matches: dict[str, list[str]]
+) -> Callable[[QuerySet[Item], Q, Any], int]:
     """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
     of what it reads (every page of a list shares it). An unfiltered list is counted in parts
-    (``count_readable``)."""
+    (``count_readable``). A filter of combined row conditions with few matches is counted by reading their
+    ids, which are left in ``matches`` (by filter) for this request's page (``cached_page_rows``)."""
 
     def total(scoped: QuerySet[Item], condition: Q, filter_document: Any) -> int:
         def filtered_total() -> int:
-            return count_matching(scoped, kind.value, viewer, condition)
+            ids = matching_ids(scoped, kind.value, viewer, condition, at_most=WALK_MIN_TOTAL)
+            if ids is None:
+                return count_matching(scoped, kind.value, viewer, condition)
+            matches[canonical(filter_document)] = ids
+            return len(ids)
 
         count = unfiltered_total if filter_document == {} else filtered_total
         key = ("total", kind.value, viewer.pk, viewer.role, canonical(filter_document))
@@ -187,9 +206,11 @@ def cached_page_rows(
     reads: generation.Cached,
     fields: dict[str, FieldHandler],
     sort_prefixed: Mapping[str, Callable[[str], Sequence[Any]]],
+    matches: Mapping[str, list[str]],
 ) -> Callable[[Filtered, ListQuery, int], list[Item]]:
     """The items of one list page: which ones, in which order, from the generation cache like totals (kept
-    while nothing the filter or the order reads changes); the items themselves are loaded fresh by id."""
+    while nothing the filter or the order reads changes); the items themselves are loaded fresh by id. When
+    this request's total read the ids of every match (``matches``), the page is found among those ids."""
     field_aspects = generation.field_aspects()
     sort_aspects = {
         handler.lookup: field_aspects_of(name, field_aspects)
@@ -209,7 +230,9 @@ def cached_page_rows(
         loaded: list[Item] = []
 
         def page_ids() -> list[str]:
-            loaded.extend(page_of(kind, filtered, query, offset, sort_prefixed))
+            ids = matches.get(filter_key)
+            among = filtered if ids is None else Filtered(filtered.scoped, Q(pk__in=ids), filtered.total)
+            loaded.extend(page_of(kind, among, query, offset, sort_prefixed))
             return [item.pk for item in loaded]
 
         ids = reads.get(key, page_ids, depends_on=read)

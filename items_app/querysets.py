@@ -96,6 +96,41 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
     return total + int(hidden.filter(readable_by(user), pk__in=copied(False)).count())
 
 
+def matching_ids(scoped: models.QuerySet[Any], kind: str, user: User, condition: Q, at_most: int) -> list[str] | None:
+    """The ids of ``scoped.filter(condition)`` when ``condition`` is row conditions combined (``INTERSECT``,
+    ``UNION``: ``row_set``) and at most ``at_most`` items match; else None.
+
+    A list's total and its page then share one computation of the combined set: the ids are read once, with
+    the public flags the rows copy (the same on every row of an item), and the page is found among them
+    (``items_app.listing``), instead of the database combining the sets again for the page (issue 18: a tag
+    AND a metadata value, 2,578 and 15,490 rows, 380 matches). Matches whose rows say "not public" are
+    looked up in ``scoped`` (the viewer's own and shared ones); admins keep them all. A broader filter stops
+    reading at ``at_most + 1`` matches and is counted by ``count_matching``.
+    """
+    from items_app.models import ItemTag, MetadataEntry
+
+    rows = row_set(condition)
+    if rows is None or rows.query.combinator not in ("intersection", "union"):
+        return None  # one index range: counting it and reading it again for the page are both cheap
+
+    def with_public(part: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
+        if part.model not in (ItemTag, MetadataEntry) or part.query.values_select != ("item",):
+            return None
+        return part.filter(kind=kind).values_list("item", "public")
+
+    pairs = each_part(rows, with_public)
+    if pairs is None:
+        return None
+    found = list(pairs[: at_most + 1])
+    if len(found) > at_most:
+        return None
+    hidden = [item for item, public in found if not public]
+    if user.is_admin or not hidden:
+        return [item for item, _public in found]
+    readable_hidden = set(scoped.filter(pk__in=hidden).values_list("pk", flat=True))
+    return [item for item, public in found if public or item in readable_hidden]
+
+
 def _count_of(items: models.QuerySet[Any]) -> models.QuerySet[Any]:
     """``SELECT COUNT(*) FROM items`` as a subquery (grouped by a constant: one row, even for no items).
 

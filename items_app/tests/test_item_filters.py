@@ -288,11 +288,16 @@ def test_several_fields_in_one_document_are_an_and(tagged, owner, kind):
 
 
 def statements_of(tenant: Any, kind: KindCase, client: Any, document: Any) -> tuple[list[str], str]:
-    """The names ``document`` matches, and the SQL of the list's count."""
+    """The names ``document`` matches, and the SQL of the list's total: a count, or the read of the ids of a
+    combined id set's few matches (``querysets.matching_ids``)."""
     with CaptureQueriesContext(connections[alias_for(tenant.tenant.database)]) as captured:
         names = matching(kind, client, document)
-    counts = [query["sql"] for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
-    return names, counts[0]
+    totals = [
+        query["sql"]
+        for query in captured.captured_queries
+        if "COUNT(" in query["sql"].upper() or " INTERSECT " in query["sql"] or " UNION " in query["sql"]
+    ]
+    return names, totals[0]
 
 
 def test_a_tag_and_a_metadata_range_are_one_intersection_of_id_sets(measured, owner, kind):

@@ -17,6 +17,7 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
+from items_app import listing
 from items_app.models import ItemTag, MetadataEntry
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
@@ -131,11 +132,32 @@ def test_rows_added_with_a_visibility_change_take_the_new_flag(acme, owner, kind
     assert copies_of(acme) == expected_copies(acme)
 
 
+def item_scan(document: Any) -> Any:
+    """``document`` with a condition on the items themselves, which no id set answers: counted and listed
+    the general way, item by item."""
+    return {"$and": [document, {"name": {"$ne": "no-such-item"}}]}
+
+
+@pytest.mark.parametrize("few_matches", [1000, 1], ids=["ids-read-once", "too-many-to-read"])
 @pytest.mark.parametrize("document", FILTERS, ids=json.dumps)
-def test_every_personas_total_is_what_their_pages_list(catalogue, owner, reader, outsider, admin, kind, document):
+def test_every_personas_total_is_what_their_pages_list(
+    catalogue, owner, reader, outsider, admin, kind, document, few_matches, monkeypatch
+):
+    # ``WALK_MIN_TOTAL`` also bounds the matches whose ids a total reads for its page (``matching_ids``).
+    monkeypatch.setattr(listing, "WALK_MIN_TOTAL", few_matches)
     for client in (owner, reader, outsider, admin):
         total, listed_items = listed(kind, client, document)
-        assert total == listed_items
+        assert total == listed_items == listed(kind, client, item_scan(document))[0]
+
+
+def test_a_combined_id_set_is_read_once_for_the_total_and_the_page(catalogue, reader, kind):
+    document = {"tags": "cnn", "metadata.accuracy": {"$gte": 0.3}}
+    with CaptureQueriesContext(connections[alias_for(catalogue.tenant.database)]) as captured:
+        total, listed_items = listed(kind, reader, document)
+
+    combined = [query["sql"] for query in captured.captured_queries if " INTERSECT " in query["sql"]]
+    assert total == listed_items == listed(kind, reader, item_scan(document))[0] > 0
+    assert len(combined) == 1
 
 
 def test_other_kinds_rows_are_not_counted(catalogue, owner, kind):
