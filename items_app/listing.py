@@ -195,7 +195,7 @@ def cached_total(
         return reads.get(key, count, depends_on=filter_aspects(filter_document))
 
     def unfiltered_total() -> int:
-        return count_readable(Item.objects.of_kind(kind.value), viewer)
+        return count_readable(kind.value, viewer)
 
     return total
 

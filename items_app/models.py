@@ -423,6 +423,21 @@ class ProtectedAlias(models.Model):
         return self.name
 
 
+class ItemCount(models.Model):
+    """How many items of a kind have a visibility: kept by triggers on the items table
+    (``items_app.item_counts``) in the transaction of every write to it; never written by the code."""
+
+    kind = models.CharField(max_length=16)
+    visibility = models.CharField(max_length=16)
+    items = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "visibility"], name="itemcount_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.visibility}: {self.items}"
+
+
 class Generation(models.Model):
     """One row per tenant database: counters bumped by the transactions that change items.
 

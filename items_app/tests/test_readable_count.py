@@ -41,7 +41,7 @@ def both_counts(tenant: Any, username: str, kind: str) -> tuple[int, int]:
     with tenancy.using_tenant(tenant.tenant):
         user = tenant.user(username)
         items = Item.objects.of_kind(kind)
-        return count_readable(items, user), items.visible_to(user).count()
+        return count_readable(kind, user), items.visible_to(user).count()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,118 @@
+"""Maintained counts of items per kind and visibility, kept by triggers on the items table.
+
+An unfiltered list's total is the public items of its kind, plus the viewer's own hidden ones, plus the
+hidden ones shared with them (``querysets.count_readable``). The first part is every public item: counting
+it reads one index entry per item, which grows with the catalogue (PostgreSQL: ~16 ms at 100,000 public
+items). The ``ItemCount`` table keeps that number instead: one row per (kind, visibility), changed by
+triggers in the transaction of every write to the items table (services, batch creates, imports, restores,
+the admin, bulk seeding alike), so it is as exact, at every snapshot, as the count it replaces.
+
+The engine specifics live here and only here, behind ``CountTriggers``:
+
+- SQLite: row triggers (one writer at a time; an upsert per inserted, deleted or re-classified item).
+- PostgreSQL: statement triggers with transition tables: one grouped upsert per statement, so a batch of
+  100 items or a bulk insert of 100,000 changes each counter once, and an edit that changes neither kind
+  nor visibility writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+TABLE = "items_itemcount"
+ITEMS = "items_item"
+
+
+class CountTriggers(Protocol):
+    """One engine's triggers that keep ``ItemCount`` in step with the items table."""
+
+    def create(self, schema_editor: Any) -> None: ...
+
+    def drop(self, schema_editor: Any) -> None: ...
+
+
+def _add(kind: str, visibility: str, amount: str) -> str:
+    """An upsert adding ``amount`` to one counter (SQL expressions of the trigger's rows)."""
+    return (
+        f"INSERT INTO {TABLE} (kind, visibility, items) VALUES ({kind}, {visibility}, {amount}) "
+        f"ON CONFLICT (kind, visibility) DO UPDATE SET items = {TABLE}.items + excluded.items;"
+    )
+
+
+class SqliteCountTriggers:
+    def create(self, schema_editor: Any) -> None:
+        added = _add("new.kind", "new.visibility", "1")
+        removed = f"UPDATE {TABLE} SET items = items - 1 WHERE kind = old.kind AND visibility = old.visibility;"
+        changed = "old.kind IS NOT new.kind OR old.visibility IS NOT new.visibility"
+        for statement in (
+            f"CREATE TRIGGER {TABLE}_insert AFTER INSERT ON {ITEMS} BEGIN {added} END",
+            f"CREATE TRIGGER {TABLE}_delete AFTER DELETE ON {ITEMS} BEGIN {removed} END",
+            f"CREATE TRIGGER {TABLE}_update AFTER UPDATE OF kind, visibility ON {ITEMS} WHEN {changed} "
+            f"BEGIN {removed} {added} END",
+        ):
+            schema_editor.execute(statement)
+
+    def drop(self, schema_editor: Any) -> None:
+        for name in ("insert", "delete", "update"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_{name}")
+
+
+class PostgresCountTriggers:
+    # The rows a statement added count +1, those it removed -1; an update's pairs cancel out unless it
+    # changed the kind or the visibility (a transition table cannot go with ``UPDATE OF column``).
+    FUNCTION = f"""
+        CREATE FUNCTION {TABLE}_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO {TABLE} (kind, visibility, items)
+                    SELECT kind, visibility, count(*) FROM new_rows GROUP BY kind, visibility
+                ON CONFLICT (kind, visibility) DO UPDATE SET items = {TABLE}.items + excluded.items;
+            ELSIF TG_OP = 'DELETE' THEN
+                INSERT INTO {TABLE} (kind, visibility, items)
+                    SELECT kind, visibility, -count(*) FROM old_rows GROUP BY kind, visibility
+                ON CONFLICT (kind, visibility) DO UPDATE SET items = {TABLE}.items + excluded.items;
+            ELSE
+                INSERT INTO {TABLE} (kind, visibility, items)
+                    SELECT kind, visibility, sum(change) FROM (
+                        SELECT kind, visibility, 1 AS change FROM new_rows
+                        UNION ALL SELECT kind, visibility, -1 FROM old_rows
+                    ) AS changes GROUP BY kind, visibility HAVING sum(change) <> 0
+                ON CONFLICT (kind, visibility) DO UPDATE SET items = {TABLE}.items + excluded.items;
+            END IF;
+            RETURN NULL;
+        END $$
+    """
+
+    def create(self, schema_editor: Any) -> None:
+        schema_editor.execute(self.FUNCTION)
+        for operation, tables in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        ):
+            schema_editor.execute(
+                f"CREATE TRIGGER {TABLE}_{operation.lower()} AFTER {operation} ON {ITEMS} "
+                f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_changed()"
+            )
+
+    def drop(self, schema_editor: Any) -> None:
+        for operation in ("insert", "delete", "update"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_{operation} ON {ITEMS}")
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {TABLE}_changed()")
+
+
+ENGINES: dict[str, CountTriggers] = {"sqlite": SqliteCountTriggers(), "postgresql": PostgresCountTriggers()}
+
+
+def create_triggers(apps: Any, schema_editor: Any) -> None:
+    """Migration step: count the items there are, then keep counting them with this engine's triggers."""
+    schema_editor.execute(
+        f"INSERT INTO {TABLE} (kind, visibility, items) "
+        f"SELECT kind, visibility, count(*) FROM {ITEMS} GROUP BY kind, visibility"
+    )
+    ENGINES[schema_editor.connection.vendor].create(schema_editor)
+
+
+def drop_triggers(apps: Any, schema_editor: Any) -> None:
+    ENGINES[schema_editor.connection.vendor].drop(schema_editor)
+    schema_editor.execute(f"DELETE FROM {TABLE}")
