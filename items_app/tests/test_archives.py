@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.db import connections
 
 from framework.files import storage
-from items_app.models import Item, Version
+from items_app.models import Item, ItemCount, Version
 from tenants_app import tenancy
 from tenants_app.models import Tenant, User
 from testing.helpers import PASSWORD
@@ -50,6 +50,7 @@ def test_an_exported_tenant_is_restored_under_another_id_with_its_rows_and_files
     restored = Tenant.objects.get(pk="acme-restored")
     with tenancy.using_tenant(restored):
         assert Item.objects.get(pk=model).name == "resnet"
+        assert list(ItemCount.objects.values_list("kind", "visibility", "items")) == [("model", "private", 1)]
         assert Version.objects.get(item_id=model).original == "resnet.onnx"
         assert set(User.objects.values_list("username", flat=True)) == {"ada", "reggie", "olive"}
     sha256 = hashlib.sha256(CONTENT).hexdigest()
