@@ -577,13 +577,14 @@ def seed(items: int, rng: random.Random, public_share: float = 1 / 3) -> dict[st
 
 
 def database_bytes(connection: Any) -> int:
-    """The size of the tenant database: its SQLite file (with the WAL), or PostgreSQL's own figure."""
+    """The size of the tenant database: its SQLite file once checkpointed, or PostgreSQL's own figure."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_database_size(current_database())")
             return int(cursor.fetchone()[0])
-    path = Path(connection.settings_dict["NAME"])
-    return sum(candidate.stat().st_size for candidate in (path, Path(f"{path}-wal")) if candidate.exists())
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the rows into the file, the WAL emptied
+    return Path(connection.settings_dict["NAME"]).stat().st_size
 
 
 # ------------------------------------------------------------------------------------------ measuring
