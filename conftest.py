@@ -9,7 +9,8 @@ Personas, with the same names in every test file:
 - ``kind`` runs a test once per item kind (``testing/kinds.py``): what every kind shares is tested once.
 
 Tenants are created through the real service (cloned tenant database) for each test and dropped after
-it, so tests run against real, committed databases on SQLite and PostgreSQL alike.
+it, so tests run against real, committed databases on SQLite and PostgreSQL alike (on PostgreSQL, a dropped
+tenant's database is reset to the template's state and reused: ``testing/tenant_pool.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tenants_app import databases, services, tenancy
 from tenants_app.audit import Caller
 from tenants_app.models import Role, Tenant, User
 from tenants_app.tokens import RegistryToken
+from testing import tenant_pool
 from testing.browser import wait_for_live_requests
 from testing.helpers import PASSWORD
 from testing.kinds import KINDS, TRAINED_KINDS, KindCase
@@ -50,14 +52,17 @@ def django_db_setup(
     """The test catalog database (tenant databases are made per test, from the migrated template).
 
     Under pytest-xdist, ``django_db_modify_db_settings`` gives each worker's catalog its own name, and the
-    template's name follows the catalog's (``databases.template_name``).
+    template's name follows the catalog's (``databases.template_name``). On PostgreSQL, tenant databases come
+    from a pool of reset spares (``testing/tenant_pool.py``), which the teardown drops.
     """
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
         config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        tenant_pool.install()
     yield
     with django_db_blocker.unblock():
+        tenant_pool.uninstall()
         databases.drop(databases.template_name())
         _end_other_sessions()
         teardown_databases(config, verbosity=0)
@@ -90,7 +95,7 @@ def _real_databases(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         wait_for_live_requests()  # a live server's request may still be finishing against these databases
         for tenant in Tenant.objects.all():
             tenant.delete()
-            databases.drop(tenant.database)
+            tenant_pool.release(tenant.database)  # PostgreSQL: reset and kept as a spare; SQLite: dropped
         for prefix in storage.tenant_prefixes():
             storage.delete_tenant(prefix)
         for prefix in resumable.partial_tenants():
