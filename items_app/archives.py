@@ -47,7 +47,14 @@ TENANT_FIELDS = ("organization", "address", "email", "phone")
 # Unfinished resumable uploads are not exported: their bytes are not in the archive, and they expire anyway.
 # Not archived: Django's own tables, partial uploads, and the item counts, which the items table's triggers
 # recount as the rows are loaded (``items_app.item_counts``; loading them too would count every item twice).
-EXCLUDED = ["contenttypes", "auth.permission", "admin.logentry", "items.uploadsession", "items.itemcount"]
+EXCLUDED = [
+    "contenttypes",
+    "auth.permission",
+    "admin.logentry",
+    "items.uploadsession",
+    "items.itemcount",
+    "items.itemcountchange",
+]
 CHUNK = 1024 * 1024
 IMPORTER = Caller(user=None, name="<import>")
 

@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db.models import F
 
 from framework.lookups import one_or_none
+from items_app import item_counts
 from items_app.models import Generation, Visibility
 from tenants_app import databases
 from tenants_app.context import current_tenant, require_tenant
@@ -218,7 +219,9 @@ def _bump(change: Change) -> None:
             User.objects.filter(pk=user_id).update(item_scope=F("item_scope") + 1)
     if not Generation.objects.filter(pk=ROW).update(**{name: F(name) + 1 for name in names}):
         Generation.objects.get_or_create(pk=ROW)  # a database restored from before the table existed
-    databases.count_write(require_tenant().alias)  # keeps SQLite's planner statistics in step with growth
+    alias = require_tenant().alias
+    item_counts.fold(alias)  # after the Generation row's lock: the counters' locks are held only to the commit
+    databases.count_write(alias)  # keeps SQLite's planner statistics in step with growth
 
 
 # The tables whose rows cached reads are made of: writing them must go through ``changing()``.

@@ -24,5 +24,17 @@ class Migration(migrations.Migration):
                 "constraints": [models.UniqueConstraint(fields=("kind", "visibility"), name="itemcount_unique")],
             },
         ),
+        migrations.CreateModel(
+            name="ItemCountChange",
+            fields=[
+                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=16)),
+                ("visibility", models.CharField(max_length=16)),
+                ("change", models.BigIntegerField()),
+            ],
+            options={
+                "indexes": [models.Index(fields=["kind", "visibility"], name="itemcountchange_counter")],
+            },
+        ),
         migrations.RunPython(item_counts.create_triggers, item_counts.drop_triggers),
     ]

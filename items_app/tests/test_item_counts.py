@@ -2,9 +2,9 @@
 an unfiltered list's total reads its public part from those counts (``querysets.count_readable``).
 
 The counts must follow every write that adds, removes or re-classifies an item, in the same transaction, on
-both engines: these tests compare them with a count of the items after creates, batch creates, visibility
-changes both ways, deletes, a bulk statement over many rows, and a rolled-back write; and check that the
-migration's backfill counts what is there. Personas: ``owner`` (reggie) and ``reader`` (olive) create
+both engines: these tests compare them with a count of the items after creates, batch creates (concurrent
+ones too), visibility changes both ways, deletes, a bulk statement over many rows, and a rolled-back write;
+and check that the migration's backfill counts what is there. Personas: ``owner`` (reggie) and ``reader`` (olive) create
 items; ``outsider`` (oscar) reads; ``admin`` (ada) reads everything.
 """
 
@@ -17,9 +17,10 @@ import pytest
 from django.db import connections, transaction
 
 from items_app import generation, item_counts
-from items_app.models import Item, ItemCount
+from items_app.models import Item, ItemCount, ItemCountChange
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
+from testing.helpers import run_together
 from testing.kinds import KINDS
 
 
@@ -113,6 +114,19 @@ def test_the_migration_counts_the_items_already_there(acme, owner, reader, kind)
     assert counted(acme) == actual(acme)
     kind.create(owner, "after", visibility="public")  # and the triggers are back
     assert counted(acme) == actual(acme)
+
+
+def test_concurrent_batches_of_mixed_visibility_are_all_counted(acme, owner, reader, admin, kind):
+    def batch(client: Any, prefix: str) -> Any:
+        bodies = [{"name": f"{prefix}-{n}", "visibility": ("public", "private")[n % 2]} for n in range(12)]
+        return lambda: client.post(kind.api, bodies[::-1] if prefix == "b" else bodies, format="json").status_code
+
+    answers = run_together(batch(owner, "a"), batch(reader, "b"), batch(admin, "c"), batch(owner, "d"))
+
+    assert answers == [201, 201, 201, 201]
+    assert counted(acme) == actual(acme) == {(kind.value, "public"): 24, (kind.value, "private"): 24}
+    with tenancy.using_tenant(acme.tenant):
+        assert not ItemCountChange.objects.exists()  # every write folded its changes before it committed
 
 
 def test_unfiltered_totals_read_the_counts_for_every_persona(acme, owner, reader, outsider, admin, kind):

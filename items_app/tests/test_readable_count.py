@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from items_app.models import Item
-from items_app.querysets import count_readable
+from items_app.models import Item, Visibility
+from items_app.querysets import HIDDEN, count_readable
 from tenants_app import tenancy
 from testing.helpers import create_dataset, create_model
 
@@ -74,3 +74,7 @@ def test_reading_one_item_agrees_with_the_visibility_rule_for_every_persona(mixe
             readable = Item.objects.visible_to(user).filter(pk=item.pk).first()
             assert Item.objects.readable_one(item.pk, user) == readable, f"{username} reading {item.name}"
         assert Item.objects.readable_one("0" * 24, user) is None
+
+
+def test_the_hidden_visibilities_are_every_one_but_public():
+    assert set(HIDDEN) == set(Visibility.values) - {Visibility.PUBLIC}
