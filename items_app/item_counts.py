@@ -38,15 +38,16 @@ class CountTriggers(Protocol):
 
     def drop(self, schema_editor: Any) -> None: ...
 
-    def fold(self, cursor: Any) -> None: ...
+    def fold(self, connection: Any) -> None: ...
+
+
+# Rows inserted into the counts add to a counter that exists.
+ADD_TO_COUNTER = f"ON CONFLICT (kind, visibility) DO UPDATE SET items = {TABLE}.items + excluded.items"
 
 
 def _add(kind: str, visibility: str, amount: str) -> str:
     """An upsert adding ``amount`` to one counter (SQL expressions of the trigger's rows)."""
-    return (
-        f"INSERT INTO {TABLE} (kind, visibility, items) VALUES ({kind}, {visibility}, {amount}) "
-        f"ON CONFLICT (kind, visibility) DO UPDATE SET items = {TABLE}.items + excluded.items;"
-    )
+    return f"INSERT INTO {TABLE} (kind, visibility, items) VALUES ({kind}, {visibility}, {amount}) {ADD_TO_COUNTER};"
 
 
 class SqliteCountTriggers:
@@ -66,7 +67,7 @@ class SqliteCountTriggers:
         for name in ("insert", "delete", "update"):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_{name}")
 
-    def fold(self, cursor: Any) -> None:
+    def fold(self, connection: Any) -> None:
         """Nothing to fold: the triggers update the counts."""
 
 
@@ -98,7 +99,7 @@ class PostgresCountTriggers:
         WITH folded AS (DELETE FROM {CHANGES} RETURNING kind, visibility, change)
         INSERT INTO {TABLE} (kind, visibility, items)
             SELECT kind, visibility, sum(change) FROM folded GROUP BY kind, visibility ORDER BY kind, visibility
-        ON CONFLICT (kind, visibility) DO UPDATE SET items = {TABLE}.items + excluded.items
+        {ADD_TO_COUNTER}
     """
 
     def create(self, schema_editor: Any) -> None:
@@ -118,8 +119,9 @@ class PostgresCountTriggers:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_{operation} ON {ITEMS}")
         schema_editor.execute(f"DROP FUNCTION IF EXISTS {TABLE}_changed()")
 
-    def fold(self, cursor: Any) -> None:
-        cursor.execute(self.FOLD)
+    def fold(self, connection: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(self.FOLD)
 
 
 ENGINES: dict[str, CountTriggers] = {"sqlite": SqliteCountTriggers(), "postgresql": PostgresCountTriggers()}
@@ -144,5 +146,4 @@ def fold(alias: str) -> None:
     """Move the changes the triggers recorded into the counts (PostgreSQL; nothing to do on SQLite): the last
     statement of every item write, inside its transaction."""
     connection = connections[alias]
-    with connection.cursor() as cursor:
-        ENGINES[connection.vendor].fold(cursor)
+    ENGINES[connection.vendor].fold(connection)

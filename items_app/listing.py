@@ -104,7 +104,8 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
     """Filterable and sortable fields of a list of ``kind``, as the viewer may see them."""
     # Tag and metadata conditions read the rows of this kind (``rows_of_kind``), through the indexes that
     # also count their totals.
-    metadata = MetadataField(MetadataEntry, "item", restrict=rows_of_kind(kind.value))
+    of_kind = rows_of_kind(kind.value)
+    metadata = MetadataField(MetadataEntry, "item", restrict=of_kind)
     fields: dict[str, FieldHandler] = {
         "_id": FilterField("id"),
         "name": FilterField("name", narrowing=name_search.narrowing),
@@ -114,7 +115,7 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
         "timestamp": FilterField("timestamp", "datetime"),
         "lastmod": FilterField("lastmod", "datetime"),
         "users": RowsField(Share, "item", FilterField("user__username")),
-        "tags": RowsField(ItemTag, "item", FilterField("tag__id"), restrict=rows_of_kind(kind.value)),
+        "tags": RowsField(ItemTag, "item", FilterField("tag__id"), restrict=of_kind),
         "metadata": metadata,
         "versions.original": RowsField(Version, "item", FilterField("original")),
         "versions.sha256": RowsField(Version, "item", FilterField("blob__sha256")),

@@ -62,7 +62,7 @@ def count_readable(kind: str, user: User) -> int:
     shared = Share.objects.filter(user=user).values("item_id")
     parts = {
         "public": counts.filter(visibility=Visibility.PUBLIC).values("items")[:1],
-        "pending": _sum_of(pending.filter(visibility=Visibility.PUBLIC), "change"),
+        "pending": _aggregate_of(pending.filter(visibility=Visibility.PUBLIC), Sum("change")),
         "owned": _count_of(hidden.filter(owner=user)),
         "shared": _count_of(hidden.exclude(owner=user).filter(pk__in=shared)),
     }
@@ -82,7 +82,7 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
     3-5 µs on PostgreSQL). Only the matches whose rows say "not public" are looked up: the viewer's own and
     those shared with them. Admins read every item of the kind: their total is the rows' alone.
     """
-    from items_app.models import ItemTag, MetadataEntry, Visibility
+    from items_app.models import Visibility
 
     rows = row_set(condition)
 
@@ -90,11 +90,10 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
         """The condition's id set, each part narrowed to rows of the kind (and of this public flag)."""
 
         def narrowed(part: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
-            if part.model not in (ItemTag, MetadataEntry) or part.query.values_select != ("item",):
-                return None
+            rows = _reader_rows(part, kind)
             # ``public__in``: SQLite uses an index for ``public IN (1)``, not for the bare column Django
             # writes for ``public=True`` (16.8 → 0.8 ms for 10,000 matches).
-            return part.filter(kind=kind) if public is None else part.filter(kind=kind, public__in=[public])
+            return rows if rows is None or public is None else rows.filter(public__in=[public])
 
         return None if rows is None else each_part(rows, narrowed)
 
@@ -119,16 +118,13 @@ def matching_ids(scoped: models.QuerySet[Any], kind: str, user: User, condition:
     looked up in ``scoped`` (the viewer's own and shared ones); admins keep them all. A broader filter stops
     reading at ``at_most + 1`` matches and is counted by ``count_matching``.
     """
-    from items_app.models import ItemTag, MetadataEntry
-
     rows = row_set(condition)
     if rows is None or rows.query.combinator not in ("intersection", "union"):
         return None  # one index range: counting it and reading it again for the page are both cheap
 
     def with_public(part: models.QuerySet[Any]) -> models.QuerySet[Any] | None:
-        if part.model not in (ItemTag, MetadataEntry) or part.query.values_select != ("item",):
-            return None
-        return part.filter(kind=kind).values_list("item", "public")
+        rows = _reader_rows(part, kind)
+        return None if rows is None else rows.values_list("item", "public")
 
     pairs = each_part(rows, with_public)
     if pairs is None:
@@ -143,23 +139,30 @@ def matching_ids(scoped: models.QuerySet[Any], kind: str, user: User, condition:
     return [item for item, public in found if public or item in readable_hidden]
 
 
-def _sum_of(rows: models.QuerySet[Any], column: str) -> models.QuerySet[Any]:
-    """``SELECT SUM(column) FROM rows`` as a subquery (NULL for no rows)."""
-    return cast(
-        "models.QuerySet[Any]",
-        rows.order_by().annotate(one=Value(1)).values("one").annotate(total=Sum(column)).values("total"),
-    )
+def _reader_rows(part: models.QuerySet[Any], kind: str) -> models.QuerySet[Any] | None:
+    """One uncombined part of an id set, narrowed to the rows of ``kind``, if it is tag or metadata rows (which
+    carry their item's kind and public flag, ``models.reader_copies``); else None."""
+    from items_app.models import ItemTag, MetadataEntry
+
+    if part.model not in (ItemTag, MetadataEntry) or part.query.values_select != ("item",):
+        return None
+    return part.filter(kind=kind)
 
 
 def _count_of(items: models.QuerySet[Any]) -> models.QuerySet[Any]:
-    """``SELECT COUNT(*) FROM items`` as a subquery (grouped by a constant: one row, even for no items).
+    """``SELECT COUNT(*) FROM items`` as a subquery.
 
     ``COUNT(*)``, not ``COUNT(id)``: SQLite then counts from an index alone (the text primary key is in no
     other index).
     """
+    return _aggregate_of(items, Count("*"))
+
+
+def _aggregate_of(rows: models.QuerySet[Any], aggregate: Any) -> models.QuerySet[Any]:
+    """``SELECT <aggregate> FROM rows`` as a scalar subquery (grouped by a constant)."""
     # django-stubs' plugin types annotate() on a QuerySet[Any] as Any.
     return cast(
-        "models.QuerySet[Any]", items.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n")
+        "models.QuerySet[Any]", rows.order_by().annotate(one=Value(1)).values("one").annotate(n=aggregate).values("n")
     )
 
 
