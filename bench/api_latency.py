@@ -341,18 +341,21 @@ class Environment:
             return f"sqlite:///{self.work / 'data' / 'registry-catalog.sqlite3'}"
         return f"postgres://postgres@127.0.0.1:{self.pg_port}/registry_catalog"
 
-    def start_postgres(self) -> str:
+    def start_postgres(self, resume: bool = False) -> str:
+        """A new server with an empty catalogue database, or (``resume``) the kept server of an earlier run."""
         self.pg_port = free_port()
         self.pg_dir = self.work / "postgres"
-        subprocess.run(
-            ["bash", "scripts/postgres.sh", "start", str(self.pg_dir), str(self.pg_port)], cwd=ROOT, check=True
-        )
+        command = ["resume", str(self.pg_dir), str(self.pg_port)] if resume else ["start", str(self.pg_dir)]
+        if not resume:
+            command.append(str(self.pg_port))
+        subprocess.run(["bash", "scripts/postgres.sh", *command], cwd=ROOT, check=True)
         import psycopg
 
         with psycopg.connect(
             host="127.0.0.1", port=self.pg_port, user="postgres", dbname="postgres", autocommit=True
         ) as connection:
-            connection.execute("CREATE DATABASE registry_catalog")
+            if not resume:
+                connection.execute("CREATE DATABASE registry_catalog")
             return str(connection.execute("SHOW server_version").fetchone()[0])
 
     def stop_postgres(self, keep: bool = False) -> None:
@@ -576,6 +579,38 @@ def seed(items: int, rng: random.Random, public_share: float = 1 / 3) -> dict[st
     return {"counts": counts, "reader_visible": reader_visible}
 
 
+SEEDED = "seeded.json"
+# Names of the items a run creates carry it, so that a --reuse run does not collide with earlier runs' items.
+RUN = datetime.now(UTC).strftime("%H%M%S")
+
+
+def seed_and_record(work: Path, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
+    """Seed, and write what was seeded into the work directory for a later ``--reuse`` run."""
+    log(f"seeding {args.items:,} items")
+    seeded = seed(args.items, rng, 1.0 if args.public else 1 / 3)
+    log(f"seeded in {seeded['counts']['seconds']} s: {seeded['counts']}")
+    (work / SEEDED).write_text(json.dumps({"public": args.public, **seeded}))
+    return seeded
+
+
+def reseeded(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The data set of an earlier ``--keep`` run, migrated to this checkout (migrations only, no seeding).
+
+    Items the earlier run's create scenarios added stay: the totals of a reused run are a few thousand higher."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    seeded: dict[str, Any] = json.loads((work / SEEDED).read_text())
+    if seeded["public"] != args.public or seeded["counts"]["items"] != args.items:
+        raise SystemExit(f"{work} holds {seeded['counts']['items']:,} items, public={seeded['public']}")
+    log(f"reusing the {args.items:,} items seeded in {work}")
+    call_command("migrate_tenants", verbosity=0)
+    seeded["counts"]["reused"] = True
+    return seeded
+
+
 def database_bytes(connection: Any) -> int:
     """The size of the tenant database: its SQLite file once checkpointed, or PostgreSQL's own figure."""
     if connection.vendor == "postgresql":
@@ -633,7 +668,7 @@ def measure_reads(
                 elif write_before in (AFTER_CREATE, AFTER_PUBLISH):
                     visibility = "public" if write_before == AFTER_PUBLISH else "private"
                     writer.json(
-                        "POST", "/v1/models", new_model(f"created before {key} {n}", visibility, rng), expect=201
+                        "POST", "/v1/models", new_model(f"created before {key} {n} {RUN}", visibility, rng), expect=201
                     )
                 document, elapsed = client.json("GET", url)
                 if n >= warmup:
@@ -685,7 +720,9 @@ def measure_creates(port: int, total: int, rng: random.Random, batch: int = 0) -
         local = random.Random(rng.random())
         bodies.append(
             [
-                new_model(f"bench-create{batch}-{index}-{n}", "public" if local.random() < 1 / 3 else "private", local)
+                new_model(
+                    f"bench-create{batch}-{index}-{n}-{RUN}", "public" if local.random() < 1 / 3 else "private", local
+                )
                 for n in range(per_client)
             ]
         )
@@ -858,6 +895,11 @@ def main() -> int:
     parser.add_argument("--explain", action="store_true", help="also time and EXPLAIN each list query in-process")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (SQLite data, logs)")
     parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="measure the data set a --keep run left in this directory instead of seeding (implies --keep)",
+    )
+    parser.add_argument(
         "--public", action="store_true", help="make every seeded item public (a catalogue the reader reads whole)"
     )
     parser.add_argument("--scenarios", default="", help="comma-separated read scenario keys to run (default: all)")
@@ -870,8 +912,12 @@ def main() -> int:
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     rng = random.Random(args.seed)
-    work = Path(tempfile.mkdtemp(prefix="registry-bench."))
-    work.chmod(0o755)  # scripts/postgres.sh runs the server as the "postgres" user, which must reach it
+    if args.reuse:
+        args.keep = True
+        work = args.reuse.resolve()
+    else:
+        work = Path(tempfile.mkdtemp(prefix="registry-bench."))
+        work.chmod(0o755)  # scripts/postgres.sh runs the server as the "postgres" user, which must reach it
     environment = Environment(args.database, work, args.port or free_port())
     results: dict[str, Any] = {
         "database": args.database,
@@ -884,13 +930,11 @@ def main() -> int:
     log(f"work directory {work}")
     try:
         if args.database == "postgres":
-            results["machine"]["postgres"] = environment.start_postgres()
+            results["machine"]["postgres"] = environment.start_postgres(resume=bool(args.reuse))
             log(f"PostgreSQL {results['machine']['postgres']} on port {environment.pg_port}")
         environment.configure()
-        log(f"seeding {args.items:,} items")
-        seeded = seed(args.items, rng, 1.0 if args.public else 1 / 3)
+        seeded = reseeded(work, args) if args.reuse else seed_and_record(work, args, rng)
         results["seed"] = seeded["counts"]
-        log(f"seeded in {seeded['counts']['seconds']} s: {seeded['counts']}")
         environment.start_server()
         log(f"gunicorn up on port {environment.port}")
         results["reads"] = measure_reads(
