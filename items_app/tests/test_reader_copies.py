@@ -157,7 +157,9 @@ def test_a_combined_id_set_is_read_once_for_the_total_and_the_page(catalogue, re
 
     combined = [query["sql"] for query in captured.captured_queries if " INTERSECT " in query["sql"]]
     assert total == listed_items == listed(kind, reader, item_scan(document))[0] > 0
-    assert len(combined) == 1
+    # Its public matches, then the others: each read once; neither counted again nor combined for the page.
+    assert len(combined) == 2
+    assert not any("COUNT(" in sql.upper() for sql in combined)
 
 
 def test_other_kinds_rows_are_not_counted(catalogue, owner, kind):
@@ -176,3 +178,17 @@ def test_a_filter_on_rows_counts_its_public_matches_from_the_rows_alone(catalogu
     counts = [query["sql"] for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
     assert total == listed_items == 4  # items 6-11 are >= 0.5; 6 and 9 are private, shared with no outsider
     assert "items_item" not in counts[0]
+
+
+def test_a_combined_id_set_in_id_order_holds_the_same_ids_in_order(catalogue, kind):
+    from framework.api.filtering import in_id_order
+
+    tagged = ItemTag.objects.filter(tag_id="cnn").values("item").order_by()
+    accurate = MetadataEntry.objects.filter(name_id="accuracy", number__gte=0.3).values("item").order_by()
+    with tenancy.using_tenant(catalogue.tenant):
+        for combined in (tagged.intersection(accurate), tagged.union(accurate)):
+            ids = {row["item"] for row in combined}
+            listed_ids = list(in_id_order(combined.values_list("item", flat=True)))
+
+            assert 0 < len(ids) == in_id_order(combined).count()
+            assert listed_ids == sorted(ids)
