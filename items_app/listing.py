@@ -185,7 +185,7 @@ def cached_total(
 
     def total(scoped: QuerySet[Item], condition: Q, filter_document: Any) -> int:
         def filtered_total() -> int:
-            ids = matching_ids(scoped, kind.value, viewer, condition, at_most=WALK_MIN_TOTAL)
+            ids = matching_ids(kind.value, viewer, condition, at_most=WALK_MIN_TOTAL)
             if ids is None:
                 return count_matching(scoped, kind.value, viewer, condition)
             matches[canonical(filter_document)] = ids
