@@ -289,7 +289,7 @@ def test_several_fields_in_one_document_are_an_and(tagged, owner, kind):
 
 def statements_of(tenant: Any, kind: KindCase, client: Any, document: Any) -> tuple[list[str], str]:
     """The names ``document`` matches, and the SQL of the list's total: a count, or the read of the ids of a
-    combined id set's few matches (``querysets.matching_ids``)."""
+    combined id set's few matches (``querysets.count_matching``)."""
     with CaptureQueriesContext(connections[alias_for(tenant.tenant.database)]) as captured:
         names = matching(kind, client, document)
     totals = [

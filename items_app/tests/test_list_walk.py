@@ -16,7 +16,8 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from items_app import listing
+from items_app import kinds, listing
+from tenants_app import tenancy
 from tenants_app.databases import alias_for
 from testing.kinds import KindCase
 
@@ -111,6 +112,7 @@ def test_a_walk_that_does_not_fill_its_page_falls_back_to_collecting(catalogue, 
     collected = pages(kind, reader, {"tags": "nlp"}, 3, "collected")
     monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)
     monkeypatch.setattr(listing, "WALK_SPAN", (2, 2))  # the two newest items: olive reads no nlp item among them
+    monkeypatch.setattr(listing, "WALK_MARGIN", 0)  # walked whatever the density of the matches
 
     statements = page_statements(catalogue, kind, reader, {"tags": "nlp", "name": {"$ne": "fresh"}})
     walked = pages(kind, reader, {"tags": "nlp"}, 3, "walked")
@@ -119,6 +121,28 @@ def test_a_walk_that_does_not_fill_its_page_falls_back_to_collecting(catalogue, 
     assert [sql for sql in statements if "EXISTS" not in sql and "LIMIT 1 OFFSET" not in sql], statements
     assert walked == collected
     assert collected[0]["total"] == 2
+
+
+def test_matches_too_rare_for_a_walk_are_collected_without_one(catalogue, reader, kind, monkeypatch):
+    collected = pages(kind, reader, {"tags": "nlp"}, 3, "collected")
+    monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)
+    # 2 matches among 14 items: 3 rows of a page are expected within 3 * 3 * 14 / 2 = 63 items, more than 20.
+    monkeypatch.setattr(listing, "WALK_SPAN", (2, 20))
+
+    statements = page_statements(catalogue, kind, reader, {"tags": "nlp", "name": {"$ne": "fresh"}})
+    walked = pages(kind, reader, {"tags": "nlp"}, 3, "walked")
+
+    assert statements
+    assert not [sql for sql in statements if "EXISTS" in sql or "LIMIT 1 OFFSET" in sql]
+    assert walked == collected
+
+
+def test_the_walk_reads_more_items_the_rarer_the_matches(catalogue, kind):
+    items = 14
+    with tenancy.using_tenant(catalogue.tenant):
+        assert listing.walk_span(kinds.get(kind.value), total=7, end=10) == listing.WALK_SPAN[0]
+        assert listing.walk_span(kinds.get(kind.value), total=1, end=1000) == listing.WALK_MARGIN * 1000 * items
+        assert listing.walk_span(kinds.get(kind.value), total=1, end=10**6) is None
 
 
 def test_another_order_is_not_walked(catalogue, reader, kind, walking):
