@@ -512,15 +512,30 @@ class MetadataValueField:
             elif operator in ("$in", "$nin"):
                 if not isinstance(operand, list) or not operand or len(operand) > MAX_IN_VALUES:
                     raise invalid(f"{name}: {operator} expects an array of 1 to {MAX_IN_VALUES} values")
-                any_of = Q(pk__in=[])
-                for value in operand:
-                    any_of |= self.compare(name, "$eq", value)
+                any_of = self.any_value(name, operand)
                 query &= ~any_of if operator == "$nin" else any_of
             elif operator in _COMPARISONS and operator != "$exists":
                 query &= self.compare(name, operator, operand)
             else:
                 raise invalid(f"{name}: unknown or forbidden operator {operator}")
         return query
+
+    def any_value(self, name: str, values: list[Any]) -> Q:
+        """``$in``: one ``IN`` per type of value, ``value_type = 'string' AND text IN (…)``, which are seeks on the
+        (name, value_type, …, text) indexes; an ``OR`` of equalities had SQLite read every row of the name
+        (issue 18, 1,000,000 items, three values of ``framework``: 330,000 rows read for 1,800 matches)."""
+        by_type: dict[tuple[str, str], list[Any]] = {}
+        for value in values:
+            if isinstance(value, bool):
+                by_type.setdefault(("boolean", "text"), []).append("true" if value else "false")
+            elif isinstance(value, int | float):
+                by_type.setdefault(("number", "number"), []).append(value)
+            elif isinstance(value, str):
+                by_type.setdefault(("string", "text"), []).append(value)
+            else:
+                self.compare(name, "$eq", value)  # raises: not a value metadata holds
+        parts = [Q(value_type=kind, **{f"{column}__in": typed}) for (kind, column), typed in by_type.items()]
+        return functools.reduce(or_, parts)
 
     def compare(self, name: str, operator: str, operand: Any) -> Q:
         if isinstance(operand, bool):
