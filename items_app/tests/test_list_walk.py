@@ -21,6 +21,7 @@ from tenants_app import tenancy
 from tenants_app.databases import alias_for
 from testing.kinds import KindCase
 
+ITEMS = 14
 FILTERS = [
     {"tags": "cnn"},
     {"tags": "cnn", "metadata.accuracy": {"$gte": 0.5}},
@@ -38,7 +39,7 @@ FILTERS = [
 @pytest.fixture
 def catalogue(acme, owner, reader, kind):
     """Fourteen items of reggie's and olive's, newest last: public, private, and private shared with olive."""
-    for n in range(14):
+    for n in range(ITEMS):
         client = reader if n % 5 == 0 else owner
         visibility = "public" if n % 3 else "private"
         kind.create(
@@ -58,8 +59,9 @@ def catalogue(acme, owner, reader, kind):
 
 @pytest.fixture
 def walking(monkeypatch):
-    """Every filter walks (a threshold of one match), as broad filters do at scale."""
+    """Every filter walks (a threshold of one match, any density), as broad filters do at scale."""
     monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)
+    monkeypatch.setattr(listing, "WALK_PER_MATCH", ITEMS)
 
 
 def page(kind: KindCase, client: Any, document: Any, number: int, limit: int, **params: str) -> dict[str, Any]:
@@ -87,6 +89,7 @@ def page_statements(tenant: Any, kind: KindCase, client: Any, document: Any, **p
 def test_a_walked_page_is_the_page_collected_and_sorted(catalogue, reader, kind, document, monkeypatch):
     collected = {limit: pages(kind, reader, document, limit, f"collected-{limit}") for limit in (1, 3, 10)}
     monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)
+    monkeypatch.setattr(listing, "WALK_PER_MATCH", ITEMS)
 
     walked = {limit: pages(kind, reader, document, limit, f"walked-{limit}") for limit in (1, 3, 10)}
 
@@ -137,12 +140,14 @@ def test_matches_too_rare_for_a_walk_are_collected_without_one(catalogue, reader
     assert walked == collected
 
 
-def test_the_walk_reads_more_items_the_rarer_the_matches(catalogue, kind):
-    items = 14
+def test_the_walk_reads_more_items_the_rarer_the_matches(catalogue, kind, monkeypatch):
+    model = kinds.get(kind.value)
     with tenancy.using_tenant(catalogue.tenant):
-        assert listing.walk_span(kinds.get(kind.value), total=7, end=10) == listing.WALK_SPAN[0]
-        assert listing.walk_span(kinds.get(kind.value), total=1, end=1000) == listing.WALK_MARGIN * 1000 * items
-        assert listing.walk_span(kinds.get(kind.value), total=1, end=10**6) is None
+        assert listing.walk_span(model, total=7, end=10) == listing.WALK_SPAN[0]  # 14 items, 2 per match
+        assert listing.walk_span(model, total=4, end=10) is None  # 14 items walked for 4 matches: collected
+        monkeypatch.setattr(listing, "WALK_PER_MATCH", ITEMS)
+        assert listing.walk_span(model, total=1, end=1000) == listing.WALK_MARGIN * 1000 * ITEMS
+        assert listing.walk_span(model, total=1, end=10**6) is None  # beyond the longest walk
 
 
 def test_another_order_is_not_walked(catalogue, reader, kind, walking):
