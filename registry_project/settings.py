@@ -97,14 +97,7 @@ elif _catalog["ENGINE"] == "django.db.backends.postgresql":
     _random_page_cost = env_float("DATABASE_RANDOM_PAGE_COST", 1.1, minimum=0.01, maximum=100)
     _prepared = env_bool("DATABASE_PREPARED_STATEMENTS", True)
     _catalog["OPTIONS"] = {
-        # plan_cache_mode: a prepared statement is planned for its values every time. With "auto", PostgreSQL
-        # switched a list's statements to generic plans after their fifth run on a connection, planned
-        # without the values that decide them (issue 18, 1,000,000 items: a tag AND a metadata value,
-        # 88 → 740 ms a request from the eleventh on).
-        "options": (
-            f"-c statement_timeout={_timeout * 1000} -c jit=off -c random_page_cost={_random_page_cost:g}"
-            " -c plan_cache_mode=force_custom_plan"
-        ),
+        "options": f"-c statement_timeout={_timeout * 1000} -c jit=off -c random_page_cost={_random_page_cost:g}",
         # Server-side parameters, and psycopg preparing a statement once it ran 5 times on a connection: the
         # server then parses it once, and plans it once when a generic plan costs no more than a custom one
         # (PostgreSQL's plan_cache_mode=auto), which takes a fifth off PostgreSQL's CPU per create

@@ -25,11 +25,6 @@ def test_tenant_connections_never_spend_time_compiling_queries(acme):
     assert session_setting(acme, "jit") == "off"
 
 
-def test_tenant_connections_plan_each_statement_for_its_values(acme):
-    # A generic plan, made without the values, turned a list's walk of 7,000 items into a scan (issue 18).
-    assert session_setting(acme, "plan_cache_mode") == "force_custom_plan"
-
-
 def test_tenant_connections_cancel_runaway_statements(acme):
     assert session_setting(acme, "statement_timeout") == "30s"
 
