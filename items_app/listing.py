@@ -18,6 +18,7 @@ from django.db.models import CharField, FloatField, OuterRef, Q, QuerySet, Subqu
 from folksonomy_app.models import MAX_NAME_LENGTH
 from framework.api.filtering import FieldHandler, FieldKind, FilterField, MetadataField, RowsField, correlated
 from framework.api.listing import Filtered, ListQuery, ListSpec, ordered
+from framework.db.custom_plans import planned_for_values
 from framework.errors import InvalidFilter, InvalidListParameter
 from items_app import generation, name_search
 from items_app.kinds import ItemKind
@@ -182,11 +183,13 @@ def cached_total(
     """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
     of what it reads (every page of a list shares it). An unfiltered list is counted in parts
     (``count_readable``). A filter of combined row conditions with few matches is counted by reading their
-    ids, which are left in ``matches`` (by filter) for this request's page (``cached_page_rows``)."""
+    ids, which are left in ``matches`` (by filter) for this request's page (``cached_page_rows``). Filtered
+    counts and pages are planned for their values (``planned_for_values``): the values decide their plans."""
 
     def total(scoped: QuerySet[Item], condition: Q, filter_document: Any) -> int:
         def filtered_total() -> int:
-            found = count_matching(scoped, kind.value, viewer, condition, keep_ids=WALK_MIN_TOTAL)
+            with planned_for_values(scoped.db):
+                found = count_matching(scoped, kind.value, viewer, condition, keep_ids=WALK_MIN_TOTAL)
             if found.ids is not None:
                 matches[canonical(filter_document)] = found.ids
             return found.total
@@ -233,7 +236,8 @@ def cached_page_rows(
         def page_ids() -> list[str]:
             ids = matches.get(filter_key)
             among = filtered if ids is None else Filtered(filtered.scoped, Q(pk__in=ids), filtered.total)
-            loaded.extend(page_of(kind, among, query, offset, sort_prefixed))
+            with planned_for_values(filtered.scoped.db):
+                loaded.extend(page_of(kind, among, query, offset, sort_prefixed))
             return [item.pk for item in loaded]
 
         ids = reads.get(key, page_ids, depends_on=read)

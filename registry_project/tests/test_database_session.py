@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connections
 
 from tenants_app import tenancy
 from tenants_app.models import User
+from testing.helpers import create_model
 
 
 def session_setting(acme, name: str) -> str:
@@ -41,3 +44,21 @@ def test_tenant_connections_prepare_the_statements_they_repeat(acme):
             prepared = [row[0] for row in cursor.fetchall()]
 
     assert any('FROM "tenants_app_user"' in statement for statement in prepared), prepared
+
+
+def test_a_list_is_counted_and_paged_by_statements_planned_for_their_values(acme, owner):
+    # Prepared, a list's statements got generic plans after their fifth run: scans at scale (issue 18).
+    with tenancy.using_tenant(acme.tenant) as active:
+        if connections[active.alias].vendor != "postgresql":
+            pytest.skip("PostgreSQL prepared statements")
+    create_model(owner, "churn", metadata=[{"name": "accuracy", "value": 0.9}])
+    for n in range(8):
+        response = owner.get("/v1/models", {"filter": json.dumps({"metadata.accuracy": {"$gte": n / 100}})})
+        assert response.json()["totalDocs"] == 1
+
+    with tenancy.using_tenant(acme.tenant) as active, connections[active.alias].cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+
+    assert any('FROM "tenants_app_user"' in statement for statement in prepared), prepared
+    assert not [statement for statement in prepared if "items_metadataentry" in statement]
