@@ -345,10 +345,10 @@ class Environment:
         """A new server with an empty catalogue database, or (``resume``) the kept server of an earlier run."""
         self.pg_port = free_port()
         self.pg_dir = self.work / "postgres"
-        command = ["resume", str(self.pg_dir), str(self.pg_port)] if resume else ["start", str(self.pg_dir)]
-        if not resume:
-            command.append(str(self.pg_port))
-        subprocess.run(["bash", "scripts/postgres.sh", *command], cwd=ROOT, check=True)
+        command = "resume" if resume else "start"
+        subprocess.run(
+            ["bash", "scripts/postgres.sh", command, str(self.pg_dir), str(self.pg_port)], cwd=ROOT, check=True
+        )
         import psycopg
 
         with psycopg.connect(

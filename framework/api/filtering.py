@@ -190,7 +190,7 @@ def in_id_order(rows: QuerySet[Any]) -> QuerySet[Any]:
     """
     if rows.query.combinator not in ("intersection", "union"):
         return rows
-    return rows.order_by(rows.query.values_select[0] if rows.query.values_select else "pk")[:NO_LIMIT]
+    return rows.order_by(rows.query.values_select[0])[:NO_LIMIT]
 
 
 def _is_operator_object(condition: Any) -> bool:
@@ -525,30 +525,28 @@ class MetadataValueField:
         (name, value_type, …, text) indexes; an ``OR`` of equalities had SQLite read every row of the name
         (issue 18, 1,000,000 items, three values of ``framework``: 330,000 rows read for 1,800 matches)."""
         by_type: dict[tuple[str, str], list[Any]] = {}
-        for value in values:
-            if isinstance(value, bool):
-                by_type.setdefault(("boolean", "text"), []).append("true" if value else "false")
-            elif isinstance(value, int | float):
-                by_type.setdefault(("number", "number"), []).append(value)
-            elif isinstance(value, str):
-                by_type.setdefault(("string", "text"), []).append(value)
-            else:
-                self.compare(name, "$eq", value)  # raises: not a value metadata holds
+        for operand in values:
+            value_type, column, value = self.stored(name, operand)
+            by_type.setdefault((value_type, column), []).append(value)
         parts = [Q(value_type=kind, **{f"{column}__in": typed}) for (kind, column), typed in by_type.items()]
         return functools.reduce(or_, parts)
 
     def compare(self, name: str, operator: str, operand: Any) -> Q:
-        if isinstance(operand, bool):
-            if operator not in ("$eq", "$ne"):
-                raise invalid(f"{name}: {operator} does not apply to true/false values")
-            query = Q(value_type="boolean", text="true" if operand else "false")
-        elif isinstance(operand, int | float):
-            query = Q(value_type="number", **{f"number__{_COMPARISONS[operator]}": operand})
-        elif isinstance(operand, str):
-            query = Q(value_type="string", **{f"text__{_COMPARISONS[operator]}": operand})
-        else:
-            raise invalid(f"{name}: expected a string, number or true/false, got {json.dumps(operand)[:80]}")
+        value_type, column, value = self.stored(name, operand)
+        if value_type == "boolean" and operator not in ("$eq", "$ne"):
+            raise invalid(f"{name}: {operator} does not apply to true/false values")
+        query = Q(value_type=value_type, **{f"{column}__{_COMPARISONS[operator]}": value})
         return ~query if operator == "$ne" else query
+
+    def stored(self, name: str, operand: Any) -> tuple[str, str, Any]:
+        """How a metadata value like ``operand`` is kept: its ``value_type``, the column and the value there."""
+        if isinstance(operand, bool):
+            return "boolean", "text", "true" if operand else "false"
+        if isinstance(operand, int | float):
+            return "number", "number", operand
+        if isinstance(operand, str):
+            return "string", "text", operand
+        raise invalid(f"{name}: expected a string, number or true/false, got {json.dumps(operand)[:80]}")
 
 
 @dataclass(frozen=True)
