@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.db.models.sql.where import WhereNode
 
-from framework.api.filtering import each_part, in_id_order, row_set
+from framework.api.filtering import each_part, in_id_order, negation_of, row_set
 from framework.lookups import one_or_none
 
 if TYPE_CHECKING:
@@ -42,34 +42,40 @@ def readable_by(user: User, path: str = "") -> Q:
 HIDDEN = ["private"]  # every visibility but "public" (``models.Visibility``; a test holds the two in step)
 
 
-def count_readable(kind: str, user: User) -> int:
+def count_readable(kind: str, user: User, excluding: models.QuerySet[Any] | None = None) -> int:
     """``Item.objects.of_kind(kind).filter(readable_by(user)).count()``, as one statement of three disjoint
-    counts, none of which reads every item.
+    counts, none of which reads every item; less the items ``excluding`` holds (readable ones of ``kind``).
 
     Public items, the user's own non-public ones, and the non-public ones of others shared with them: the
     same rule as ``readable_by``, split so that neither database has to test the three-way ``OR`` on every
     item. The public part is the maintained count of ``ItemCount`` (``items_app.item_counts``: one row
     instead of one index entry per public item); the other two are index ranges of the user's own items
-    and shares. One statement, so the three parts see the same snapshot: the sum is a count of one state of
+    and shares. One statement, so the parts see the same snapshot: the sum is a count of one state of
     the database. Admins read the counts of every visibility. The split pays off when nothing else narrows
-    the items (a filter's own rows are then the better start), so the lists use it for unfiltered counts.
+    the items (a filter's own rows are then the better start), so the lists use it for unfiltered counts
+    and for a negated filter's (``count_matching``).
     """
     from items_app.models import Item, ItemCount, ItemCountChange, Share, Visibility
 
-    if user.is_admin:
-        return count_of_kind(kind)
     counts = ItemCount.objects.filter(kind=kind)
     pending = ItemCountChange.objects.filter(kind=kind)  # none, unless an item write bypassed ``changing``
-    hidden = _hidden(kind)
-    shared = Share.objects.filter(user=user).values("item_id")
-    parts = {
-        "public": counts.filter(visibility=Visibility.PUBLIC).values("items")[:1],
-        "pending": _aggregate_of(pending.filter(visibility=Visibility.PUBLIC), Sum("change")),
-        "owned": _count_of(hidden.filter(owner=user)),
-        "shared": _count_of(hidden.exclude(owner=user).filter(pk__in=shared)),
-    }
+    if user.is_admin:
+        parts = {"all": _aggregate_of(counts, Sum("items")), "pending": _aggregate_of(pending, Sum("change"))}
+    else:
+        # The shares of the user, each joined to its item: driven from the user's shares whatever the
+        # statistics say of the hidden items (PostgreSQL, 1,000,000 items, statistics taken when none was
+        # private: 10,908 private items scanned for shares, 7.9 ms).
+        shared = Share.objects.filter(user=user, item__kind=kind, item__visibility__in=HIDDEN)
+        parts = {
+            "public": counts.filter(visibility=Visibility.PUBLIC).values("items")[:1],
+            "pending": _aggregate_of(pending.filter(visibility=Visibility.PUBLIC), Sum("change")),
+            "owned": _count_of(_hidden(kind).filter(owner=user)),
+            "shared": _count_of(shared.exclude(item__owner=user)),  # one share per item and user
+        }
+    if excluding is not None:
+        parts["excluded"] = _aggregate_of(excluding, Count("*") * -1)
     subqueries = {name: Subquery(part, output_field=IntegerField()) for name, part in parts.items()}
-    # Any one row to hang the three scalar subqueries on; no item at all means there are none to count.
+    # Any one row to hang the scalar subqueries on; no item at all means there are none to count.
     row = Item.objects.order_by().annotate(**subqueries).values_list(*subqueries)[:1]
     return sum(count or 0 for count in next(iter(row), ()))
 
@@ -108,6 +114,9 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
     its matches, a list's page is found among them (``items_app.listing``) instead of the database combining
     the sets again (issue 18: a tag AND a metadata value, 2,578 and 15,490 rows, 380 matches).
     """
+    negated = negation_of(condition)
+    if negated is not None:  # ``name != x``: every readable item but the few named x
+        return Matches(count_readable(kind, user, excluding=scoped.filter(negated)))
     rows = row_set(condition)
     readable = None if rows is None else _copied(rows, kind, None if user.is_admin else True)
     if rows is None or readable is None:

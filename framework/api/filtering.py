@@ -162,6 +162,19 @@ def row_set(condition: Q) -> QuerySet[Any] | None:
     return _rows_of(condition.children[0])
 
 
+def negation_of(condition: Q) -> Q | None:
+    """``P`` when a condition is exactly ``NOT P`` (``$ne``, ``$nin``, ``$not``, ``$nor`` at its top), else
+    None: such a filter's total is the readable items less those matching ``P``, whose indexes count it
+    (``items_app.querysets.count_matching``), where ``NOT P`` is tested on every item. Django writes a
+    negation two-valued (``NOT (x = v AND x IS NOT NULL)`` for a nullable ``x``; ``pk IN`` id sets hold no
+    null), so ``P`` and ``NOT P`` split the items between them."""
+    while len(condition.children) == 1 and isinstance(condition.children[0], Q) and not condition.negated:
+        condition = condition.children[0]
+    if not condition.negated or not condition.children:
+        return None
+    return Q(*condition.children, _connector=condition.connector)
+
+
 def each_part(rows: QuerySet[Any], change: Callable[[QuerySet[Any]], QuerySet[Any] | None]) -> QuerySet[Any] | None:
     """``rows`` with ``change`` applied to each uncombined part of it and the parts combined again as they were
     (``INTERSECT``, ``UNION``); None when ``change`` refuses a part (returns None)."""

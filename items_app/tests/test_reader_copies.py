@@ -35,6 +35,12 @@ FILTERS = [
     {"metadata": {"$elemMatch": {"name": {"$regex": "^acc|^fram"}, "value": {"$gte": 0.5}}}},
     {"tags": {"$ne": "cnn"}},
     {"tags": "cnn", "name": {"$regex": "^item-1"}},
+    # Negations are counted as the readable items less the matches of what they negate (``negation_of``).
+    {"name": {"$ne": "item-03"}},
+    {"name": {"$nin": ["item-01", "item-04", "ada-private"]}},
+    {"name": {"$not": {"$regex": "^item-0"}}},
+    {"metadata.framework": {"$ne": "onnx"}},
+    {"$nor": [{"tags": "cnn"}, {"metadata.accuracy": {"$gte": 0.5}}]},
 ]
 
 
