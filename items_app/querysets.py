@@ -55,7 +55,7 @@ def count_readable(kind: str, user: User, excluding: models.QuerySet[Any] | None
     the items (a filter's own rows are then the better start), so the lists use it for unfiltered counts
     and for a negated filter's (``count_matching``).
     """
-    from items_app.models import Item, ItemCount, ItemCountChange, Share, Visibility
+    from items_app.models import ItemCount, ItemCountChange, Share, Visibility
 
     counts = ItemCount.objects.filter(kind=kind)
     pending = ItemCountChange.objects.filter(kind=kind)  # none, unless an item write bypassed ``changing``
@@ -74,10 +74,7 @@ def count_readable(kind: str, user: User, excluding: models.QuerySet[Any] | None
         }
     if excluding is not None:
         parts["excluded"] = _aggregate_of(excluding, Count("*") * -1)
-    subqueries = {name: Subquery(part, output_field=IntegerField()) for name, part in parts.items()}
-    # Any one row to hang the scalar subqueries on; no item at all means there are none to count.
-    row = Item.objects.order_by().annotate(**subqueries).values_list(*subqueries)[:1]
-    return sum(count or 0 for count in next(iter(row), ()))
+    return _sum_of(parts)
 
 
 @dataclass(frozen=True)
@@ -128,14 +125,14 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
     if user.is_admin:
         return Matches(total, ids if total <= keep_ids else None)
     hidden = cast("models.QuerySet[Any]", _copied(rows, kind, False))  # the same parts as ``readable``
-    readable_hidden = _readable_hidden(kind, user)
     if ids is not None and total <= keep_ids:
         hidden_ids, hidden_total = _ids_and_total(hidden, keep_ids + 1 - total)
         if hidden_total <= keep_ids - total:
-            shown = set(readable_hidden.filter(pk__in=hidden_ids).values_list("pk", flat=True))
+            readable_hidden = _hidden(kind).filter(readable_by(user), pk__in=hidden_ids)
+            shown = set(readable_hidden.values_list("pk", flat=True))
             ids += [item for item in hidden_ids if item in shown]
             return Matches(len(ids), ids)
-    return Matches(total + readable_hidden.filter(pk__in=hidden).count())
+    return Matches(total + _count_readable_hidden(kind, user, among=hidden))
 
 
 def _ids_and_total(rows: models.QuerySet[Any], limit: int) -> tuple[list[str], int]:
@@ -202,9 +199,30 @@ def _hidden(kind: str) -> ItemQuerySet:
     return Item.objects.of_kind(kind).filter(visibility__in=HIDDEN)
 
 
-def _readable_hidden(kind: str, user: User) -> ItemQuerySet:
-    """The items of ``kind`` that are not public and ``user`` may read (their own, shared with them)."""
-    return _hidden(kind).filter(readable_by(user))
+def _count_readable_hidden(kind: str, user: User, among: models.QuerySet[Any]) -> int:
+    """How many of the ids ``among`` are items of ``kind`` that are not public and ``user`` may read: their
+    own, and those of others shared with them, each counted from its own index (the owner's items, the
+    user's shares) rather than by testing the visibility rule on every hidden item (PostgreSQL, 1,000,000
+    items, statistics taken when none was private: 10,908 private items scanned, 3.4 ms)."""
+    from items_app.models import Share
+
+    shared = Share.objects.filter(user=user, item__kind=kind, item__visibility__in=HIDDEN, item__in=among)
+    return _sum_of(
+        {
+            "owned": _count_of(_hidden(kind).filter(owner=user, pk__in=among)),
+            "shared": _count_of(shared.exclude(item__owner=user)),  # one share per item and user
+        }
+    )
+
+
+def _sum_of(parts: dict[str, models.QuerySet[Any]]) -> int:
+    """The sum of the scalar subqueries ``parts``, read by one statement: the parts count one snapshot."""
+    from items_app.models import Item
+
+    subqueries = {name: Subquery(part, output_field=IntegerField()) for name, part in parts.items()}
+    # Any one row to hang the scalar subqueries on; no item at all means there are none to count.
+    row = Item.objects.order_by().annotate(**subqueries).values_list(*subqueries)[:1]
+    return sum(count or 0 for count in next(iter(row), ()))
 
 
 def _reader_rows(part: models.QuerySet[Any], kind: str) -> models.QuerySet[Any] | None:
