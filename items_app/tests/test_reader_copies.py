@@ -11,6 +11,7 @@ the matches listed, for filters counted from the rows and others. Personas: ``ow
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -184,6 +185,21 @@ def test_a_filter_on_rows_counts_its_public_matches_from_the_rows_alone(catalogu
     counts = [query["sql"] for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
     assert total == listed_items == 4  # items 6-11 are >= 0.5; 6 and 9 are private, shared with no outsider
     assert "items_item" not in counts[0]
+
+
+def hidden_row_statements(tenant: Any, client: Any, kind: KindCase, document: Any) -> list[str]:
+    """The statements of one list request that read the rows of non-public items."""
+    with CaptureQueriesContext(connections[alias_for(tenant.tenant.database)]) as captured:
+        listed(kind, client, document)
+    hidden_rows = re.compile(r'"public" IN \((0|false)\)')
+    return [query["sql"] for query in captured.captured_queries if hidden_rows.search(query["sql"])]
+
+
+@pytest.mark.parametrize("document", [{"tags": "cnn"}, {"tags": "cnn", "metadata.accuracy": {"$gte": 0.3}}])
+def test_only_a_reader_of_hidden_items_has_their_matches_looked_up(catalogue, reader, outsider, kind, document):
+    # olive owns private items and has items shared with her; oscar was given nothing.
+    assert hidden_row_statements(catalogue, reader, kind, document)
+    assert not hidden_row_statements(catalogue, outsider, kind, document)
 
 
 def test_a_combined_id_set_in_id_order_holds_the_same_ids_in_order(catalogue, kind):
