@@ -32,7 +32,15 @@ from items_app.models import (
     VersionMetadataEntry,
     rows_of_kind,
 )
-from items_app.querysets import count_matching, count_of_kind, count_readable
+from items_app.querysets import (
+    Match,
+    count_matching,
+    count_of_kind,
+    count_readable,
+    newest_first,
+    newest_of,
+    readable_rows,
+)
 from tenants_app.models import User
 
 LOGIC = ("$and", "$or", "$nor")
@@ -133,7 +141,7 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
         fields[trait.field] = trait.filter_field(viewer)
     reads = reads or generation.Cached(viewer)
     sort_prefixed = {"metadata.": metadata_sort}
-    matches: dict[str, list[str]] = {}  # this request's: a total's ids, for its page
+    matches: dict[str, list[Match]] = {}  # this request's: a total's matches, for its page
     return ListSpec(
         fields=fields,
         prefixed={
@@ -178,7 +186,7 @@ def metadata_sort(name: str) -> list[Any]:
 
 
 def cached_total(
-    kind: ItemKind, viewer: User, reads: generation.Cached, matches: dict[str, list[str]]
+    kind: ItemKind, viewer: User, reads: generation.Cached, matches: dict[str, list[Match]]
 ) -> Callable[[QuerySet[Item], Q, Any], int]:
     """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
     of what it reads (every page of a list shares it). An unfiltered list is counted in parts
@@ -189,10 +197,10 @@ def cached_total(
     def total(scoped: QuerySet[Item], condition: Q, filter_document: Any) -> int:
         def filtered_total() -> int:
             with planned_for_values(scoped.db):
-                found = count_matching(scoped, kind.value, viewer, condition, keep_ids=WALK_MIN_TOTAL)
-            if found.ids is not None:
-                matches[canonical(filter_document)] = found.ids
-            return found.total
+                counted = count_matching(scoped, kind.value, viewer, condition, keep=WALK_MIN_TOTAL)
+            if counted.found is not None:
+                matches[canonical(filter_document)] = counted.found
+            return counted.total
 
         count = unfiltered_total if filter_document == {} else filtered_total
         key = ("total", kind.value, viewer.pk, viewer.role, canonical(filter_document))
@@ -210,11 +218,11 @@ def cached_page_rows(
     reads: generation.Cached,
     fields: dict[str, FieldHandler],
     sort_prefixed: Mapping[str, Callable[[str], Sequence[Any]]],
-    matches: Mapping[str, list[str]],
+    matches: Mapping[str, list[Match]],
 ) -> Callable[[Filtered, ListQuery, int], list[Item]]:
     """The items of one list page: which ones, in which order, from the generation cache like totals (kept
     while nothing the filter or the order reads changes); the items themselves are loaded fresh by id. When
-    this request's total read the ids of every match (``matches``), the page is found among those ids."""
+    this request's total read every match (``matches``), the page is found among them."""
     field_aspects = generation.field_aspects()
     sort_aspects = {
         handler.lookup: field_aspects_of(name, field_aspects)
@@ -234,10 +242,13 @@ def cached_page_rows(
         loaded: list[Item] = []
 
         def page_ids() -> list[str]:
-            ids = matches.get(filter_key)
+            found = matches.get(filter_key)
+            if found is not None and query.ordering == RECENT_ORDER:
+                return newest_first(found, offset, offset + query.limit)
+            ids = None if found is None else [item for item, _created in found]
             among = filtered if ids is None else Filtered(filtered.scoped, Q(pk__in=ids), filtered.total)
             with planned_for_values(filtered.scoped.db):
-                loaded.extend(page_of(kind, among, query, offset, sort_prefixed))
+                loaded.extend(page_of(kind, viewer, among, query, offset, sort_prefixed))
             return [item.pk for item in loaded]
 
         ids = reads.get(key, page_ids, depends_on=read)
@@ -271,6 +282,7 @@ WALK_PER_MATCH = 3
 
 def page_of(
     kind: ItemKind,
+    viewer: User,
     filtered: Filtered,
     query: ListQuery,
     offset: int,
@@ -283,6 +295,11 @@ def page_of(
         walked = None if span is None else _walked_page(kind, filtered, offset, end, span)
         if walked is not None:
             return walked
+    rows = readable_rows(kind.value, viewer, filtered.condition) if query.ordering == RECENT_ORDER else None
+    if rows is not None:  # matches too few to walk for, ordered from their rows
+        ids = newest_of(rows, offset, end)
+        found = filtered.scoped.in_bulk(ids)
+        return [found[item] for item in ids if item in found]
     return list(ordered(filtered.queryset, query.ordering, sort_prefixed)[offset:end])
 
 

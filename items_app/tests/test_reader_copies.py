@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
@@ -45,26 +46,22 @@ FILTERS = [
 ]
 
 
-def copies_of(tenant: Any) -> set[tuple[str, str, bool, str]]:
-    """(table, item, public, kind) of every tag and metadata row."""
+def copies_of(tenant: Any) -> set[tuple[str, str, bool, str, Any]]:
+    """(table, item, public, kind, item's creation time) of every tag and metadata row."""
     with tenancy.using_tenant(tenant.tenant):
-        tags = {("tag", row.item_id, row.public, row.kind) for row in ItemTag.objects.all()}
-        metadata = {("metadata", row.item_id, row.public, row.kind) for row in MetadataEntry.objects.all()}
-    return tags | metadata
+        rows = [("tag", row) for row in ItemTag.objects.all()]
+        rows += [("metadata", row) for row in MetadataEntry.objects.all()]
+    return {(table, row.item_id, row.public, row.kind, row.item_timestamp) for table, row in rows}
 
 
-def expected_copies(tenant: Any) -> set[tuple[str, str, bool, str]]:
+def expected_copies(tenant: Any) -> set[tuple[str, str, bool, str, Any]]:
     """The same, as the items say."""
     with tenancy.using_tenant(tenant.tenant):
-        tags = {
-            ("tag", row.item_id, row.item.visibility == "public", row.item.kind)
-            for row in ItemTag.objects.select_related("item")
-        }
-        metadata = {
-            ("metadata", row.item_id, row.item.visibility == "public", row.item.kind)
-            for row in MetadataEntry.objects.select_related("item")
-        }
-    return tags | metadata
+        rows = [("tag", row) for row in ItemTag.objects.select_related("item")]
+        rows += [("metadata", row) for row in MetadataEntry.objects.select_related("item")]
+    return {
+        (table, row.item_id, row.item.visibility == "public", row.item.kind, row.item.timestamp) for table, row in rows
+    }
 
 
 def item_fields(n: int) -> dict[str, Any]:
@@ -96,15 +93,33 @@ def catalogue(acme, owner, reader, admin, kind):
 
 def listed(kind: KindCase, client: Any, document: Any) -> tuple[int, int]:
     """``totalDocs`` of ``document``, and how many items its pages list."""
-    response = client.get(kind.api, {"filter": json.dumps(document), "limit": "100"})
-    assert response.status_code == 200, response.content
-    body = response.json()
-    return body["totalDocs"], len(body["docs"])
+    total, ids = listed_ids(kind, client, document)
+    return total, len(ids)
 
 
-def test_created_rows_copy_their_items_kind_and_public_flag(catalogue):
+def listed_ids(kind: KindCase, client: Any, document: Any, limit: int = 100) -> tuple[int, list[str]]:
+    """``totalDocs`` of ``document``, and the ids its pages of ``limit`` list, page after page."""
+    ids: list[str] = []
+    for page in range(1, 100 // limit + 2):
+        response = client.get(kind.api, {"filter": json.dumps(document), "limit": str(limit), "page": str(page)})
+        assert response.status_code == 200, response.content
+        body = response.json()
+        ids += [doc["_id"] for doc in body["docs"]]
+    return body["totalDocs"], ids
+
+
+def test_created_rows_copy_their_items_kind_public_flag_and_time(catalogue):
     assert copies_of(catalogue) == expected_copies(catalogue)
-    assert {public for _, _, public, _ in copies_of(catalogue)} == {True, False}
+    assert {public for _, _, public, _, _ in copies_of(catalogue)} == {True, False}
+
+
+def test_the_migration_copies_each_items_creation_time_to_its_rows(catalogue):
+    alias = alias_for(catalogue.tenant.database)
+    call_command("migrate", "items", "0023", database=alias, verbosity=0)  # rows without the copy
+
+    call_command("migrate", "items", database=alias, verbosity=0)
+
+    assert copies_of(catalogue) == expected_copies(catalogue)
 
 
 def test_a_batch_create_copies_each_items_flag(acme, owner, kind):
@@ -123,7 +138,7 @@ def test_a_visibility_change_moves_every_row_of_the_item(acme, owner, kind, chan
 
     assert response.status_code == 200, response.content
     assert copies_of(acme) == expected_copies(acme)
-    assert {public for _, _, public, _ in copies_of(acme)} == {after == "public"}
+    assert {public for _, _, public, _, _ in copies_of(acme)} == {after == "public"}
 
 
 def test_rows_added_with_a_visibility_change_take_the_new_flag(acme, owner, kind):
@@ -153,8 +168,11 @@ def test_every_personas_total_is_what_their_pages_list(
     # ``WALK_MIN_TOTAL`` also bounds the matches whose ids a total reads for its page (``count_matching``).
     monkeypatch.setattr(listing, "WALK_MIN_TOTAL", few_matches)
     for client in (owner, reader, outsider, admin):
-        total, listed_items = listed(kind, client, document)
-        assert total == listed_items == listed(kind, client, item_scan(document))[0]
+        total, ids = listed_ids(kind, client, document)
+        assert (total, ids) == listed_ids(kind, client, item_scan(document))
+        assert total == len(ids)
+        # Pages of 3, newest first: the same items in the same order, wherever they were found.
+        assert listed_ids(kind, client, document, limit=3)[1] == ids
 
 
 def test_a_combined_id_set_is_read_once_for_the_total_and_the_page(catalogue, reader, kind):
