@@ -26,6 +26,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from framework.db import write_queue
+from framework.db.long_statements import without_statement_timeout
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,14 @@ def template_name() -> str:
 
 def migrate(database: str) -> None:
     """Bring one tenant database (or the template) up to the code's migrations."""
-    call_command("migrate", database=register(database), interactive=False, verbosity=0)
+    migrate_alias(register(database))
+
+
+def migrate_alias(alias: str) -> None:
+    """Apply the code's migrations to the database of ``alias`` (a tenant's, or the catalog's ``default``),
+    however long their statements run: some rewrite every row of a large tenant."""
+    with without_statement_timeout(alias):
+        call_command("migrate", database=alias, interactive=False, verbosity=0)
 
 
 def analyze(database: str) -> None:

@@ -62,3 +62,23 @@ def test_a_list_is_counted_and_paged_by_statements_planned_for_their_values(acme
 
     assert any('FROM "tenants_app_user"' in statement for statement in prepared), prepared
     assert not [statement for statement in prepared if "items_metadataentry" in statement]
+
+
+def test_migrations_run_without_the_statement_timeout_and_leave_it_in_place(acme, monkeypatch):
+    """A migration that rewrites every row of a large tenant runs for minutes: the requests' backstop would
+    cancel it half-way (``framework.db.long_statements``)."""
+    from tenants_app import databases
+
+    seen: list[str] = []
+
+    def migrate(command: str, database: str, **options: object) -> None:
+        with connections[database].cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            seen.append(str(cursor.fetchone()[0]))
+
+    session_setting(acme, "statement_timeout")  # skips on SQLite, which has no statement timeout
+    monkeypatch.setattr(databases, "call_command", migrate)
+    databases.migrate(acme.tenant.database)
+
+    assert seen == ["0"]
+    assert session_setting(acme, "statement_timeout") == "30s"

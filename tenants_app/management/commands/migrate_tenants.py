@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from tenants_app import databases
 from tenants_app.services import migrate_all_tenants
 
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
     help = "Migrate the catalog database, the tenant template and every tenant database."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("migrate", database="default", interactive=False, verbosity=0)
+        databases.migrate_alias("default")
         call_command("createcachetable", database="default", verbosity=0)
         migrated = migrate_all_tenants()
         self.stdout.write(f"catalog, template and {len(migrated)} tenant database(s) are up to date")
