@@ -136,7 +136,7 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
         found, total = _found_and_total(readable, keep + 1)
     else:  # one index range: counted in place; a page reads it again as cheaply
         found, total = None, (readable if _one_row_per_item(readable) else readable.distinct()).count()
-    if user.is_admin or not _reads_hidden(kind, user):  # the rows' public flags answer alone
+    if _flags_decide(kind, user):
         return Matches(total, found if total <= keep else None)
     hidden = cast("models.QuerySet[Any]", _copied(rows, kind, False))  # the same parts as ``readable``
     if found is not None and total <= keep:
@@ -158,7 +158,7 @@ def readable_rows(kind: str, user: User, condition: Q) -> models.QuerySet[Any] |
     (``items_app.listing``)."""
     rows = row_set(condition)
     readable = None if rows is None else _copied(rows, kind, None if user.is_admin else True)
-    if readable is None or not (user.is_admin or not _reads_hidden(kind, user)):
+    if readable is None or not _flags_decide(kind, user):
         return None
     return _with_times(readable)
 
@@ -240,6 +240,12 @@ def _hidden(kind: str) -> ItemQuerySet:
     from items_app.models import Item
 
     return Item.objects.of_kind(kind).filter(visibility__in=HIDDEN)
+
+
+def _flags_decide(kind: str, user: User) -> bool:
+    """Whether the rows' public flags alone decide which of the items of ``kind`` ``user`` reads: an admin
+    reads every one, a reader of no hidden item the public ones."""
+    return user.is_admin or not _reads_hidden(kind, user)
 
 
 def _reads_hidden(kind: str, user: User) -> bool:
