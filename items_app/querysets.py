@@ -78,9 +78,9 @@ def count_readable(kind: str, user: User, excluding: models.QuerySet[Any] | None
     return _sum_of(parts)
 
 
-# A match's item id and creation time, as the tag and metadata rows copy it (``models.reader_copies``): the
-# creation time in the database's own form (text on SQLite), which orders as the database orders it.
-Match = tuple[str, Any]
+# A match's item id and creation time, as the tag and metadata rows copy it (``models.reader_copies``): a
+# number that orders as the time does (``items_app.recency``).
+Match = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
 
 def readable_rows(kind: str, user: User, condition: Q) -> models.QuerySet[Any] | None:
     """The tag and metadata rows of the items of ``kind`` that match ``condition`` and ``user`` may read, as
-    ``(item, item_timestamp)`` pairs (a combined set of them, ``INTERSECT``/``UNION``), when the condition is
+    ``(item, item_created)`` pairs (a combined set of them, ``INTERSECT``/``UNION``), when the condition is
     only conditions on such rows and their public flags alone decide what the user reads (an admin, or a
     reader of no hidden item of the kind); else None. A list's page of few matches is ordered from them
     (``items_app.listing``)."""
@@ -169,12 +169,12 @@ def newest_of(rows: models.QuerySet[Any], offset: int, end: int) -> list[str]:
     1,800 matches, each looked up to sort them: 9.3 ms on SQLite, 11.2 on PostgreSQL)."""
     if not rows.query.combinator and not _one_row_per_item(rows):
         rows = rows.distinct()
-    return [item for item, _created in rows.order_by("-item_timestamp", "item")[offset:end]]
+    return [item for item, _created in rows.order_by("-item_created", "item")[offset:end]]
 
 
 def _with_times(rows: models.QuerySet[Any]) -> models.QuerySet[Any]:
     """An id set (``row_set``) whose parts select each match's creation time beside its id."""
-    return cast("models.QuerySet[Any]", each_part(rows, lambda part: part.values_list("item", "item_timestamp")))
+    return cast("models.QuerySet[Any]", each_part(rows, lambda part: part.values_list("item", "item_created")))
 
 
 def _found_and_total(rows: models.QuerySet[Any], limit: int) -> tuple[list[Match], int]:
