@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connections, models
 from django.db.models import Count, IntegerField, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.db.models.sql.where import WhereNode
 
@@ -61,7 +60,7 @@ def count_readable(kind: str, user: User, excluding: models.QuerySet[Any] | None
     counts = ItemCount.objects.filter(kind=kind)
     pending = ItemCountChange.objects.filter(kind=kind)  # none, unless an item write bypassed ``changing``
     if user.is_admin:
-        parts = {"all": _aggregate_of(counts, Sum("items")), "pending": _aggregate_of(pending, Sum("change"))}
+        parts = _kind_parts(kind)
     else:
         # The shares of the user, each joined to its item: driven from the user's shares whatever the
         # statistics say of the hidden items (PostgreSQL, 1,000,000 items, statistics taken when none was
@@ -101,11 +100,18 @@ def newest_first(found: list[Match], offset: int, end: int) -> list[str]:
 
 def count_of_kind(kind: str) -> int:
     """How many items of ``kind`` there are, whatever their visibility: the maintained counts (``ItemCount``)."""
+    return _sum_of(_kind_parts(kind))
+
+
+def _kind_parts(kind: str) -> dict[str, models.QuerySet[Any]]:
+    """The counts of every item of ``kind``: the folded counts and the changes not yet folded, as subqueries."""
     from items_app.models import ItemCount, ItemCountChange
 
-    folded = ItemCount.objects.filter(kind=kind).aggregate(total=Coalesce(Sum("items"), 0))["total"]
     pending = ItemCountChange.objects.filter(kind=kind)  # none, unless an item write bypassed ``changing``
-    return int(folded + pending.aggregate(total=Coalesce(Sum("change"), 0))["total"])
+    return {
+        "all": _aggregate_of(ItemCount.objects.filter(kind=kind), Sum("items")),
+        "pending": _aggregate_of(pending, Sum("change")),
+    }
 
 
 def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, condition: Q, keep: int = 0) -> Matches:

@@ -155,11 +155,17 @@ def _probe(rows: QuerySet[Any]) -> Q:
 def row_set(condition: Q) -> QuerySet[Any] | None:
     """The id set of a condition that is exactly ``pk IN (rows)`` (one set, or sets combined by ``all_of`` or
     ``any_of``), else None: a total of such a filter can be counted from the rows."""
-    while len(condition.children) == 1 and isinstance(condition.children[0], Q) and not condition.negated:
-        condition = condition.children[0]
+    condition = _unwrapped(condition)
     if condition.negated or len(condition.children) != 1:
         return None
     return _rows_of(condition.children[0])
+
+
+def _unwrapped(condition: Q) -> Q:
+    """``condition`` without the ``Q`` wrappers of one child each that ``translate`` leaves around it."""
+    while len(condition.children) == 1 and isinstance(condition.children[0], Q) and not condition.negated:
+        condition = condition.children[0]
+    return condition
 
 
 def negation_of(condition: Q) -> Q | None:
@@ -168,8 +174,7 @@ def negation_of(condition: Q) -> Q | None:
     (``items_app.querysets.count_matching``), where ``NOT P`` is tested on every item. Django writes a
     negation two-valued (``NOT (x = v AND x IS NOT NULL)`` for a nullable ``x``; ``pk IN`` id sets hold no
     null), so ``P`` and ``NOT P`` split the items between them."""
-    while len(condition.children) == 1 and isinstance(condition.children[0], Q) and not condition.negated:
-        condition = condition.children[0]
+    condition = _unwrapped(condition)
     if not condition.negated or not condition.children:
         return None
     return Q(*condition.children, _connector=condition.connector)
