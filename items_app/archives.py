@@ -54,6 +54,9 @@ EXCLUDED = [
     "items.uploadsession",
     "items.itemcount",
     "items.itemcountchange",
+    "items.itemordinal",
+    "items.posting",
+    "items.postingchange",
 ]
 CHUNK = 1024 * 1024
 IMPORTER = Caller(user=None, name="<import>")

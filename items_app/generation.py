@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db.models import F
 
 from framework.lookups import one_or_none
-from items_app import item_counts
+from items_app import item_counts, postings
 from items_app.models import Generation, Visibility
 from tenants_app import databases
 from tenants_app.context import current_tenant, require_tenant
@@ -221,6 +221,7 @@ def _bump(change: Change) -> None:
         Generation.objects.get_or_create(pk=ROW)  # a database restored from before the table existed
     alias = require_tenant().alias
     item_counts.fold(alias)  # after the Generation row's lock: the counters' locks are held only to the commit
+    postings.fold(alias)  # likewise: writers fold one at a time, each into the postings the last one left
     databases.count_write(alias)  # keeps SQLite's planner statistics in step with growth
 
 

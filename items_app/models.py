@@ -469,6 +469,59 @@ class ItemCountChange(models.Model):
         return f"{self.kind} {self.visibility}: {self.change:+d}"
 
 
+class ItemOrdinal(models.Model):
+    """A number for each item, the bit that stands for it in the postings (``items_app.postings``): given by
+    triggers on the items table when the item is inserted and dropped after it is deleted (so its rows,
+    deleted before it, still find it); never written by the code. ``item`` is no foreign key: Django's
+    cascade would delete the number before the rows whose postings need it."""
+
+    ordinal = models.BigAutoField(primary_key=True)
+    item = models.CharField(max_length=24, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.item} #{self.ordinal}"
+
+
+class Posting(models.Model):
+    """The items of a kind, with one public flag, that carry a tag (``field`` "tag", ``value`` "") or a short
+    string or boolean metadata value (``field`` its value type, ``name`` the metadata name), as a compressed
+    bitmap of their ordinals (``ItemOrdinal``), one row per 65,536 ordinals (``chunk``). Kept in step with
+    the tag and metadata rows in the transaction of every write (``items_app.postings``); never written by
+    other code. A filter's combined total is a bitmap operation over them."""
+
+    kind = models.CharField(max_length=16)
+    public = models.BooleanField()
+    field = models.CharField(max_length=8)
+    name = models.CharField(max_length=255)
+    value = models.CharField(max_length=255)
+    chunk = models.IntegerField()
+    bits = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "field", "name", "value", "public", "chunk"], name="posting_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.field} {self.name}={self.value} public={self.public} chunk {self.chunk}"
+
+
+class PostingChange(models.Model):
+    """A posting's item added (+1) or removed (-1), as the triggers record it, until the write folds it into
+    ``Posting`` (``items_app.postings.fold``): empty outside a write's transaction; never written by the code."""
+
+    kind = models.CharField(max_length=16)
+    public = models.BooleanField()
+    field = models.CharField(max_length=8)
+    name = models.CharField(max_length=255)
+    value = models.CharField(max_length=255)
+    ordinal = models.BigIntegerField()
+    change = models.SmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.field} {self.name}={self.value} #{self.ordinal}: {self.change:+d}"
+
+
 class Generation(models.Model):
     """One row per tenant database: counters bumped by the transactions that change items.
 

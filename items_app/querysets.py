@@ -18,6 +18,8 @@ from django.db.models.sql.where import WhereNode
 
 from framework.api.filtering import each_part, in_id_order, negation_of, row_set
 from framework.lookups import one_or_none
+from items_app import postings
+from items_app.recency import created_number
 
 if TYPE_CHECKING:
     from items_app.models import Item
@@ -139,7 +141,8 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
     if rows is None or readable is None:
         return Matches(scoped.filter(condition).count())
     if readable.query.combinator:
-        found, total = _found_and_total(readable, keep + 1)
+        posted = _posted_matches(rows, kind, user, keep)
+        found, total = posted if posted is not None else _found_and_total(readable, keep + 1)
     else:  # one index range: counted in place; a page reads it again as cheaply
         found, total = None, (readable if _one_row_per_item(readable) else readable.distinct()).count()
     if _flags_decide(kind, user):
@@ -154,6 +157,25 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
             found += [match for match in hidden_found if match[0] in shown]
             return Matches(len(found), found)
     return Matches(total + _count_readable_hidden(kind, user, among=hidden))
+
+
+def _posted_matches(
+    rows: models.QuerySet[Any], kind: str, user: User, keep: int
+) -> tuple[list[Match] | None, int] | None:
+    """The readable public matches of the id set ``rows`` (every match, for an admin) counted from their
+    postings (``items_app.postings``), with the matches themselves when at most ``keep`` (looked up by their
+    ordinals); None when a part of the set has no postings.
+
+    A bitmap operation instead of a merge of the parts' rows: at 1,000,000 items, a tag AND a metadata value
+    (25,900 and 155,000 rows) took ~31 ms on SQLite, ~65 ms on PostgreSQL, and grew with the catalogue."""
+    expression = postings.expression_of(rows, kind)
+    if expression is None:
+        return None
+    ordinals = postings.matching(rows.db, kind, expression, (True, False) if user.is_admin else (True,))
+    if len(ordinals) > keep:
+        return None, len(ordinals)
+    found = [(item, created_number(timestamp)) for item, timestamp in postings.items_of(rows.db, ordinals)]
+    return found, len(found)
 
 
 def readable_rows(kind: str, user: User, condition: Q) -> models.QuerySet[Any] | None:

@@ -87,7 +87,7 @@ def _combined(sets: list[QuerySet[Any]], combinator: str) -> QuerySet[Any]:
     return first.intersection(*rest) if combinator == "intersection" else first.union(*rest)
 
 
-def _parts(rows: QuerySet[Any]) -> list[QuerySet[Any]]:
+def parts_of(rows: QuerySet[Any]) -> list[QuerySet[Any]]:
     """The sets a combined ``rows`` (``INTERSECT``, ``UNION``) is made of, as querysets."""
     return [QuerySet(model=part.model, query=part.clone()) for part in rows.query.combined_queries]
 
@@ -144,7 +144,7 @@ def _probe(rows: QuerySet[Any]) -> Q:
     """``pk IN (rows)`` as a correlated test: ``EXISTS (rows WHERE link = outer pk)``."""
     query = rows.query
     if query.combinator in ("intersection", "union"):
-        probes = [_probe(part) for part in _parts(rows)]
+        probes = [_probe(part) for part in parts_of(rows)]
         return functools.reduce(and_ if query.combinator == "intersection" else or_, probes)
     if query.combinator or len(query.values_select) != 1:
         return Q(pk__in=rows)  # no single link column to correlate on: as written
@@ -185,7 +185,7 @@ def each_part(rows: QuerySet[Any], change: Callable[[QuerySet[Any]], QuerySet[An
     (``INTERSECT``, ``UNION``); None when ``change`` refuses a part (returns None)."""
     combinator = rows.query.combinator
     if combinator in ("intersection", "union"):
-        parts = [each_part(part, change) for part in _parts(rows)]
+        parts = [each_part(part, change) for part in parts_of(rows)]
         if any(part is None for part in parts):
             return None
         return _combined(cast("list[QuerySet[Any]]", parts), combinator)
