@@ -1,18 +1,19 @@
-"""Postings: for each tag and each short string or boolean metadata value, the items that carry it, as
-compressed bitmaps kept in the transaction of every write, so that a filter's total over combined sets of
-them is a bitmap operation instead of a merge of their rows (issue 18).
+"""Postings: for each tag, each short string or boolean metadata value and each bucket of numbers, the
+items that carry it, as compressed bitmaps kept in the transaction of every write, so that a filter's total
+is a bitmap operation instead of a count or a merge of rows that grows with the catalogue (issue 18).
 
 At 1,000,000 items, a tag AND `quantized = true` intersects 25,900 and 155,000 rows: ~31 ms for SQLite to
-merge them, ~65 ms for PostgreSQL to hash them, growing with the catalogue; the same two postings (16
-chunks each, 183 KB) are read and intersected in ~0.2 ms. Ranges (`accuracy >= 0.9`) have no posting:
-they stay index ranges of the metadata rows (``querysets.count_matching``).
+merge them, ~65 ms for PostgreSQL to hash them; the same two postings (16 chunks each, 183 KB) are read and
+intersected in ~0.2 ms. A numeric range is the union of the buckets wholly inside it (8 per power of two)
+and its two edges, read from the metadata rows' index (``_edges``).
 
 What is kept:
 
 - ``ItemOrdinal``: a number per item (the bit that stands for it), given by a trigger on the items table
   when the item is inserted, dropped by another after it is deleted.
-- ``Posting``: per kind, public flag and term (a tag, or a metadata name and value of type string or
-  boolean, at most ``MAX_VALUE`` characters), a roaring bitmap of ordinals per 65,536 of them (``chunk``).
+- ``Posting``: per kind, public flag and term (a tag; a metadata name and a string or boolean value of at
+  most ``MAX_VALUE`` characters, or a number's bucket), a roaring bitmap of ordinals per 65,536 of them
+  (``chunk``).
 - ``PostingChange``: the terms' items added or removed, recorded by triggers on the tag and metadata rows
   (every writer alike: services, batch creates, imports, the admin, bulk seeding) and folded into the
   postings by the write's last statements (``fold``, from ``generation.changing``, after the Generation
@@ -20,11 +21,13 @@ What is kept:
   changes not folded yet (a write outside ``changing``, normally none), read in the same statement as the
   postings: one snapshot.
 
-The engine specifics (triggers) live here and only here, behind ``PostingTriggers``.
+The engine specifics (the triggers, a number's bucket in SQL) live here and only here, behind
+``PostingTriggers`` and ``ENGINE_BUCKETS``.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,7 +42,7 @@ from framework.api.filtering import parts_of
 
 CHUNK_BITS = 16  # 65,536 ordinals per posting row: a write rewrites at most 8 KB of a term
 MAX_VALUE = 255  # longer string values have no posting (filters on them count from the rows)
-POSTED_TYPES = ("string", "boolean")  # numbers are compared as ranges: the rows' indexes serve them
+POSTED_TYPES = ("string", "boolean")  # posted by their text; numbers by their bucket (``bucket_key``)
 TAG = "tag"  # ``Posting.field`` of a tag; a metadata value's is its value type
 
 POSTINGS = "items_posting"
@@ -50,8 +53,12 @@ TAGS = "items_itemtag"
 METADATA = "items_metadataentry"
 COLUMNS = "kind, public, field, name, value, ordinal, change"
 
+NUMBER = "number"  # ``Posting.field`` of a number's bucket (``bucket_key``)
+
 # A term: (field, name, value).
 Term = tuple[str, str, str]
+# SQL of a number's bucket key (as text) from SQL of the number, per engine (``ENGINE_BUCKETS``).
+Bucket = Callable[[str], str]
 
 
 # --- the triggers, per engine ------------------------------------------------------------------------------
@@ -66,19 +73,11 @@ class PostingTriggers(Protocol):
 
 
 def _posted(row: str) -> str:
-    """SQL: whether a metadata row (``new``, ``old``, or a transition table's alias) has a posting."""
+    """SQL: whether a metadata row (``new``, ``old``, or a transition table's alias) has a posting: a number
+    (its bucket's), or a string or boolean of at most ``MAX_VALUE`` characters."""
     types = ", ".join(f"'{value_type}'" for value_type in POSTED_TYPES)
-    return f"{row}.value_type IN ({types}) AND length({row}.text) <= {MAX_VALUE}"
-
-
-def _tag_columns(row: str, change: int) -> str:
-    """SQL: a tag row's posting change (``COLUMNS``), its item's ordinal read from ``o``."""
-    return f"{row}.kind, {row}.public, '{TAG}', {row}.tag_id, '', o.ordinal, {change}"
-
-
-def _metadata_columns(row: str, change: int) -> str:
-    """SQL: a metadata row's posting change (``COLUMNS``), its item's ordinal read from ``o``."""
-    return f"{row}.kind, {row}.public, {row}.value_type, {row}.name_id, {row}.text, o.ordinal, {change}"
+    short = f"{row}.value_type IN ({types}) AND length({row}.text) <= {MAX_VALUE}"
+    return f"(({row}.value_type = '{NUMBER}' AND {row}.number IS NOT NULL) OR ({short}))"
 
 
 def _every_row(row: str) -> str:
@@ -86,50 +85,114 @@ def _every_row(row: str) -> str:
     return "TRUE"
 
 
+def _tag_columns(row: str, change: int, bucket: Bucket) -> str:
+    """SQL: a tag row's posting change (``COLUMNS``), its item's ordinal read from ``o``."""
+    return f"{row}.kind, {row}.public, '{TAG}', {row}.tag_id, '', o.ordinal, {change}"
+
+
+def _metadata_columns(row: str, change: int, bucket: Bucket) -> str:
+    """SQL: a metadata row's posting change (``COLUMNS``): its text, or a number's bucket key; its item's
+    ordinal read from ``o``."""
+    value = f"CASE WHEN {row}.value_type = '{NUMBER}' THEN {bucket(f'{row}.number')} ELSE {row}.text END"
+    return f"{row}.kind, {row}.public, {row}.value_type, {row}.name_id, {value}, o.ordinal, {change}"
+
+
 # Per table of rows: its posting change, and which of its rows have a posting.
-SOURCES: dict[str, tuple[Callable[[str, int], str], Callable[[str], str]]] = {
+SOURCES: dict[str, tuple[Callable[[str, int, Bucket], str], Callable[[str], str]]] = {
     TAGS: (_tag_columns, _every_row),
     METADATA: (_metadata_columns, _posted),
 }
 
 
-def _change_of(table: str, row: str, change: int) -> str:
+def _change_of(table: str, row: str, change: int, bucket: Bucket) -> str:
     """SQL selecting the posting change of a SQLite trigger's row ``row`` (``new``, ``old``) of ``table``, with
     its item's ordinal; nothing for a row without a posting."""
     columns, posted = SOURCES[table]
-    return f"SELECT {columns(row, change)} FROM {ORDINALS} o WHERE o.item = {row}.item_id AND {posted(row)}"
+    return f"SELECT {columns(row, change, bucket)} FROM {ORDINALS} o WHERE o.item = {row}.item_id AND {posted(row)}"
 
 
-def _changes_of(table: str, rows: str, change: int) -> str:
+def _changes_of(table: str, rows: str, change: int, bucket: Bucket) -> str:
     """SQL selecting the posting changes of the rows ``rows`` of ``table`` (a transition table, or the table
     itself), each joined to its item's ordinal; rows without a posting left out."""
     columns, posted = SOURCES[table]
-    return f"SELECT {columns('r', change)} FROM {rows} r JOIN {ORDINALS} o ON o.item = r.item_id WHERE {posted('r')}"
+    joined = f"{rows} r JOIN {ORDINALS} o ON o.item = r.item_id"
+    return f"SELECT {columns('r', change, bucket)} FROM {joined} WHERE {posted('r')}"
+
+
+# --- numbers in buckets -------------------------------------------------------------------------------------
+
+# A number's posting is its bucket's: ``PER_OCTAVE`` buckets per power of two, in an order that follows the
+# numbers' (negatives, zero, positives), as fixed-width text so that a range of buckets is a range of
+# ``Posting.value``. A range of numbers is then the buckets wholly inside it, plus its edges read from the
+# metadata rows (``_edges``).
+PER_OCTAVE = 8
+POSITIVE, ZERO, NEGATIVE = 50_000, 30_000, 10_000  # key = 50,000 + b, 30,000, or 10,000 - b (b of |number|)
+LOWEST, HIGHEST = NEGATIVE - 8_191, POSITIVE + 8_191  # b: floor(log2|x| * 8), -8,592 … 8,191 for a double
+HIGHEST_NEGATIVE, LOWEST_POSITIVE = NEGATIVE + 8_592, POSITIVE - 8_592
+
+
+def bucket_key(number: float) -> int:
+    """The bucket of ``number``, as the engines' SQL computes it (``ENGINE_BUCKETS``)."""
+    if number > 0:
+        return POSITIVE + math.floor(math.log2(number) * PER_OCTAVE)
+    if number < 0:
+        return NEGATIVE - math.floor(math.log2(-number) * PER_OCTAVE)
+    return ZERO
+
+
+def _sqlite_bucket(number: str) -> str:
+    def octaves(value: str) -> str:
+        return f"CAST(floor(log2({value}) * {PER_OCTAVE}) AS INTEGER)"
+
+    key = (
+        f"CASE WHEN {number} > 0 THEN {POSITIVE} + {octaves(number)} "
+        f"WHEN {number} < 0 THEN {NEGATIVE} - {octaves(f'-{number}')} ELSE {ZERO} END"
+    )
+    return f"substr('00000' || ({key}), -5)"  # zero-padded, without a ``%`` that query parameters would eat
+
+
+def _postgres_bucket(number: str) -> str:
+    def octaves(value: str) -> str:
+        return f"floor(ln(({value})::float8) / ln(2::float8) * {PER_OCTAVE})::integer"
+
+    key = (
+        f"CASE WHEN {number} > 0 THEN {POSITIVE} + {octaves(number)} "
+        f"WHEN {number} < 0 THEN {NEGATIVE} - {octaves(f'-{number}')} ELSE {ZERO} END"
+    )
+    return f"lpad(({key})::text, 5, '0')"
+
+
+ENGINE_BUCKETS: dict[str, Bucket] = {"sqlite": _sqlite_bucket, "postgresql": _postgres_bucket}
+
+
+def _key_text(key: int) -> str:
+    return f"{key:05d}"
 
 
 class SqlitePostingTriggers:
     """Row triggers: SQLite has no statement triggers (and one writer at a time)."""
 
     def create(self, schema_editor: Any) -> None:
-        record = f"INSERT INTO {CHANGES} ({COLUMNS})"
+        record, bucket = f"INSERT INTO {CHANGES} ({COLUMNS})", _sqlite_bucket
         for statement in (
             f"CREATE TRIGGER {ORDINALS}_insert AFTER INSERT ON {ITEMS} BEGIN "
             f"INSERT INTO {ORDINALS} (item) VALUES (new.id); END",
             f"CREATE TRIGGER {ORDINALS}_delete AFTER DELETE ON {ITEMS} BEGIN "
             f"DELETE FROM {ORDINALS} WHERE item = old.id; END",
             f"CREATE TRIGGER {POSTINGS}_tag_insert AFTER INSERT ON {TAGS} BEGIN "
-            f"{record} {_change_of(TAGS, 'new', 1)}; END",
+            f"{record} {_change_of(TAGS, 'new', 1, bucket)}; END",
             f"CREATE TRIGGER {POSTINGS}_tag_delete AFTER DELETE ON {TAGS} BEGIN "
-            f"{record} {_change_of(TAGS, 'old', -1)}; END",
+            f"{record} {_change_of(TAGS, 'old', -1, bucket)}; END",
             f"CREATE TRIGGER {POSTINGS}_tag_update AFTER UPDATE OF kind, public, tag_id, item_id ON {TAGS} BEGIN "
-            f"{record} {_change_of(TAGS, 'old', -1)}; {record} {_change_of(TAGS, 'new', 1)}; END",
+            f"{record} {_change_of(TAGS, 'old', -1, bucket)}; {record} {_change_of(TAGS, 'new', 1, bucket)}; END",
             f"CREATE TRIGGER {POSTINGS}_metadata_insert AFTER INSERT ON {METADATA} BEGIN "
-            f"{record} {_change_of(METADATA, 'new', 1)}; END",
+            f"{record} {_change_of(METADATA, 'new', 1, bucket)}; END",
             f"CREATE TRIGGER {POSTINGS}_metadata_delete AFTER DELETE ON {METADATA} BEGIN "
-            f"{record} {_change_of(METADATA, 'old', -1)}; END",
+            f"{record} {_change_of(METADATA, 'old', -1, bucket)}; END",
             f"CREATE TRIGGER {POSTINGS}_metadata_update "
-            f"AFTER UPDATE OF kind, public, name_id, value_type, text, item_id ON {METADATA} BEGIN "
-            f"{record} {_change_of(METADATA, 'old', -1)}; {record} {_change_of(METADATA, 'new', 1)}; END",
+            f"AFTER UPDATE OF kind, public, name_id, value_type, text, number, item_id ON {METADATA} BEGIN "
+            f"{record} {_change_of(METADATA, 'old', -1, bucket)}; "
+            f"{record} {_change_of(METADATA, 'new', 1, bucket)}; END",
         ):
             schema_editor.execute(statement)
 
@@ -150,10 +213,10 @@ class PostgresPostingTriggers:
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF TG_OP IN ('DELETE', 'UPDATE') THEN
-                    INSERT INTO {CHANGES} ({COLUMNS}) {_changes_of(table, "old_rows", -1)};
+                    INSERT INTO {CHANGES} ({COLUMNS}) {_changes_of(table, "old_rows", -1, _postgres_bucket)};
                 END IF;
                 IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                    INSERT INTO {CHANGES} ({COLUMNS}) {_changes_of(table, "new_rows", 1)};
+                    INSERT INTO {CHANGES} ({COLUMNS}) {_changes_of(table, "new_rows", 1, _postgres_bucket)};
                 END IF;
                 RETURN NULL;
             END $$
@@ -221,7 +284,8 @@ def build(connection: Any) -> None:
         for start in range(0, (highest or 0) + 1, 1 << CHUNK_BITS):
             for table in SOURCES:
                 chunk = "o.ordinal >= %s AND o.ordinal < %s"
-                cursor.execute(f"{_changes_of(table, table, 1)} AND {chunk}", [start, start + (1 << CHUNK_BITS)])
+                changes = _changes_of(table, table, 1, ENGINE_BUCKETS[connection.vendor])
+                cursor.execute(f"{changes} AND {chunk}", [start, start + (1 << CHUNK_BITS)])
                 _apply(connection, cursor.fetchall())
 
 
@@ -320,6 +384,16 @@ class AnyOf:
 
 
 @dataclass(frozen=True)
+class Range:
+    """Items whose metadata ``name`` is a number within the bounds: ``(lookup, number)`` each, ``gt``/``gte``
+    below and ``lt``/``lte`` above, or None."""
+
+    name: str
+    lower: tuple[str, float] | None
+    upper: tuple[str, float] | None
+
+
+@dataclass(frozen=True)
 class Combined:
     """Items in every one (``intersection``) or any one (``union``) of ``parts``."""
 
@@ -327,107 +401,269 @@ class Combined:
     parts: tuple[Expression, ...]
 
 
-Expression = AnyOf | Combined
+Leaf = AnyOf | Range
+Expression = AnyOf | Range | Combined
+BOUNDS = {"gt": "lower", "gte": "lower", "lt": "upper", "lte": "upper"}
+SQL_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 def expression_of(rows: models.QuerySet[Any], kind: str) -> Expression | None:
     """The id set ``rows`` (``framework.api.filtering.row_set``, of the items of ``kind``) as postings, if every
-    part of it is a tag or a posted metadata value (or ``$in`` of them); else None."""
+    part of it is tags, posted metadata values (``$in`` of them too) or a numeric range; else None."""
     combinator = rows.query.combinator
     if combinator in ("intersection", "union"):
         parts = [expression_of(part, kind) for part in parts_of(rows)]
         if any(part is None for part in parts):
             return None
         return Combined(combinator, tuple(part for part in parts if part is not None))
-    return None if combinator else _terms_of(rows, kind)
+    return None if combinator else _leaf_of(rows, kind)
 
 
-def _terms_of(part: models.QuerySet[Any], kind: str) -> AnyOf | None:
-    """One uncombined part of an id set as terms: ``tag IN (…)``, or ``name = n AND value_type = t AND text IN
-    (…)`` for a posted type, of the rows of ``kind`` whatever their public flag (``models.rows_of_kind``);
-    else None."""
+def _leaf_of(part: models.QuerySet[Any], kind: str) -> Leaf | None:
+    """One uncombined part of an id set, of the rows of ``kind`` whatever their public flag
+    (``models.rows_of_kind``): ``tag IN (…)``; ``name = n AND value_type = t AND text IN (…)`` for a posted
+    type; ``name = n AND value_type = 'number'`` and bounds on ``number``; else None."""
     from items_app.models import ItemTag, MetadataEntry
 
     compared = _compared(part.query.where) if part.query.values_select == ("item",) else None
-    if compared is None or compared.pop("kind", None) != (kind,) or set(compared.pop("public", ())) != {True, False}:
+    if compared is None or _values(compared.pop("kind", [])) != (kind,):
+        return None
+    if set(_values(compared.pop("public", [])) or ()) != {True, False}:
         return None
     if part.model is ItemTag and set(compared) == {"tag"}:
-        field, names, values = TAG, compared["tag"], ("",)
-    elif part.model is MetadataEntry and set(compared) == {"name", "value_type", "text"}:
-        (field,), names, values = compared["value_type"], compared["name"], compared["text"]
-        if field not in POSTED_TYPES or len(names) != 1:
-            return None
-    else:
+        return _any_of(TAG, _values(compared["tag"]), ("",))
+    if part.model is not MetadataEntry or set(compared) - {"text", "number"} != {"name", "value_type"}:
+        return None
+    names, types = _values(compared["name"]), _values(compared["value_type"])
+    if names is None or len(names) != 1 or types is None or len(types) != 1:
+        return None
+    if types[0] in POSTED_TYPES and set(compared) == {"name", "value_type", "text"}:
+        return _any_of(types[0], names, _values(compared["text"]))
+    if types[0] == NUMBER and set(compared) == {"name", "value_type", "number"}:
+        return _range(names[0], compared["number"])
+    return None
+
+
+def _values(lookups: list[Any]) -> tuple[Any, ...] | None:
+    """The values one ``=`` or ``IN`` lookup (the only one on its field) allows, else None."""
+    if len(lookups) != 1 or not isinstance(lookups[0], Exact | In):
+        return None
+    return (lookups[0].rhs,) if isinstance(lookups[0], Exact) else tuple(lookups[0].rhs)
+
+
+def _any_of(field: str, names: tuple[Any, ...] | None, values: tuple[Any, ...] | None) -> AnyOf | None:
+    if names is None or values is None:
         return None
     if not all(isinstance(text, str) and len(text) <= MAX_VALUE for text in (*names, *values)):
         return None
     return AnyOf(tuple(sorted((field, name, value) for name in names for value in values)))
 
 
-def _compared(node: WhereNode) -> dict[str, tuple[Any, ...]] | None:
-    """The fields a part's condition compares and the values each may equal, if it is only equalities and
-    ``IN`` lists ANDed (each field once); else None."""
-    compared: dict[str, tuple[Any, ...]] = {}
+def _range(name: Any, lookups: list[Any]) -> Range | None:
+    """``number`` compared with one lower bound, one upper bound, or both, or equal to one number."""
+    bounds: dict[str, tuple[str, float]] = {}
+    for lookup in lookups:
+        number = lookup.rhs
+        if not isinstance(number, int | float) or isinstance(number, bool) or not math.isfinite(number):
+            return None
+        if isinstance(lookup, Exact):
+            pairs = [("lower", ("gte", float(number))), ("upper", ("lte", float(number)))]
+        elif lookup.lookup_name in BOUNDS:
+            pairs = [(BOUNDS[lookup.lookup_name], (lookup.lookup_name, float(number)))]
+        else:
+            return None
+        for side, bound in pairs:
+            if side in bounds:
+                return None
+            bounds[side] = bound
+    return Range(str(name), bounds.get("lower"), bounds.get("upper")) if bounds else None
+
+
+def _compared(node: WhereNode) -> dict[str, list[Any]] | None:
+    """The lookups a part's condition ANDs, by field, if it is only lookups of a column with a value ANDed;
+    else None."""
+    compared: dict[str, list[Any]] = defaultdict(list)
     if node.negated or (node.connector != "AND" and len(node.children) > 1):
         return None
     for child in node.children:
         if isinstance(child, WhereNode):
             inner = _compared(child)
-            if inner is None or set(inner) & set(compared):
+            if inner is None:
                 return None
-            compared.update(inner)
+            for name, lookups in inner.items():
+                compared[name] += lookups
             continue
         lookup = cast("Any", child)
         target = getattr(lookup.lhs, "target", None)
-        if target is None or target.name in compared or not isinstance(lookup, Exact | In):
+        if target is None or hasattr(lookup.rhs, "resolve_expression"):
             return None
-        compared[target.name] = (lookup.rhs,) if isinstance(lookup, Exact) else tuple(lookup.rhs)
+        compared[target.name].append(lookup)
     return compared
 
 
-def terms_in(expression: Expression) -> set[Term]:
-    if isinstance(expression, AnyOf):
-        return set(expression.terms)
-    return set().union(*(terms_in(part) for part in expression.parts))
+def _leaves(expression: Expression) -> set[Leaf]:
+    if isinstance(expression, AnyOf | Range):
+        return {expression}
+    return set().union(*(_leaves(part) for part in expression.parts))
+
+
+def _full_keys(bounds: Range) -> tuple[int, int]:
+    """The first and last bucket whose every number lies within the range (first > last: none).
+
+    A bucket's numbers as each engine files them may stray from its exact bounds by a rounding of ``log2``;
+    ``SLACK`` keeps such strays inside the range, and ``_edges`` reads every number of the range that is
+    filed outside these buckets."""
+    first, last = LOWEST, HIGHEST
+    if bounds.lower is not None:
+        lowest = bounds.lower[1] + abs(bounds.lower[1]) * SLACK
+        first = bucket_key(bounds.lower[1])
+        while _interval(first)[0] <= lowest and first < HIGHEST:
+            first = _next_key(first)
+    if bounds.upper is not None:
+        highest = bounds.upper[1] - abs(bounds.upper[1]) * SLACK
+        last = bucket_key(bounds.upper[1])
+        while _interval(last)[1] >= highest and last > LOWEST:
+            last = _previous_key(last)
+    return first, last
+
+
+SLACK = 1e-9  # relative: far wider than the few units in the last place ``log2`` may be off by
+
+
+def _interval(key: int) -> tuple[float, float]:
+    """The exact bounds of the numbers of bucket ``key`` (``bucket_key``)."""
+    if key == ZERO:
+        return 0.0, 0.0
+    if key > ZERO:
+        b = key - POSITIVE
+        return _power(b / PER_OCTAVE), _power((b + 1) / PER_OCTAVE)
+    b = NEGATIVE - key
+    return -_power((b + 1) / PER_OCTAVE), -_power(b / PER_OCTAVE)
+
+
+def _power(exponent: float) -> float:
+    return math.inf if exponent >= 1024 else 2.0**exponent
+
+
+def _next_key(key: int) -> int:
+    return ZERO if key == HIGHEST_NEGATIVE else LOWEST_POSITIVE if key == ZERO else key + 1
+
+
+def _previous_key(key: int) -> int:
+    return ZERO if key == LOWEST_POSITIVE else HIGHEST_NEGATIVE if key == ZERO else key - 1
+
+
+def _edges(kind: str, bounds: Range, index: int, flags: list[bool], vendor: str) -> tuple[list[str], list[Any]]:
+    """SELECTs (with their parameters) of the ordinals of the items of ``kind`` whose number ``bounds.name``
+    lies in the range but outside its full buckets (``_full_keys``): index ranges of the metadata rows at
+    each end of the range, where a number's bucket is computed as the triggers filed it."""
+    first, last = _full_keys(bounds)
+    bucket = ENGINE_BUCKETS[vendor]("r.number")
+    rows = (
+        f"SELECT 'e', NULL, %s, NULL, r.public, NULL, o.ordinal, 1 FROM {METADATA} r "
+        f"JOIN {ORDINALS} o ON o.item = r.item_id WHERE r.name_id = %s AND r.value_type = '{NUMBER}' "
+        f"AND r.kind = %s AND r.public IN ({', '.join(['%s'] * len(flags))})"
+    )
+    start: list[Any] = [str(index), bounds.name, kind, *flags]
+    within, within_params = [], []
+    for bound in (bounds.lower, bounds.upper):
+        if bound is not None:
+            within.append(f"r.number {SQL_OPERATORS[bound[0]]} %s")
+            within_params.append(bound[1])
+    if first > last:  # no bucket wholly inside: the whole range is its edges
+        return [f"{rows} AND {' AND '.join(within)}"], [*start, *within_params]
+    selects, params = [], []
+    if bounds.lower is not None:
+        below = _interval(first)[0]
+        selects.append(f"{rows} AND {within[0]} AND r.number < %s AND {bucket} < %s")
+        params += [*start, bounds.lower[1], below + abs(below) * SLACK + 1e-300, _key_text(first)]
+    if bounds.upper is not None:
+        above = _interval(last)[1]
+        selects.append(f"{rows} AND {within[-1]} AND r.number > %s AND {bucket} > %s")
+        params += [*start, bounds.upper[1], above - abs(above) * SLACK - 1e-300, _key_text(last)]
+    return selects, params
 
 
 def matching(alias: str, kind: str, expression: Expression, public: tuple[bool, ...]) -> BitMap:
-    """The ordinals of the items of ``kind`` with one of the ``public`` flags that ``expression`` selects,
-    from their postings and the changes not folded yet, read by one statement (one snapshot)."""
-    terms = sorted(terms_in(expression))
+    """The ordinals of the items of ``kind`` with one of the ``public`` flags that ``expression`` selects: from
+    their postings, the changes not folded yet and the edges of ranges, read by one statement (one
+    snapshot)."""
+    leaves = sorted(_leaves(expression), key=repr)
     flags = list(public)
-    match = " OR ".join(
-        [f"(kind = %s AND field = %s AND name = %s AND value = %s AND public IN ({', '.join(['%s'] * len(flags))}))"]
-        * len(terms)
-    )
-    params: list[Any] = [part for field, name, value in terms for part in (kind, field, name, value, *flags)]
-    sql = (
-        f"SELECT field, name, value, public, bits, NULL, NULL FROM {POSTINGS} WHERE {match} "
-        f"UNION ALL SELECT field, name, value, public, NULL, ordinal, change FROM {CHANGES} WHERE {match}"
-    )
-    per_flag: dict[tuple[Term, bool], BitMap] = defaultdict(BitMap)
-    pending: dict[tuple[Term, bool], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    among = f"kind = %s AND public IN ({', '.join(['%s'] * len(flags))})"
+    terms: list[str] = []
+    term_params: list[Any] = []
+    edges: list[str] = []
+    edge_params: list[Any] = []
+    ranges: dict[int, Range] = {}
+    for leaf in leaves:
+        if isinstance(leaf, AnyOf):
+            for field, name, value in leaf.terms:
+                terms.append(f"({among} AND field = %s AND name = %s AND value = %s)")
+                term_params += [kind, *flags, field, name, value]
+            continue
+        ranges[len(ranges)] = leaf
+        first, last = _full_keys(leaf)
+        if first <= last:
+            terms.append(f"({among} AND field = '{NUMBER}' AND name = %s AND value >= %s AND value <= %s)")
+            term_params += [kind, *flags, leaf.name, _key_text(first), _key_text(last)]
+        selects, params = _edges(kind, leaf, len(ranges) - 1, flags, connections[alias].vendor)
+        edges += selects
+        edge_params += params
+    selects = edges
+    params = edge_params
+    if terms:
+        match = " OR ".join(terms)
+        selects = [
+            f"SELECT 'p', field, name, value, public, bits, NULL, NULL FROM {POSTINGS} WHERE {match}",
+            f"SELECT 'c', field, name, value, public, NULL, ordinal, change FROM {CHANGES} WHERE {match}",
+            *edges,
+        ]
+        params = [*term_params, *term_params, *edge_params]
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params + params)
-        for field, name, value, flag, bits, ordinal, change in cursor.fetchall():
-            key = ((field, name, value), bool(flag))
-            if bits is not None:
-                per_flag[key] |= BitMap.deserialize(bytes(bits))
-            else:
-                pending[key][ordinal] += change
+        cursor.execute(" UNION ALL ".join(selects), params)
+        found = cursor.fetchall()
+    return _evaluated(expression, _leaf_bits(found, leaves, ranges))
+
+
+def _leaf_bits(found: list[tuple[Any, ...]], leaves: list[Leaf], ranges: dict[int, Range]) -> dict[Leaf, BitMap]:
+    """Each leaf's ordinals from the rows ``matching`` read: postings per public flag with the changes not
+    folded yet applied to them, then the flags and a range's edges added together."""
+    stored: dict[tuple[Term, bool], BitMap] = defaultdict(BitMap)
+    pending: dict[tuple[Term, bool], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    edges: dict[Leaf, BitMap] = defaultdict(BitMap)
+    for source, field, name, value, flag, bits, ordinal, change in found:
+        if source == "e":
+            edges[ranges[int(name)]].add(ordinal)
+        elif source == "p":
+            stored[((field, name, value), bool(flag))] |= BitMap.deserialize(bytes(bits))
+        else:
+            pending[((field, name, value), bool(flag))][ordinal] += change
     for key, changes in pending.items():
-        per_flag[key].update(ordinal for ordinal, change in changes.items() if change > 0)
-        per_flag[key].difference_update(BitMap(ordinal for ordinal, change in changes.items() if change < 0))
-    items: dict[Term, BitMap] = defaultdict(BitMap)
-    for (term, _flag), bits in per_flag.items():
-        items[term] |= bits
-    return _evaluated(expression, items)
+        stored[key].update(ordinal for ordinal, change in changes.items() if change > 0)
+        stored[key].difference_update(BitMap(ordinal for ordinal, change in changes.items() if change < 0))
+    terms: dict[Term, BitMap] = defaultdict(BitMap)
+    for (term, _flag), bits in stored.items():
+        terms[term] |= bits
+    bits_of: dict[Leaf, BitMap] = {}
+    for leaf in leaves:
+        if isinstance(leaf, AnyOf):
+            bits_of[leaf] = BitMap.union(BitMap(), *(terms.get(term, BitMap()) for term in leaf.terms))
+        else:
+            first, last = _full_keys(leaf)
+            full = [
+                bits
+                for (field, name, value), bits in terms.items()
+                if field == NUMBER and name == leaf.name and first <= int(value) <= last
+            ]
+            bits_of[leaf] = BitMap.union(edges[leaf], *full)
+    return bits_of
 
 
-def _evaluated(expression: Expression, items: dict[Term, BitMap]) -> BitMap:
-    if isinstance(expression, AnyOf):
-        return BitMap.union(BitMap(), *(items.get(term, BitMap()) for term in expression.terms))
-    parts = [_evaluated(part, items) for part in expression.parts]
+def _evaluated(expression: Expression, bits_of: dict[Leaf, BitMap]) -> BitMap:
+    if isinstance(expression, AnyOf | Range):
+        return bits_of[expression]
+    parts = [_evaluated(part, bits_of) for part in expression.parts]
     if expression.combinator == "union":
         return BitMap.union(*parts)
     return BitMap.intersection(*parts)

@@ -13,6 +13,7 @@ given nothing; ``admin`` (ada) reads everything; ``other_tenant`` (gus) has a ca
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from io import StringIO
 from types import SimpleNamespace
@@ -35,7 +36,7 @@ from testing.kinds import KindCase
 
 LONG = "x" * (postings.MAX_VALUE + 1)
 
-# Filters whose every part has postings: counted from them.
+# Filters whose every part has postings (tags, short values, numeric ranges): counted from them.
 POSTED = [
     {"tags": {"$all": ["cnn", "edge"]}},
     {"tags": "cnn", "metadata.quantized": True},
@@ -44,13 +45,27 @@ POSTED = [
     {"tags": {"$in": ["nlp", "edge"]}, "metadata.framework": {"$in": ["onnx", "jax"]}},
     {"$or": [{"tags": "edge"}, {"metadata.framework": "pytorch"}, {"tags": "no-such-tag"}]},
     {"tags": "cnn", "metadata.framework": "no-such-framework"},
-]
-# Filters with a part that has none (a number, a long string, values of two types): counted from the rows.
-UNPOSTED = [
     {"tags": "cnn", "metadata.accuracy": {"$gte": 0.3}},
+    {"metadata.accuracy": {"$gte": 0.5}},
+    {"metadata.accuracy": {"$gt": 0.25, "$lte": 0.75}, "metadata.delta": {"$lt": 0}},
+    {"metadata.delta": {"$gte": -3, "$lt": 4.5}},
+    {"metadata.delta": 0},
+    {"metadata.big": {"$gt": 1e-3}},
+    {"$or": [{"metadata.big": {"$lte": 1e-4}}, {"tags": "edge"}]},
+]
+# Filters with a part that has none (a long string, values of two types, a pattern): counted from the rows.
+UNPOSTED = [
     {"tags": "cnn", "metadata.note": LONG},
     {"tags": "nlp", "metadata.framework": {"$in": ["onnx", 1]}},
+    {"tags": "cnn", "metadata.framework": {"$regex": "^onn"}},
 ]
+
+
+def fields(n: int) -> dict[str, Any]:
+    """``item_fields`` and two numbers more: one below, at and above zero, one from 10^-6 to 10^5."""
+    body = item_fields(n)
+    body["metadata"] += [{"name": "delta", "value": (n - 6) * 1.5}, {"name": "big", "value": 10.0 ** (n - 6)}]
+    return body
 
 
 def posted(tenant: Any) -> dict[tuple[Any, ...], set[str]]:
@@ -71,9 +86,14 @@ def expected(tenant: Any) -> dict[tuple[Any, ...], set[str]]:
             public = tag.item.visibility == "public"
             found[(tag.item.kind, public, "tag", tag.tag_id, "")].add(tag.item_id)
         for entry in MetadataEntry.objects.select_related("item"):
-            if entry.value_type in postings.POSTED_TYPES and len(entry.text) <= postings.MAX_VALUE:
-                public = entry.item.visibility == "public"
-                found[(entry.item.kind, public, entry.value_type, entry.name_id, entry.text)].add(entry.item_id)
+            public = entry.item.visibility == "public"
+            if entry.value_type == "number":
+                value = f"{postings.bucket_key(entry.number):05d}"
+            elif len(entry.text) <= postings.MAX_VALUE:
+                value = entry.text
+            else:
+                continue
+            found[(entry.item.kind, public, entry.value_type, entry.name_id, value)].add(entry.item_id)
     return dict(found)
 
 
@@ -96,9 +116,9 @@ def catalogue(acme, owner, reader, admin, kind):
             f"item-{n:02d}",
             visibility="public" if n % 3 else "private",
             users=[other] if n % 4 == 1 else [],
-            **item_fields(n),
+            **fields(n),
         )
-    kind.create(admin, "ada-private", **item_fields(6))
+    kind.create(admin, "ada-private", **fields(6))
     return acme
 
 
@@ -111,7 +131,8 @@ def test_created_items_are_posted_under_each_tag_and_short_value(catalogue, owne
     keys = posted(catalogue)
     assert (kind.value, True, "string", "lang", "日本語") in keys
     assert (kind.value, True, "boolean", "quantized", "true") in keys
-    assert not [key for key in keys if key[3] in ("note", "accuracy")]  # long strings and numbers: none
+    assert not [key for key in keys if key[3] == "note"]  # long strings: none
+    assert (kind.value, True, "number", "accuracy", f"{postings.bucket_key(1 / 12):05d}") in keys
 
 
 def test_a_batch_create_posts_each_item(acme, owner, kind):
@@ -259,3 +280,39 @@ def test_a_total_of_posted_sets_combines_no_rows(catalogue, outsider, admin, kin
 @pytest.mark.parametrize("document", UNPOSTED, ids=json.dumps)
 def test_a_total_with_an_unposted_part_combines_the_rows(catalogue, outsider, kind, document):
     assert totals_statements(catalogue, kind, outsider, document) != []
+
+
+# Numbers on bucket boundaries (2^(k/8)), beside them, and their negatives.
+BOUNDARIES = sorted({sign * 2 ** (k / 8) for k in range(-10, 11) for sign in (1, -1)} | {0.0})
+
+
+def test_each_engine_files_a_number_in_the_bucket_python_computes(acme):
+    numbers = sorted([*BOUNDARIES, *(math.nextafter(x, math.inf) for x in BOUNDARIES), 5e-324, -5e-324, 1.7e308, 0.9])
+    with tenancy.using_tenant(acme.tenant) as active, connections[active.alias].cursor() as cursor:
+        vendor = connections[active.alias].vendor
+        filed = []
+        bucket = postings.ENGINE_BUCKETS[vendor]("%s")
+        for number in numbers:
+            cursor.execute(f"SELECT {bucket}", [number] * bucket.count("%s"))
+            filed.append(int(cursor.fetchone()[0]))
+
+    # Equal, or one bucket off exactly on a boundary, where ``log2`` may round either way: the ranges'
+    # edges are read as the engine filed them (``_edges``).
+    assert all(abs(key - postings.bucket_key(number)) <= 1 for key, number in zip(filed, numbers, strict=True))
+    assert filed == sorted(filed)  # in the numbers' order
+
+
+@pytest.mark.parametrize("operators", [("$gte", "$lte"), ("$gt", "$lt"), ("$gte", "$lt"), ("$gt", "$lte")])
+def test_ranges_bounded_on_bucket_boundaries_count_exactly(acme, owner, outsider, admin, kind, operators):
+    for n, number in enumerate(BOUNDARIES):
+        kind.create(owner, f"b-{n:02d}", visibility="public", metadata=[{"name": "x", "value": number}])
+    low, high = operators
+    for lower, upper in [(-1.0, 1.0), (2 ** (-3 / 8), 2 ** (5 / 8)), (0.0, 2 ** (9 / 8)), (-(2 ** (7 / 8)), 0.0)]:
+        for document in (
+            {"metadata.x": {low: lower, high: upper}},
+            {"metadata.x": {low: lower}},
+            {"metadata.x": {high: upper}},
+        ):
+            for client in (outsider, admin):
+                total, ids = listed_ids(kind, client, document)
+                assert (total, ids) == listed_ids(kind, client, item_scan(document)), document
