@@ -39,6 +39,7 @@ from django.db.models.sql.where import WhereNode
 from pyroaring import BitMap
 
 from framework.api.filtering import parts_of
+from items_app import recency
 
 CHUNK_BITS = 16  # 65,536 ordinals per posting row: a write rewrites at most 8 KB of a term
 MAX_VALUE = 255  # longer string values have no posting (filters on them count from the rows)
@@ -445,10 +446,12 @@ def _leaf_of(part: models.QuerySet[Any], kind: str) -> Leaf | None:
 
 
 def _values(lookups: list[Any]) -> tuple[Any, ...] | None:
-    """The values one ``=`` or ``IN`` lookup (the only one on its field) allows, else None."""
-    if len(lookups) != 1 or not isinstance(lookups[0], Exact | In):
+    """The values the ``=`` and ``IN`` lookups ANDed on one field allow (``value_type = 'number'`` comes once
+    per bound of a range), else None."""
+    if not lookups or not all(isinstance(lookup, Exact | In) for lookup in lookups):
         return None
-    return (lookups[0].rhs,) if isinstance(lookups[0], Exact) else tuple(lookups[0].rhs)
+    allowed = [[lookup.rhs] if isinstance(lookup, Exact) else list(lookup.rhs) for lookup in lookups]
+    return tuple(value for value in dict.fromkeys(allowed[0]) if all(value in other for other in allowed[1:]))
 
 
 def _any_of(field: str, names: tuple[Any, ...] | None, values: tuple[Any, ...] | None) -> AnyOf | None:
@@ -553,15 +556,23 @@ def _previous_key(key: int) -> int:
     return ZERO if key == LOWEST_POSITIVE else HIGHEST_NEGATIVE if key == ZERO else key - 1
 
 
-def _edges(kind: str, bounds: Range, index: int, flags: list[bool], vendor: str) -> tuple[list[str], list[Any]]:
+def _edges(
+    kind: str, bounds: Range, index: int, flags: list[bool], vendor: str, counted: bool = False
+) -> tuple[list[str], list[Any]]:
     """SELECTs (with their parameters) of the ordinals of the items of ``kind`` whose number ``bounds.name``
-    lies in the range but outside its full buckets (``_full_keys``): index ranges of the metadata rows at
-    each end of the range, where a number's bucket is computed as the triggers filed it."""
+    lies in the range but outside its full buckets (``_full_keys``), or of how many there are (``counted``):
+    index ranges of the metadata rows at each end of the range, where a number's bucket is computed as the
+    triggers filed it."""
     first, last = _full_keys(bounds)
     bucket = ENGINE_BUCKETS[vendor]("r.number")
+    found = (
+        f"SELECT 'n', NULL, %s, NULL, NULL, NULL, COUNT(*), NULL FROM {METADATA} r"
+        if counted
+        else f"SELECT 'e', NULL, %s, NULL, r.public, NULL, o.ordinal, 1 FROM {METADATA} r "
+        f"JOIN {ORDINALS} o ON o.item = r.item_id"
+    )
     rows = (
-        f"SELECT 'e', NULL, %s, NULL, r.public, NULL, o.ordinal, 1 FROM {METADATA} r "
-        f"JOIN {ORDINALS} o ON o.item = r.item_id WHERE r.name_id = %s AND r.value_type = '{NUMBER}' "
+        f"{found} WHERE r.name_id = %s AND r.value_type = '{NUMBER}' "
         f"AND r.kind = %s AND r.public IN ({', '.join(['%s'] * len(flags))})"
     )
     start: list[Any] = [str(index), bounds.name, kind, *flags]
@@ -584,10 +595,33 @@ def _edges(kind: str, bounds: Range, index: int, flags: list[bool], vendor: str)
     return selects, params
 
 
+def matches(
+    alias: str, kind: str, expression: Expression, public: tuple[bool, ...], keep: int
+) -> tuple[int, BitMap | None]:
+    """How many items of ``kind`` with one of the ``public`` flags ``expression`` selects, and their ordinals
+    when at most ``keep``. A lone range is counted without its edges' ordinals: a count of their index
+    entries (at 1,000,000 items, `accuracy >= 0.9` has 17,000 numbers in the edge bucket below 0.917, whose
+    ordinals took 50 ms to look up, the count 1 ms)."""
+    if isinstance(expression, Range):
+        bits, edges = _read(alias, kind, expression, public, counted=True)
+        total = len(bits[expression]) + edges[expression]
+        if total > keep:
+            return total, None
+    found = matching(alias, kind, expression, public)
+    return len(found), found if len(found) <= keep else None
+
+
 def matching(alias: str, kind: str, expression: Expression, public: tuple[bool, ...]) -> BitMap:
     """The ordinals of the items of ``kind`` with one of the ``public`` flags that ``expression`` selects: from
     their postings, the changes not folded yet and the edges of ranges, read by one statement (one
     snapshot)."""
+    return _evaluated(expression, _read(alias, kind, expression, public)[0])
+
+
+def _read(
+    alias: str, kind: str, expression: Expression, public: tuple[bool, ...], counted: bool = False
+) -> tuple[dict[Leaf, BitMap], dict[Leaf, int]]:
+    """Each leaf's ordinals (a range's edges counted instead when ``counted``), and the edges' counts."""
     leaves = sorted(_leaves(expression), key=repr)
     flags = list(public)
     among = f"kind = %s AND public IN ({', '.join(['%s'] * len(flags))})"
@@ -607,7 +641,7 @@ def matching(alias: str, kind: str, expression: Expression, public: tuple[bool, 
         if first <= last:
             terms.append(f"({among} AND field = '{NUMBER}' AND name = %s AND value >= %s AND value <= %s)")
             term_params += [kind, *flags, leaf.name, _key_text(first), _key_text(last)]
-        selects, params = _edges(kind, leaf, len(ranges) - 1, flags, connections[alias].vendor)
+        selects, params = _edges(kind, leaf, len(ranges) - 1, flags, connections[alias].vendor, counted)
         edges += selects
         edge_params += params
     selects = edges
@@ -623,7 +657,11 @@ def matching(alias: str, kind: str, expression: Expression, public: tuple[bool, 
     with connections[alias].cursor() as cursor:
         cursor.execute(" UNION ALL ".join(selects), params)
         found = cursor.fetchall()
-    return _evaluated(expression, _leaf_bits(found, leaves, ranges))
+    counts: dict[Leaf, int] = defaultdict(int)
+    for source, _field, name, _value, _flag, _bits, count, _change in found:
+        if source == "n":
+            counts[ranges[int(name)]] += count
+    return _leaf_bits(found, leaves, ranges), counts
 
 
 def _leaf_bits(found: list[tuple[Any, ...]], leaves: list[Leaf], ranges: dict[int, Range]) -> dict[Leaf, BitMap]:
@@ -637,7 +675,7 @@ def _leaf_bits(found: list[tuple[Any, ...]], leaves: list[Leaf], ranges: dict[in
             edges[ranges[int(name)]].add(ordinal)
         elif source == "p":
             stored[((field, name, value), bool(flag))] |= BitMap.deserialize(bytes(bits))
-        else:
+        elif source == "c":
             pending[((field, name, value), bool(flag))][ordinal] += change
     for key, changes in pending.items():
         stored[key].update(ordinal for ordinal, change in changes.items() if change > 0)
@@ -669,13 +707,20 @@ def _evaluated(expression: Expression, bits_of: dict[Leaf, BitMap]) -> BitMap:
     return BitMap.intersection(*parts)
 
 
-def items_of(alias: str, ordinals: BitMap) -> list[tuple[str, Any]]:
-    """The (id, timestamp) of the items numbered ``ordinals``."""
-    from items_app.models import Item, ItemOrdinal
-
-    found: list[tuple[str, Any]] = []
+def items_of(alias: str, ordinals: BitMap) -> list[tuple[str, int]]:
+    """The id and creation time (``recency.created_number``) of the items numbered ``ordinals``: the creation
+    time computed by the database from the items' column, as the rows' copies are (no datetime parsed)."""
+    connection = connections[alias]
+    created = recency.ENGINES[connection.vendor].of("i.timestamp").replace("%", "%%")  # parameters follow
     numbers = list(ordinals)
-    for start in range(0, len(numbers), 500):
-        ids = ItemOrdinal.objects.using(alias).filter(ordinal__in=numbers[start : start + 500]).values("item")
-        found.extend(Item.objects.using(alias).filter(pk__in=ids).values_list("pk", "timestamp"))
+    found: list[tuple[str, int]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(numbers), 500):
+            batch = numbers[start : start + 500]
+            cursor.execute(
+                f"SELECT o.item, {created} FROM {ORDINALS} o JOIN {ITEMS} i ON i.id = o.item "
+                f"WHERE o.ordinal IN ({', '.join(['%s'] * len(batch))})",
+                batch,
+            )
+            found += [(item, int(number)) for item, number in cursor.fetchall()]
     return found

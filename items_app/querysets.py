@@ -19,7 +19,6 @@ from django.db.models.sql.where import WhereNode
 from framework.api.filtering import each_part, in_id_order, negation_of, row_set
 from framework.lookups import one_or_none
 from items_app import postings
-from items_app.recency import created_number
 
 if TYPE_CHECKING:
     from items_app.models import Item
@@ -176,10 +175,10 @@ def _posted_matches(
     expression = postings.expression_of(rows, kind)
     if expression is None:
         return None
-    ordinals = postings.matching(rows.db, kind, expression, (True, False) if user.is_admin else (True,))
-    if len(ordinals) > keep:
-        return None, len(ordinals)
-    found = [(item, created_number(timestamp)) for item, timestamp in postings.items_of(rows.db, ordinals)]
+    total, ordinals = postings.matches(rows.db, kind, expression, (True, False) if user.is_admin else (True,), keep)
+    if ordinals is None:
+        return None, total
+    found = postings.items_of(rows.db, ordinals)
     return found, len(found)
 
 
