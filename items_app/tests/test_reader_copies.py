@@ -206,9 +206,8 @@ def test_a_filter_on_rows_counts_its_public_matches_without_the_items(catalogue,
     # From the postings and the edges of the range in the rows (``items_app.postings``), never the items.
     totals = [query["sql"] for query in captured.captured_queries if "items_posting" in query["sql"]]
     assert total == listed_items == 4  # items 6-11 are >= 0.5; 6 and 9 are private, shared with no outsider
-    assert len(totals) == 1
-    assert "items_item " not in totals[0]
-    assert '"items_item"' not in totals[0]
+    assert totals  # a lone range: its count, then (few matches) their ordinals
+    assert not [sql for sql in totals if "items_item " in sql or '"items_item"' in sql]
 
 
 def hidden_row_statements(tenant: Any, client: Any, kind: KindCase, document: Any) -> list[str]:
