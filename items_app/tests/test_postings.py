@@ -27,7 +27,7 @@ from pyroaring import BitMap
 
 from items_app import generation, listing, postings
 from items_app.models import Item, ItemOrdinal, ItemTag, MetadataEntry, Posting, PostingChange
-from items_app.tests.test_reader_copies import item_fields, item_scan, listed_ids
+from items_app.tests.test_reader_copies import create_catalogue, item_fields, item_scan, listed_ids
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
 from tenants_app.models import Tenant
@@ -126,17 +126,8 @@ def in_step(tenant: Any) -> bool:
 
 @pytest.fixture
 def catalogue(acme, owner, reader, admin, kind):
-    """Twelve items of reggie's and olive's (public, private, shared with the other), one of ada's."""
-    for n in range(12):
-        client, other = (reader, "reggie") if n % 5 == 0 else (owner, "olive")
-        kind.create(
-            client,
-            f"item-{n:02d}",
-            visibility="public" if n % 3 else "private",
-            users=[other] if n % 4 == 1 else [],
-            **fields(n),
-        )
-    kind.create(admin, "ada-private", **fields(6))
+    """``test_reader_copies``' catalogue, with numbers below zero and of every magnitude (``fields``)."""
+    create_catalogue(kind, owner, reader, admin, fields)
     return acme
 
 

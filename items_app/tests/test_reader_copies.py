@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -77,8 +78,9 @@ def item_fields(n: int) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def catalogue(acme, owner, reader, admin, kind):
+def create_catalogue(
+    kind: KindCase, owner: Any, reader: Any, admin: Any, fields: Callable[[int], dict[str, Any]] = item_fields
+) -> None:
     """Twelve items of reggie's and olive's (public, private, shared with the other), one of ada's."""
     for n in range(12):
         client, other = (reader, "reggie") if n % 5 == 0 else (owner, "olive")
@@ -87,9 +89,14 @@ def catalogue(acme, owner, reader, admin, kind):
             f"item-{n:02d}",
             visibility="public" if n % 3 else "private",
             users=[other] if n % 4 == 1 else [],
-            **item_fields(n),
+            **fields(n),
         )
-    kind.create(admin, "ada-private", **item_fields(6))
+    kind.create(admin, "ada-private", **fields(6))
+
+
+@pytest.fixture
+def catalogue(acme, owner, reader, admin, kind):
+    create_catalogue(kind, owner, reader, admin)
     return acme
 
 
