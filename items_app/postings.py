@@ -31,7 +31,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from django.db import connections, models
 from django.db.models.lookups import Exact, In
@@ -151,26 +151,32 @@ def bucket_key(number: float) -> int:
     return ZERO
 
 
-def _sqlite_bucket(number: str) -> str:
-    def octaves(value: str) -> str:
-        return f"CAST(floor(log2({value}) * {PER_OCTAVE}) AS INTEGER)"
+def _bucket_sql(number: str, log2: Callable[[str], str], padded: Callable[[str], str]) -> str:
+    """SQL of ``bucket_key`` of the SQL number ``number``, zero-padded to five characters, from an engine's
+    ``log2`` and padding."""
 
-    key = (
+    def octaves(value: str) -> str:
+        return f"floor({log2(value)} * {PER_OCTAVE})"
+
+    return padded(
         f"CASE WHEN {number} > 0 THEN {POSITIVE} + {octaves(number)} "
         f"WHEN {number} < 0 THEN {NEGATIVE} - {octaves(f'-{number}')} ELSE {ZERO} END"
     )
-    return f"substr('00000' || ({key}), -5)"  # zero-padded, without a ``%`` that query parameters would eat
+
+
+def _sqlite_bucket(number: str) -> str:
+    # ``substr`` pads without a ``%`` (``printf``) that query parameters would eat.
+    return _bucket_sql(
+        number, lambda value: f"log2({value})", lambda key: f"substr('00000' || CAST({key} AS INTEGER), -5)"
+    )
 
 
 def _postgres_bucket(number: str) -> str:
-    def octaves(value: str) -> str:
-        return f"floor(ln(({value})::float8) / ln(2::float8) * {PER_OCTAVE})::integer"
-
-    key = (
-        f"CASE WHEN {number} > 0 THEN {POSITIVE} + {octaves(number)} "
-        f"WHEN {number} < 0 THEN {NEGATIVE} - {octaves(f'-{number}')} ELSE {ZERO} END"
+    return _bucket_sql(
+        number,
+        lambda value: f"(ln(({value})::float8) / ln(2::float8))",
+        lambda key: f"lpad(({key})::integer::text, 5, '0')",
     )
-    return f"lpad(({key})::text, 5, '0')"
 
 
 ENGINE_BUCKETS: dict[str, Bucket] = {"sqlite": _sqlite_bucket, "postgresql": _postgres_bucket}
@@ -292,11 +298,11 @@ def build(connection: Any) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT max(ordinal) FROM {ORDINALS}")
         (highest,) = cursor.fetchone()
+        bucket = ENGINE_BUCKETS[connection.vendor]
+        chunks = [f"{_changes_of(table, table, 1, bucket)} AND o.ordinal >= %s AND o.ordinal < %s" for table in SOURCES]
         for start in range(0, (highest or 0) + 1, 1 << CHUNK_BITS):
-            for table in SOURCES:
-                chunk = "o.ordinal >= %s AND o.ordinal < %s"
-                changes = _changes_of(table, table, 1, ENGINE_BUCKETS[connection.vendor])
-                cursor.execute(f"{changes} AND {chunk}", [start, start + (1 << CHUNK_BITS)])
+            for changes in chunks:
+                cursor.execute(changes, [start, start + (1 << CHUNK_BITS)])
                 _apply(connection, cursor.fetchall())
 
 
@@ -310,6 +316,7 @@ def drop_triggers(apps: Any, schema_editor: Any) -> None:
 
 # A posting row's key: (kind, public, field, name, value, chunk).
 Key = tuple[str, bool, str, str, str, int]
+K = TypeVar("K")
 
 
 # Changes wait in ``PostingChange`` until there are this many, then one write folds them all: rewriting the
@@ -318,13 +325,12 @@ Key = tuple[str, bool, str, str, str, int]
 FOLD_AT = 1_000
 
 
-def fold(alias: str, at_least: int | None = None) -> None:
-    """Move the changes the triggers recorded into the postings once there are ``at_least`` (``FOLD_AT``):
-    the last statements of every item write, inside its transaction (``generation.changing``)."""
+def fold(alias: str) -> None:
+    """Move the changes the triggers recorded into the postings once ``FOLD_AT`` of them wait: the last
+    statements of every item write, inside its transaction (``generation.changing``)."""
     connection = connections[alias]
     with connection.cursor() as cursor:
-        waiting = FOLD_AT if at_least is None else at_least
-        cursor.execute(f"SELECT 1 FROM {CHANGES} LIMIT 1 OFFSET %s", [max(waiting - 1, 0)])
+        cursor.execute(f"SELECT 1 FROM {CHANGES} LIMIT 1 OFFSET %s", [max(FOLD_AT - 1, 0)])
         if cursor.fetchone() is None:
             return
         cursor.execute(f"DELETE FROM {CHANGES} RETURNING {COLUMNS}")
@@ -332,24 +338,36 @@ def fold(alias: str, at_least: int | None = None) -> None:
     _apply(connection, changes)
 
 
+def _netted(changes: Iterable[tuple[K, int, int]]) -> dict[K, tuple[BitMap, BitMap]]:
+    """Changes ``(key, ordinal, ±1)`` as the ordinals each key gains and loses: an ordinal's changes summed,
+    so an item removed and added again within them is kept."""
+    net: dict[tuple[K, int], int] = defaultdict(int)
+    for key, ordinal, change in changes:
+        net[(key, ordinal)] += change
+    edits: dict[K, tuple[BitMap, BitMap]] = defaultdict(lambda: (BitMap(), BitMap()))
+    for (key, ordinal), change in net.items():
+        if change:
+            edits[key][0 if change > 0 else 1].add(ordinal)
+    return edits
+
+
+def _edited(bits: BitMap, edit: tuple[BitMap, BitMap]) -> BitMap:
+    added, removed = edit
+    return (bits | added) - removed
+
+
 def _apply(connection: Any, changes: Iterable[tuple[Any, ...]]) -> None:
     """Add and remove the changes' ordinals to and from the postings they name: one read of the rows they
     touch, one write of those that still hold an item, one delete of those that no longer do."""
-    net: dict[tuple[Key, int], int] = defaultdict(int)
-    for kind, public, field, name, value, ordinal, change in changes:
-        net[((kind, bool(public), field, name, value, ordinal >> CHUNK_BITS), ordinal)] += change
-    edits: dict[Key, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for (key, ordinal), change in net.items():
-        if change:
-            edits[key][0 if change > 0 else 1].append(ordinal)
+    edits = _netted(
+        ((kind, bool(public), field, name, value, ordinal >> CHUNK_BITS), ordinal, change)
+        for kind, public, field, name, value, ordinal, change in changes
+    )
     keys = sorted(edits)  # one order in every writer
     stored = _stored(connection, keys)
     kept, emptied = [], []
     for key in keys:
-        added, removed = edits[key]
-        bits = stored.get(key, BitMap())
-        bits.update(added)
-        bits.difference_update(BitMap(removed))
+        bits = _edited(stored.get(key, BitMap()), edits[key])
         if bits:
             kept.append((*key, bits.serialize()))
         elif key in stored:
@@ -687,18 +705,19 @@ def _leaf_bits(found: list[tuple[Any, ...]], leaves: list[Leaf], ranges: dict[in
     """Each leaf's ordinals from the rows ``matching`` read: postings per public flag with the changes not
     folded yet applied to them, then the flags and a range's edges added together."""
     stored: dict[tuple[Term, bool], BitMap] = defaultdict(BitMap)
-    pending: dict[tuple[Term, bool], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     edges: dict[Leaf, BitMap] = defaultdict(BitMap)
-    for source, field, name, value, flag, bits, ordinal, change in found:
+    for source, field, name, value, flag, bits, ordinal, _change in found:
         if source == "e":
             edges[ranges[int(name)]].add(ordinal)
         elif source == "p":
             stored[((field, name, value), bool(flag))] |= BitMap.deserialize(bytes(bits))
-        elif source == "c":
-            pending[((field, name, value), bool(flag))][ordinal] += change
-    for key, changes in pending.items():
-        stored[key].update(ordinal for ordinal, change in changes.items() if change > 0)
-        stored[key].difference_update(BitMap(ordinal for ordinal, change in changes.items() if change < 0))
+    waiting = _netted(
+        (((field, name, value), bool(flag)), ordinal, change)
+        for source, field, name, value, flag, _bits, ordinal, change in found
+        if source == "c"
+    )
+    for key, edit in waiting.items():
+        stored[key] = _edited(stored[key], edit)
     terms: dict[Term, BitMap] = defaultdict(BitMap)
     for (term, _flag), bits in stored.items():
         terms[term] |= bits
