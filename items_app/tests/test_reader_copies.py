@@ -177,11 +177,16 @@ def test_every_personas_total_is_what_their_pages_list(
     # ``WALK_MIN_TOTAL`` also bounds the matches whose ids a total reads for its page (``count_matching``).
     monkeypatch.setattr(listing, "WALK_MIN_TOTAL", few_matches)
     for client in (owner, reader, outsider, admin):
-        total, ids = listed_ids(kind, client, document)
-        assert (total, ids) == listed_ids(kind, client, item_scan(document))
-        assert total == len(ids)
-        # Pages of 3, newest first: the same items in the same order, wherever they were found.
-        assert listed_ids(kind, client, document, limit=3)[1] == ids
+        assert_listed_as_item_by_item(kind, client, document)
+
+
+def assert_listed_as_item_by_item(kind: KindCase, client: Any, document: Any) -> None:
+    """``client``'s total and pages of ``document`` are those of the same filter counted item by item."""
+    total, ids = listed_ids(kind, client, document)
+    assert (total, ids) == listed_ids(kind, client, item_scan(document))
+    assert total == len(ids)
+    # Pages of 3, newest first: the same items in the same order, wherever they were found.
+    assert listed_ids(kind, client, document, limit=3)[1] == ids
 
 
 def test_a_combined_id_set_is_read_once_for_the_total_and_the_page(catalogue, reader, kind):
