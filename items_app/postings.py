@@ -389,22 +389,24 @@ def _apply(connection: Any, changes: Iterable[tuple[Any, ...]]) -> None:
 
 
 def _stored(connection: Any, keys: list[Key]) -> dict[Key, BitMap]:
-    """The posting rows ``keys`` that exist, locked for the write on PostgreSQL, a few hundred at a time."""
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    """The posting rows ``keys`` that exist, locked for the write on PostgreSQL, 500 at a time.
+
+    The keys are joined as a ``VALUES`` list: PostgreSQL took 15 ms to plan each 200 keys written as ``OR``ed
+    conditions (a fold of 1,000 keys at 1,000,000 items: 92 ms, joined 25 ms), and it holds the writers'
+    queue (``fold``)."""
+    lock = " FOR UPDATE OF p" if connection.vendor == "postgresql" else ""
+    columns = ("kind", "public", "field", "name", "value", "chunk")
+    joined = " AND ".join(f"p.{column} = wanted.{column}" for column in columns)
     stored: dict[Key, BitMap] = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), 200):
-            batch = keys[start : start + 200]
-            match = " OR ".join(
-                ["(kind = %s AND field = %s AND name = %s AND value = %s AND public = %s AND chunk = %s)"] * len(batch)
-            )
-            params = [
-                part
-                for kind, public, field, name, value, chunk in batch
-                for part in (kind, field, name, value, public, chunk)
-            ]
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
             cursor.execute(
-                f"SELECT kind, public, field, name, value, chunk, bits FROM {POSTINGS} WHERE {match}{lock}", params
+                f"WITH wanted ({', '.join(columns)}) AS (VALUES {rows}) "
+                f"SELECT p.kind, p.public, p.field, p.name, p.value, p.chunk, p.bits FROM {POSTINGS} p "
+                f"JOIN wanted ON {joined}{lock}",
+                [part for key in batch for part in key],
             )
             for kind, public, field, name, value, chunk, bits in cursor.fetchall():
                 stored[(kind, bool(public), field, name, value, chunk)] = BitMap.deserialize(bytes(bits))
