@@ -201,6 +201,7 @@ def changing(*fields: str, readers: Readers | None = None) -> Iterator[Change]:
             yield change
         finally:
             _writing.reset(token)
+        postings.fold(require_tenant().alias)  # before the locks below: other writers need not wait for it
         # The change's events, then the counters, in this order in every writer: the outbox's lock (taken even
         # with no event to write) is always taken before the Generation row's, so the two never deadlock.
         if change.events:
@@ -221,7 +222,6 @@ def _bump(change: Change) -> None:
         Generation.objects.get_or_create(pk=ROW)  # a database restored from before the table existed
     alias = require_tenant().alias
     item_counts.fold(alias)  # after the Generation row's lock: the counters' locks are held only to the commit
-    postings.fold(alias)  # likewise: writers fold one at a time, each into the postings the last one left
     databases.count_write(alias)  # keeps SQLite's planner statistics in step with growth
 
 

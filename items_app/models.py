@@ -507,8 +507,8 @@ class Posting(models.Model):
 
 
 class PostingChange(models.Model):
-    """A posting's item added (+1) or removed (-1), as the triggers record it, until the write folds it into
-    ``Posting`` (``items_app.postings.fold``): empty outside a write's transaction; never written by the code."""
+    """A posting's item added (+1) or removed (-1), as the triggers record it, waiting until a write folds it
+    into ``Posting`` with a thousand others (``items_app.postings.fold``); never written by the code."""
 
     kind = models.CharField(max_length=16)
     public = models.BooleanField()

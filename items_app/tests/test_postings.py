@@ -218,7 +218,31 @@ def test_concurrent_batches_are_all_posted(acme, owner, reader, admin, kind):
     answers = run_together(batch(owner, "a"), batch(reader, "b"), batch(admin, "c"), batch(owner, "d"))
 
     assert answers == [201, 201, 201, 201]
-    assert in_step(acme)  # and every write folded its changes before it committed
+    assert posted(acme) == expected(acme)  # a writer that found another folding left its changes waiting
+    kind.create(owner, "after", **item_fields(1))
+    assert in_step(acme)  # and the next write folded them
+
+
+def test_a_writer_that_finds_another_folding_leaves_its_changes_to_the_next_fold(acme, owner, kind, monkeypatch):
+    alias = alias_for(acme.tenant.database)
+    if connections[alias].vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nobody folds beside it")
+    monkeypatch.setattr(postings, "FOLD_AT", 1)
+    folding = connections[alias].get_new_connection(connections[alias].get_connection_params())
+    try:
+        with folding.cursor() as cursor:  # another writer, in the middle of a fold
+            cursor.execute("SELECT pg_advisory_lock(%s)", [postings.PostgresPostings.FOLD_LOCK_KEY])
+        kind.create(owner, "first", visibility="public", **item_fields(1))  # does not wait for it
+
+        with tenancy.using_tenant(acme.tenant):
+            assert PostingChange.objects.exists()
+        assert posted(acme) == expected(acme)
+    finally:
+        folding.close()
+
+    kind.create(owner, "second", **item_fields(2))
+
+    assert in_step(acme)
 
 
 def test_the_migration_builds_the_postings_of_the_rows_there(catalogue, owner, kind):
