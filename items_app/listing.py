@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db.models import CharField, FloatField, OuterRef, Q, QuerySet, Subquery
+from pyroaring import BitMap
 
 from folksonomy_app.models import MAX_NAME_LENGTH
 from framework.api.filtering import FieldHandler, FieldKind, FilterField, MetadataField, RowsField, correlated
 from framework.api.listing import Filtered, ListQuery, ListSpec, ordered
 from framework.db.custom_plans import planned_for_values
 from framework.errors import InvalidFilter, InvalidListParameter
-from items_app import generation, name_search
+from items_app import generation, name_search, postings
 from items_app.kinds import ItemKind
 from items_app.models import (
     Alias,
@@ -141,7 +142,7 @@ def item_list_spec(kind: ItemKind, viewer: User, reads: generation.Cached | None
         fields[trait.field] = trait.filter_field(viewer)
     reads = reads or generation.Cached(viewer)
     sort_prefixed = {"metadata.": metadata_sort}
-    matches: dict[str, list[Match]] = {}  # this request's: a total's matches, for its page
+    matches: dict[str, list[Match] | BitMap] = {}  # this request's: a total's matches, for its page
     return ListSpec(
         fields=fields,
         prefixed={
@@ -186,7 +187,7 @@ def metadata_sort(name: str) -> list[Any]:
 
 
 def cached_total(
-    kind: ItemKind, viewer: User, reads: generation.Cached, matches: dict[str, list[Match]]
+    kind: ItemKind, viewer: User, reads: generation.Cached, matches: dict[str, list[Match] | BitMap]
 ) -> Callable[[QuerySet[Item], Q, Any], int]:
     """``totalDocs`` from the generation cache: the same filter by the same viewer is counted once per change
     of what it reads (every page of a list shares it). An unfiltered list is counted in parts
@@ -198,8 +199,9 @@ def cached_total(
         def filtered_total() -> int:
             with planned_for_values(scoped.db):
                 counted = count_matching(scoped, kind.value, viewer, condition, keep=WALK_MIN_TOTAL)
-            if counted.found is not None:
-                matches[canonical(filter_document)] = counted.found
+            found = counted.found if counted.found is not None else counted.posted
+            if found is not None:
+                matches[canonical(filter_document)] = found
             return counted.total
 
         count = unfiltered_total if filter_document == {} else filtered_total
@@ -218,7 +220,7 @@ def cached_page_rows(
     reads: generation.Cached,
     fields: dict[str, FieldHandler],
     sort_prefixed: Mapping[str, Callable[[str], Sequence[Any]]],
-    matches: Mapping[str, list[Match]],
+    matches: Mapping[str, list[Match] | BitMap],
 ) -> Callable[[Filtered, ListQuery, int], list[Item]]:
     """The items of one list page: which ones, in which order, from the generation cache like totals (kept
     while nothing the filter or the order reads changes); the items themselves are loaded fresh by id. When
@@ -243,6 +245,11 @@ def cached_page_rows(
 
         def page_ids() -> list[str]:
             found = matches.get(filter_key)
+            if isinstance(found, BitMap):
+                posted = posted_page(kind, filtered.scoped.db, found, offset, offset + query.limit, query.ordering)
+                if posted is not None:
+                    return posted
+                found = None
             if found is not None and query.ordering == RECENT_ORDER:
                 return newest_first(found, offset, offset + query.limit)
             ids = None if found is None else [item for item, _created in found]
@@ -301,6 +308,30 @@ def page_of(
         found = filtered.scoped.in_bulk(ids)
         return [found[item] for item in ids if item in found]
     return list(ordered(filtered.queryset, query.ordering, sort_prefixed)[offset:end])
+
+
+def posted_page(
+    kind: ItemKind, alias: str, ordinals: BitMap, offset: int, end: int, ordering: list[str]
+) -> list[str] | None:
+    """Ids ``offset:end`` in the default order of the matches ``ordinals`` (every match the viewer reads, from
+    their postings: ``count_matching``), or None to find the page from the rows: the newest items of the
+    kind walked, each tested against the bitmap instead of the filter's rows, or else every match looked
+    up by ordinal and sorted, when there are at most ``POSTED_LOOKUPS``. At 1,000,000 items, a tag AND a
+    boolean AND a numeric range (4,000 matches): 167 ms to intersect their rows for a first page."""
+    total = len(ordinals)
+    if ordering != RECENT_ORDER:
+        return None
+    span = walk_span(kind, total, end)
+    if span is not None:
+        found, walked_items = postings.walked(alias, kind.value, ordinals, span)
+        if len(found) >= end or walked_items < span:  # the first ``end`` matches, or every one
+            return found[offset:end]
+    if total <= POSTED_LOOKUPS:
+        return newest_first(postings.items_of(alias, ordinals), offset, end)
+    return None
+
+
+POSTED_LOOKUPS = 20_000  # matches looked up by ordinal to sort them (~5 µs each at 1,000,000 items)
 
 
 def walk_span(kind: ItemKind, total: int, end: int) -> int | None:

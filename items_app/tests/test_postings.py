@@ -305,6 +305,39 @@ def test_every_personas_total_of_combined_sets_is_what_their_pages_list(
         assert_listed_as_item_by_item(kind, client, document)
 
 
+# How a page of many posted matches is found (``listing.posted_page``), each forced in turn: the newest items
+# walked and tested against the matches' bitmap, a walk too short to fill the page and then every match
+# looked up by ordinal, or (too many to look up) the rows.
+PAGE_FINDERS = {
+    "walked": {},
+    "short-walk-then-looked-up": {"WALK_SPAN": (1, 10**9), "WALK_MARGIN": 0},
+    "from-the-rows": {"WALK_SPAN": (1, 1), "POSTED_LOOKUPS": 0},
+}
+
+
+@pytest.mark.parametrize("finder", PAGE_FINDERS)
+@pytest.mark.parametrize("document", [POSTED[1], POSTED[3], POSTED[4], POSTED[9]], ids=json.dumps)
+def test_pages_of_many_posted_matches_list_what_the_items_say(
+    catalogue, owner, outsider, admin, kind, document, finder, monkeypatch
+):
+    monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)  # every total "too many" to read the matches' ids
+    for name, value in PAGE_FINDERS[finder].items():
+        monkeypatch.setattr(listing, name, value)
+    for client in (owner, outsider, admin):
+        assert_listed_as_item_by_item(kind, client, document)
+
+
+def test_a_page_of_many_posted_matches_reads_no_filter_rows(catalogue, outsider, kind, monkeypatch):
+    document = {"tags": "cnn", "metadata.quantized": True}
+    monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)
+    with CaptureQueriesContext(connections[alias_for(catalogue.tenant.database)]) as captured:
+        total, ids = listed_ids(kind, outsider, document)
+
+    assert total == len(ids) > 1
+    statements = [query["sql"].lower() for query in captured.captured_queries]
+    assert not [sql for sql in statements if "items_itemtag" in sql or "items_metadataentry" in sql]
+
+
 @pytest.mark.parametrize("document", POSTED[:4], ids=json.dumps)
 def test_a_total_of_posted_sets_combines_no_rows(catalogue, outsider, admin, kind, document):
     # The outsider reads no hidden item: their total and page need no row set combined. (The owner's hidden
