@@ -91,7 +91,10 @@ class FaultyProxy:
             if refuse:
                 client.sendall(self._refusal())
                 return
-            self._forward(client, _one_request(head), cut)
+            try:
+                self._forward(client, _one_request(head), cut)
+            except OSError:  # either end hung up (a cut upload drops both): this link is over, as a real one
+                return
 
     def _take_cut(self) -> bool:
         with self.lock:
