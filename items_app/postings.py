@@ -691,10 +691,19 @@ def _edges(
     return selects, params
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A filter's matches as their postings gave them: their ordinals, and how many items its parts hold
+    together (what combining the parts from their rows would read)."""
+
+    ordinals: BitMap
+    rows: int
+
+
 def matches(
     alias: str, kind: str, expression: Expression, public: tuple[bool, ...], keep: int
-) -> tuple[int, BitMap | None]:
-    """How many items of ``kind`` with one of the ``public`` flags ``expression`` selects, and their ordinals
+) -> tuple[int, Posted | None]:
+    """How many items of ``kind`` with one of the ``public`` flags ``expression`` selects, and the matches
     (None for a lone range of more than ``keep`` matches). Such a range is counted without its edges'
     ordinals: a count of their index entries (at 1,000,000 items, `accuracy >= 0.9` has 17,000 numbers in
     the edge bucket below 0.917, whose ordinals took 50 ms to look up, the count 1 ms)."""
@@ -703,15 +712,9 @@ def matches(
         total = len(bits[expression]) + edges[expression]
         if total > keep:
             return total, None
-    found = matching(alias, kind, expression, public)
-    return len(found), found
-
-
-def matching(alias: str, kind: str, expression: Expression, public: tuple[bool, ...]) -> BitMap:
-    """The ordinals of the items of ``kind`` with one of the ``public`` flags that ``expression`` selects: from
-    their postings, the changes not folded yet and the edges of ranges, read by one statement (one
-    snapshot)."""
-    return _evaluated(expression, _read(alias, kind, expression, public)[0])
+    bits_of = _read(alias, kind, expression, public)[0]
+    found = _evaluated(expression, bits_of)
+    return len(found), Posted(found, sum(len(bits) for bits in bits_of.values()))
 
 
 def _read(
@@ -821,16 +824,3 @@ def items_of(alias: str, ordinals: BitMap) -> list[tuple[str, int]]:
             )
             found += [(item, int(number)) for item, number in cursor.fetchall()]
     return found
-
-
-def walked(alias: str, kind: str, ordinals: BitMap, span: int) -> tuple[list[str], int]:
-    """The ids of the items ``ordinals`` among the newest ``span`` items of ``kind``, in the lists' default
-    order (newest first, then by id: the items' recency index), and how many items were walked."""
-    with connections[alias].cursor() as cursor:
-        cursor.execute(
-            f"SELECT i.id, o.ordinal FROM {ITEMS} i JOIN {ORDINALS} o ON o.item = i.id "
-            f"WHERE i.kind = %s ORDER BY i.timestamp DESC, i.id LIMIT %s",
-            [kind, span],
-        )
-        newest = cursor.fetchall()
-    return [item for item, ordinal in newest if ordinal in ordinals], len(newest)

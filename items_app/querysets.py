@@ -15,7 +15,6 @@ from django.db import connections, models
 from django.db.models import Count, IntegerField, Q, Subquery, Sum, Value
 from django.db.models.lookups import Exact
 from django.db.models.sql.where import WhereNode
-from pyroaring import BitMap
 
 from framework.api.filtering import each_part, in_id_order, negation_of, row_set
 from framework.lookups import one_or_none
@@ -87,12 +86,12 @@ Match = tuple[str, int]
 @dataclass(frozen=True)
 class Matches:
     """A filter's exact total, and every match (``Match``) when they were read on the way (few matches of a
-    combined id set); None otherwise. ``posted``: the ordinals of every match when they were counted from
-    their postings and are all the viewer reads (``items_app.listing`` finds a page among them)."""
+    combined id set); None otherwise. ``posted``: every match, as the postings gave them, when they are all
+    the viewer reads (``items_app.listing`` may find a page among them)."""
 
     total: int
     found: list[Match] | None = None
-    posted: BitMap | None = None
+    posted: postings.Posted | None = None
 
 
 def newest_first(found: list[Match], offset: int, end: int) -> list[str]:
@@ -143,15 +142,15 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
     if rows is None or readable is None:
         return Matches(scoped.filter(condition).count())
     posted = _posted_matches(rows, kind, user, keep)
-    ordinals = None
+    every = None
     if posted is not None:
-        found, total, ordinals = posted
+        found, total, every = posted
     elif readable.query.combinator:
         found, total = _found_and_total(readable, keep + 1)
     else:  # one index range: counted in place; a page reads it again as cheaply
         found, total = None, (readable if _one_row_per_item(readable) else readable.distinct()).count()
     if _flags_decide(kind, user):
-        return Matches(total, found if total <= keep else None, ordinals)
+        return Matches(total, found if total <= keep else None, every)
     hidden = cast("models.QuerySet[Any]", _copied(rows, kind, False))  # the same parts as ``readable``
     if not hidden.query.combinator and not _one_row_per_item(hidden):
         hidden = hidden.order_by().distinct()  # one match per item, as a combined set's are
@@ -168,7 +167,7 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
 
 def _posted_matches(
     rows: models.QuerySet[Any], kind: str, user: User, keep: int
-) -> tuple[list[Match] | None, int, BitMap | None] | None:
+) -> tuple[list[Match] | None, int, postings.Posted | None] | None:
     """The readable public matches of the id set ``rows`` (every match, for an admin) counted from their
     postings (``items_app.postings``), with the matches themselves when at most ``keep`` (looked up by their
     ordinals), else their ordinals when the postings gave them; None when a part of the set has no postings.
@@ -179,10 +178,10 @@ def _posted_matches(
     expression = postings.expression_of(rows, kind)
     if expression is None:
         return None
-    total, ordinals = postings.matches(rows.db, kind, expression, (True, False) if user.is_admin else (True,), keep)
-    if ordinals is None or total > keep:
-        return None, total, ordinals
-    found = postings.items_of(rows.db, ordinals)
+    total, every = postings.matches(rows.db, kind, expression, (True, False) if user.is_admin else (True,), keep)
+    if every is None or total > keep:
+        return None, total, every
+    found = postings.items_of(rows.db, every.ordinals)
     return found, len(found), None
 
 

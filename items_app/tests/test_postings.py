@@ -270,13 +270,15 @@ def test_an_imported_archive_is_posted_anew(catalogue, tmp_path):
 def test_changes_not_folded_yet_are_read_with_the_postings(catalogue, kind):
     expression = postings.AnyOf(((postings.TAG, "cnn", ""),))
     with tenancy.using_tenant(catalogue.tenant) as active, generation.changing():
-        before = postings.matching(active.alias, kind.value, expression, (True, False))
+        _, before = postings.matches(active.alias, kind.value, expression, (True, False), keep=0)
         ItemTag.objects.filter(tag_id="cnn", item__name="item-00").delete()  # recorded, folded at the end
         assert PostingChange.objects.exists()
 
-        after = postings.matching(active.alias, kind.value, expression, (True, False))
+        total, after = postings.matches(active.alias, kind.value, expression, (True, False), keep=0)
 
-    assert len(after) == len(before) - 1
+    assert before is not None
+    assert after is not None
+    assert total == len(after.ordinals) == len(before.ordinals) - 1
 
 
 def test_other_tenants_postings_are_their_own(catalogue, globex, other_tenant, kind):
@@ -305,12 +307,12 @@ def test_every_personas_total_of_combined_sets_is_what_their_pages_list(
         assert_listed_as_item_by_item(kind, client, document)
 
 
-# How a page of many posted matches is found (``listing.posted_page``), each forced in turn: the newest items
-# walked and tested against the matches' bitmap, a walk too short to fill the page and then every match
-# looked up by ordinal, or (too many to look up) the rows.
+# How a page of many posted matches is found (``listing.page_of``), each forced in turn: the newest items
+# walked (testing each against the rows), every match looked up by its ordinal and sorted, or the rows
+# combined.
 PAGE_FINDERS = {
     "walked": {},
-    "short-walk-then-looked-up": {"WALK_SPAN": (1, 10**9), "WALK_MARGIN": 0},
+    "looked-up": {"WALK_SPAN": (1, 1), "ROWS_PER_LOOKUP": 0},
     "from-the-rows": {"WALK_SPAN": (1, 1), "POSTED_LOOKUPS": 0},
 }
 
@@ -330,6 +332,8 @@ def test_pages_of_many_posted_matches_list_what_the_items_say(
 def test_a_page_of_many_posted_matches_reads_no_filter_rows(catalogue, outsider, kind, monkeypatch):
     document = {"tags": "cnn", "metadata.quantized": True}
     monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)
+    for name, value in PAGE_FINDERS["looked-up"].items():
+        monkeypatch.setattr(listing, name, value)
     with CaptureQueriesContext(connections[alias_for(catalogue.tenant.database)]) as captured:
         total, ids = listed_ids(kind, outsider, document)
 
