@@ -93,7 +93,7 @@ TARGETS = {
     "first_page_uncached": 20, "tag_uncached": 20, "metadata_gte_uncached": 30,
     "name_prefix_uncached": 30, "name_prefix_i_uncached": 30, "name_contains_i_uncached": 30,
     "tag_and_metadata_uncached": 30, "or_metadata_uncached": 30, "in_metadata_uncached": 30,
-    "range_two_metadata_uncached": 30, "first_page_after_publish": 30,
+    "range_two_metadata_uncached": 30, "tag_boolean_range_uncached": 30, "first_page_after_publish": 30,
 }  # fmt: skip
 TARGETS.update({f"{key}{suffix}": TARGETS[key] for key in AFTER_WRITE_OF for suffix in AFTER_WRITES})
 MLFLOW = {"get": "11.2", "first_page": "28.0", "tag": "66.7", "tag_and_metadata": "1,959"}
@@ -198,6 +198,12 @@ def scenarios() -> list[tuple[str, str, str | None]]:
             "numeric ranges on two metadata fields (epochs, learning_rate), uncached",
             "/v1/models?filter="
             + quote('{"metadata.epochs":{"$gte":1000,"$lt":20000},"metadata.learning_rate":{"$lt":50.{n:09d}}}'),
+        ),
+        (  # many matches (4,000 at 1M) of far more rows (481,000): the page is looked up by ordinal
+            "tag_boolean_range_uncached",
+            f"tag {TAG_FILTER} AND `metadata.quantized = true` AND `metadata.epochs >= <n>`, uncached",
+            "/v1/models?filter="
+            + quote(f'{{"tags":"{TAG_FILTER}","metadata.quantized":true,"metadata.epochs":{{"$gte":{{n}}}}}}'),
         ),
         # After a write: before each request another user edits one of their items, or creates one (not
         # timed), so the reader's usual request is the first read after a change.
