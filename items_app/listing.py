@@ -244,10 +244,10 @@ def cached_page_rows(
 
         def page_ids() -> list[str]:
             found = matches.get(filter_key)
-            posted = found if isinstance(found, postings.Posted) else None
-            if isinstance(found, list) and query.ordering == RECENT_ORDER:
+            posted, found = (found, None) if isinstance(found, postings.Posted) else (None, found)
+            if found is not None and query.ordering == RECENT_ORDER:
                 return newest_first(found, offset, offset + query.limit)
-            ids = None if not isinstance(found, list) else [item for item, _created in found]
+            ids = None if found is None else [item for item, _created in found]
             among = filtered if ids is None else Filtered(filtered.scoped, Q(pk__in=ids), filtered.total)
             with planned_for_values(filtered.scoped.db):
                 loaded.extend(page_of(kind, viewer, among, query, offset, sort_prefixed, posted))

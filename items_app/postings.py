@@ -254,19 +254,11 @@ class PostgresPostings:
         """One JSON document, bytes as hex: Django's psycopg cursors write every parameter into the statement
         as a literal, client-side, and parse its placeholders each time (a ``VALUES`` list of 500 keys: ~9 ms
         for its 3,000 placeholders; arrays of them: ~5 ms to quote each string)."""
-        as_text = {name: "text" if sql_type == "bytea" else sql_type for name, sql_type in columns.items()}
-        selected = [f"decode({name}, 'hex')" if sql_type == "bytea" else name for name, sql_type in columns.items()]
-        document = json.dumps(
-            [
-                {
-                    name: value.hex() if isinstance(value, bytes) else value
-                    for name, value in zip(columns, row, strict=True)
-                }
-                for row in rows
-            ]
-        )
-        record = ", ".join(f"{name} {sql_type}" for name, sql_type in as_text.items())
-        return f"SELECT {', '.join(selected)} FROM json_to_recordset(%s::json) AS r({record})", [document]
+        document = json.dumps([dict(zip(columns, map(_hex_bytes, row), strict=True)) for row in rows])
+        hexed = {name for name, sql_type in columns.items() if sql_type == "bytea"}
+        selected = ", ".join(f"decode({name}, 'hex')" if name in hexed else name for name in columns)
+        record = ", ".join(f"{name} {'text' if name in hexed else sql_type}" for name, sql_type in columns.items())
+        return f"SELECT {selected} FROM json_to_recordset(%s::json) AS r({record})", [document]
 
     @staticmethod
     def _function(name: str, table: str) -> str:
@@ -329,6 +321,11 @@ class PostgresPostings:
 ENGINES: dict[str, PostingEngine] = {"sqlite": SqlitePostings(), "postgresql": PostgresPostings()}
 
 
+def _hex_bytes(value: Any) -> Any:
+    """A value as JSON carries it: bytes as hex text (``PostgresPostings.rows_of``)."""
+    return value.hex() if isinstance(value, bytes) else value
+
+
 def create_triggers(apps: Any, schema_editor: Any) -> None:
     """Migration step: number the items there are (oldest first), build their postings, then keep both with
     this engine's triggers."""
@@ -358,8 +355,14 @@ def drop_triggers(apps: Any, schema_editor: Any) -> None:
 
 # --- folding the changes into the postings -----------------------------------------------------------------
 
-# A posting row's key: (kind, public, field, name, value, chunk).
+# A posting row's key: (kind, public, field, name, value, chunk); its columns with their SQL types
+# (``PostingEngine.rows_of``).
 Key = tuple[str, bool, str, str, str, int]
+KEY_TYPES = {
+    "kind": "varchar", "public": "boolean", "field": "varchar", "name": "varchar", "value": "varchar",
+    "chunk": "smallint",
+}  # fmt: skip
+KEY_COLUMNS = tuple(KEY_TYPES)
 K = TypeVar("K")
 
 
@@ -428,14 +431,6 @@ def _apply(connection: Any, changes: Iterable[tuple[Any, ...]]) -> None:
         f"ON CONFLICT ({columns}) DO UPDATE SET bits = excluded.bits",  # WHERE: SQLite's parser needs one there
     )
     _each_batch(connection, emptied, KEY_TYPES, f"DELETE FROM {POSTINGS} WHERE ({columns}) IN (SELECT * FROM given)")
-
-
-# A posting row's key columns, in ``Key``'s order, with their SQL types (``PostingEngine.rows_of``).
-KEY_TYPES = {
-    "kind": "varchar", "public": "boolean", "field": "varchar", "name": "varchar", "value": "varchar",
-    "chunk": "smallint",
-}  # fmt: skip
-KEY_COLUMNS = tuple(KEY_TYPES)
 
 
 def _each_batch(connection: Any, rows: Sequence[tuple[Any, ...]], columns: dict[str, str], statement: str) -> list[Any]:
