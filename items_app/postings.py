@@ -759,37 +759,41 @@ def _read(
 
 
 def _leaf_bits(found: list[tuple[Any, ...]], leaves: list[Leaf], ranges: dict[int, Range]) -> dict[Leaf, BitMap]:
-    """Each leaf's ordinals from the rows ``matching`` read: postings per public flag with the changes not
-    folded yet applied to them, then the flags and a range's edges added together."""
-    stored: dict[tuple[Term, bool], BitMap] = defaultdict(BitMap)
-    edges: dict[Leaf, BitMap] = defaultdict(BitMap)
-    for source, field, name, value, flag, bits, ordinal, _change in found:
-        if source == "e":
-            edges[ranges[int(name)]].add(ordinal)
-        elif source == "p":
-            stored[((field, name, value), bool(flag))] |= BitMap.deserialize(bytes(bits))
-    waiting = _netted(
-        (((field, name, value), bool(flag)), ordinal, change)
-        for source, field, name, value, flag, _bits, ordinal, change in found
-        if source == "c"
-    )
-    for key, edit in waiting.items():
-        stored[key] = _edited(stored[key], edit)
-    terms: dict[Term, BitMap] = defaultdict(BitMap)
+    """Each leaf's ordinals from the rows ``_read`` read: postings per public flag with the changes not
+    folded yet applied to them, then the flags and a range's edges added together.
+
+    One pass sorts the rows by source, and each set is built in one call: at 1,000,000 items two ranges
+    read ~1,500 posting rows and ~2,000 edge rows, which row-by-row unions (and hashing the ``Range`` each
+    edge row belongs to) took 3.5 ms to add up, of which 1.3 ms is the bitmaps' own work."""
+    postings: dict[tuple[Term, bool], list[BitMap]] = defaultdict(list)
+    edges: dict[str, list[int]] = defaultdict(list)
+    waiting: list[tuple[tuple[Term, bool], int, int]] = []
+    for source, field, name, value, flag, bits, ordinal, change in found:
+        if source == "p":
+            postings[((field, name, value), bool(flag))].append(BitMap.deserialize(bytes(bits)))
+        elif source == "e":
+            edges[name].append(ordinal)
+        elif source == "c":
+            waiting.append((((field, name, value), bool(flag)), ordinal, change))
+    stored = {key: BitMap.union(*parts) for key, parts in postings.items()}
+    for key, edit in _netted(waiting).items():
+        stored[key] = _edited(stored.get(key, BitMap()), edit)
+    terms: dict[Term, list[BitMap]] = defaultdict(list)
     for (term, _flag), bits in stored.items():
-        terms[term] |= bits
+        terms[term].append(bits)
     bits_of: dict[Leaf, BitMap] = {}
     for leaf in leaves:
         if isinstance(leaf, AnyOf):
-            bits_of[leaf] = BitMap.union(BitMap(), *(terms.get(term, BitMap()) for term in leaf.terms))
-        else:
-            first, last = _full_keys(leaf)
-            full = [
-                bits
-                for (field, name, value), bits in terms.items()
-                if field == NUMBER and name == leaf.name and first <= int(value) <= last
-            ]
-            bits_of[leaf] = BitMap.union(edges[leaf], *full)
+            bits_of[leaf] = BitMap.union(BitMap(), *(part for term in leaf.terms for part in terms.get(term, ())))
+    for index, leaf in ranges.items():
+        first, last = _full_keys(leaf)
+        full = [
+            part
+            for (field, name, value), parts in terms.items()
+            if field == NUMBER and name == leaf.name and first <= int(value) <= last
+            for part in parts
+        ]
+        bits_of[leaf] = BitMap.union(BitMap(edges[str(index)]), *full)
     return bits_of
 
 

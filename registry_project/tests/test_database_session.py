@@ -1,4 +1,4 @@
-"""What every PostgreSQL connection of the registry sets for its session (settings.py, DATABASE_* variables)."""
+"""What every database connection of the registry sets for its session (settings.py, DATABASE_* variables)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ def session_setting(acme, name: str) -> str:
             pytest.skip("a PostgreSQL session setting")
         cursor.execute(f"SHOW {name}")  # a name from this file
         return str(cursor.fetchone()[0])
+
+
+def test_sqlite_tenant_connections_keep_a_page_cache_of_the_configured_size(acme, settings):
+    # Lists at 1,000,000 items look up ~900 matches from tables of tens of MB: SQLite's own 2 MB re-read them.
+    with tenancy.using_tenant(acme.tenant) as active, connections[active.alias].cursor() as cursor:
+        if connections[active.alias].vendor != "sqlite":
+            pytest.skip("a SQLite connection setting")
+        cursor.execute("PRAGMA cache_size")
+        (pages_or_kib,) = cursor.fetchone()
+
+    assert pages_or_kib == -(settings.DATABASE_CACHE_SIZE // 1024) == -16_384  # negative: KiB, not pages
 
 
 def test_tenant_connections_price_random_reads_for_ssd_so_lookups_beat_scans(acme):
