@@ -472,11 +472,14 @@ class ItemCountChange(models.Model):
 class ItemOrdinal(models.Model):
     """A number for each item, the bit that stands for it in the postings (``items_app.postings``): given by
     triggers on the items table when the item is inserted and dropped after it is deleted (so its rows,
-    deleted before it, still find it); never written by the code. ``item`` is no foreign key: Django's
-    cascade would delete the number before the rows whose postings need it."""
+    deleted before it, still find it), with the item's creation time; never written by the code. ``item``
+    is no foreign key: Django's cascade would delete the number before the rows whose postings need it."""
 
     ordinal = models.BigAutoField(primary_key=True)
     item = models.CharField(max_length=24, unique=True)
+    # The item's creation time (``items_app.recency``), copied by the same trigger: a page of matches found
+    # by their ordinals is sorted without reading the items (``postings.items_of``).
+    created = models.BigIntegerField()
 
     def __str__(self) -> str:
         return f"{self.item} #{self.ordinal}"

@@ -1,5 +1,6 @@
 """An item's creation time as the number its rows order a page by (``items_app.recency``): the same number
-from Python (new rows) and from each engine's SQL (the migration's copy), and in the same order as the time."""
+from Python (new rows), from each engine's SQL (the migrations' copies, the ordinals' trigger), and in the
+same order as the time."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from datetime import UTC, datetime
 
 from django.db import connections
 
-from items_app import generation, recency
-from items_app.models import Item, ItemTag
+from items_app import generation, postings, recency
+from items_app.models import Item, ItemOrdinal, ItemTag
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
 from testing.helpers import create_model
@@ -46,3 +47,28 @@ def test_each_engines_copy_of_existing_rows_is_the_number_new_rows_get(acme, own
 
     assert copied == {item: recency.created_number(time) for item, time in zip(ids, TIMES, strict=True)}
     assert copied == {item: recency.created_number(time) for item, time in stored.items()}
+
+
+def test_an_items_ordinal_carries_the_number_its_rows_carry_from_the_trigger_and_the_migration(acme, owner):
+    reggie = acme.user("reggie")
+    with tenancy.using_tenant(acme.tenant), generation.changing():
+        inserted = [  # as an import writes them: with their own times, some without a fraction
+            Item.objects.create(kind="model", name=f"timed-{n}", owner=reggie, visibility="public", timestamp=time)
+            for n, time in enumerate(TIMES)
+        ]
+    expected = {item.pk: recency.created_number(time) for item, time in zip(inserted, TIMES, strict=True)}
+    with tenancy.using_tenant(acme.tenant):
+        by_trigger = dict(ItemOrdinal.objects.values_list("item", "created"))
+        with generation.changing("lastmod"):
+            ItemOrdinal.objects.update(created=0)
+        with connections[alias_for(acme.tenant.database)].schema_editor() as editor:
+            postings.set_triggers_aside(None, editor)
+            postings.copy_creation_times(None, editor)
+        by_migration = dict(ItemOrdinal.objects.values_list("item", "created"))
+    later = create_model(owner, "after-the-migration", tags=["cnn"])["_id"]
+    with tenancy.using_tenant(acme.tenant):
+        later_created = ItemOrdinal.objects.get(item=later).created
+        later_rows = set(ItemTag.objects.filter(item=later).values_list("item_created", flat=True))
+
+    assert by_trigger == by_migration == expected
+    assert later_rows == {later_created}  # the migration left the trigger copying the time
