@@ -28,6 +28,7 @@ from pyroaring import BitMap
 from items_app import generation, listing, postings
 from items_app.models import Item, ItemOrdinal, ItemTag, MetadataEntry, Posting, PostingChange
 from items_app.tests.test_reader_copies import (
+    ONE_KIND,
     assert_listed_as_item_by_item,
     create_catalogue,
     item_fields,
@@ -299,6 +300,7 @@ def totals_statements(tenant: Any, kind: KindCase, client: Any, document: Any) -
 
 @pytest.mark.parametrize("few_matches", [1000, 1], ids=["ids-read-once", "too-many-to-read"])
 @pytest.mark.parametrize("document", POSTED + UNPOSTED, ids=json.dumps)
+@ONE_KIND
 def test_every_personas_total_of_combined_sets_is_what_their_pages_list(
     catalogue, owner, reader, outsider, admin, kind, document, few_matches, monkeypatch
 ):
@@ -319,6 +321,7 @@ PAGE_FINDERS = {
 
 @pytest.mark.parametrize("finder", PAGE_FINDERS)
 @pytest.mark.parametrize("document", [POSTED[1], POSTED[3], POSTED[4], POSTED[9]], ids=json.dumps)
+@ONE_KIND
 def test_pages_of_many_posted_matches_list_what_the_items_say(
     catalogue, owner, outsider, admin, kind, document, finder, monkeypatch
 ):
