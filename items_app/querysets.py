@@ -16,7 +16,7 @@ from django.db.models import Count, IntegerField, Q, Subquery, Sum, Value
 from django.db.models.lookups import Exact
 from django.db.models.sql.where import WhereNode
 
-from framework.api.filtering import each_part, in_id_order, negation_of, row_set
+from framework.api.filtering import correlated, each_part, in_id_order, negation_of, row_set
 from framework.lookups import one_or_none
 from items_app import postings
 
@@ -162,7 +162,7 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
             shown = set(readable_hidden.values_list("pk", flat=True))
             found += [match for match in hidden_found if match[0] in shown]
             return Matches(len(found), found)
-    return Matches(total + _count_readable_hidden(kind, user, among=hidden))
+    return Matches(total + _count_readable_hidden(kind, user, hidden, condition))
 
 
 def _posted_matches(
@@ -293,20 +293,24 @@ def _reads_hidden(kind: str, user: User) -> bool:
     return _hidden(kind).filter(owner=user).exists() or shared.exists()
 
 
-def _count_readable_hidden(kind: str, user: User, among: models.QuerySet[Any]) -> int:
-    """How many of the ids ``among`` are items of ``kind`` that are not public and ``user`` may read: their
-    own, and those of others shared with them, each counted from its own index (the owner's items, the
-    user's shares) rather than by testing the visibility rule on every hidden item (PostgreSQL, 1,000,000
-    items, statistics taken when none was private: 10,908 private items scanned, 3.4 ms)."""
-    from items_app.models import Share
+def _count_readable_hidden(kind: str, user: User, among: models.QuerySet[Any], condition: Q) -> int:
+    """How many of the ids ``among`` (the hidden matches of ``condition``) are items of ``kind`` that are not
+    public and ``user`` may read: their own, and those of others shared with them, each found from its own
+    index (the owner's items, the user's shares) rather than by testing the visibility rule on every hidden
+    item (PostgreSQL, 1,000,000 items, statistics taken when none was private: 10,908 private items
+    scanned, 3.4 ms).
 
-    shared = Share.objects.filter(user=user, item__kind=kind, item__visibility__in=HIDDEN, item__in=among)
-    return _sum_of(
-        {
-            "owned": _count_of(_hidden(kind).filter(owner=user, pk__in=among)),
-            "shared": _count_of(shared.exclude(item__owner=user)),  # one share per item and user
-        }
-    )
+    A combined set (``INTERSECT``, ``UNION``) is every user's hidden matches combined before any is tested,
+    which grows with the catalogue (PostgreSQL, 1,000,000 items, 30,000 private items, a reader owning
+    1,478 of them, a tag AND `quantized = true`: 459 ms): the reader's items are then tested by probes of
+    the parts' rows instead (``correlated``: 1,478 probes, 10 ms). One part's rows are left to the planner,
+    which can probe them or hash them."""
+    matching = Q(correlated(condition)) if among.query.combinator else Q(pk__in=among)
+    owned = _hidden(kind).filter(owner=user).filter(matching)
+    # Joined, not ``IN (shares)``: driven by the user's few shares even where the statistics were taken
+    # before there were any (PostgreSQL then scanned 30,000 private items, probing the shares for each).
+    shared = _hidden(kind).filter(shares__user=user).exclude(owner=user).filter(matching)
+    return _sum_of({"owned": _count_of(owned), "shared": _count_of(shared)})
 
 
 def _sum_of(parts: dict[str, models.QuerySet[Any]]) -> int:

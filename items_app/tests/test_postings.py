@@ -348,9 +348,24 @@ def test_a_page_of_many_posted_matches_reads_no_filter_rows(catalogue, outsider,
 @pytest.mark.parametrize("document", POSTED[:4], ids=json.dumps)
 def test_a_total_of_posted_sets_combines_no_rows(catalogue, outsider, admin, kind, document):
     # The outsider reads no hidden item: their total and page need no row set combined. (The owner's hidden
-    # matches are still counted from the rows: ``count_matching``.)
+    # matches are counted by probing their own items: below.)
     for client in (outsider, admin):
         assert totals_statements(catalogue, kind, client, document) == []
+
+
+@pytest.mark.parametrize("document", POSTED[:4], ids=json.dumps)
+def test_a_readers_hidden_matches_of_a_combined_set_are_counted_by_probing_their_own_items(
+    catalogue, owner, kind, document, monkeypatch
+):
+    # Every user's hidden matches combined before any was tested: 459 ms at 1,000,000 items on PostgreSQL.
+    monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)  # too many to read: the hidden matches are counted
+    with CaptureQueriesContext(connections[alias_for(catalogue.tenant.database)]) as captured:
+        total, ids = listed_ids(kind, owner, document)
+
+    hidden_counts = [query["sql"] for query in captured.captured_queries if '"owned"' in query["sql"]]
+    assert hidden_counts
+    assert not [sql for sql in hidden_counts if " INTERSECT " in sql or " UNION " in sql]
+    assert (total, ids) == listed_ids(kind, owner, item_scan(document))
 
 
 @pytest.mark.parametrize("document", UNPOSTED, ids=json.dumps)
