@@ -60,11 +60,11 @@ HTTPS_PORT = env_int("HTTPS_PORT", 8443, minimum=1, maximum=65535)
 # --- Databases: the catalog here; one database per tenant is registered at run time ---
 # The size past which a SQLite write-ahead log is checkpointed and truncated (framework/db/sqlite3/base.py).
 DATABASE_WAL_LIMIT = env_size("DATABASE_WAL_LIMIT", "64M")
-# SQLite's page cache per connection (SQLite's own default, 2 MB, here too). A warm connection to a
-# 1,000,000-item tenant reads a list of ~900 posted matches 2-3 ms faster at 16 MB; through HTTP, with each
-# of a fresh server's 16 connections warming its own cache, no difference showed (bench/README.md). Pages
-# are allocated as they are read: the most a tenant takes is this size times its open connections.
-DATABASE_CACHE_SIZE = env_size("DATABASE_CACHE_SIZE", "2M")
+# SQLite's page cache per connection (SQLite's own default is 2 MB). At 1,000,000 items a list of ~900
+# posted matches reads them and their numbers by index from tables of tens of MB: over HTTP, two ranges
+# 22.3-23.0 -> 17.9-18.9 ms p95 at 16 MB (three alternating rounds; bench/README.md). Pages are allocated
+# as they are read: the most a tenant takes is this size times its open connections.
+DATABASE_CACHE_SIZE = env_size("DATABASE_CACHE_SIZE", "16M")
 # The default catalog lives in the data directory (``var/`` unless DATA_DIR says otherwise).
 _database_url = env_str("DATABASE", f"sqlite:///{DATA_DIR / 'registry-catalog.sqlite3'}")
 try:

@@ -27,7 +27,7 @@ def test_sqlite_tenant_connections_keep_a_page_cache_of_the_configured_size(acme
         cursor.execute("PRAGMA cache_size")
         (pages_or_kib,) = cursor.fetchone()
 
-    assert pages_or_kib == -(settings.DATABASE_CACHE_SIZE // 1024) == -2048  # negative: KiB, not pages
+    assert pages_or_kib == -(settings.DATABASE_CACHE_SIZE // 1024) == -16_384  # negative: KiB, not pages
 
 
 def test_tenant_connections_price_random_reads_for_ssd_so_lookups_beat_scans(acme):
