@@ -20,7 +20,7 @@ from framework.api.filtering import FieldHandler, FieldKind, FilterField, Metada
 from framework.api.listing import Filtered, ListQuery, ListSpec, ordered
 from framework.db.custom_plans import planned_for_values
 from framework.errors import InvalidFilter, InvalidListParameter
-from items_app import generation, name_search, postings
+from items_app import generation, name_search, postings, recency
 from items_app.kinds import ItemKind
 from items_app.models import (
     Alias,
@@ -37,7 +37,6 @@ from items_app.querysets import (
     count_matching,
     count_of_kind,
     count_readable,
-    newest_first,
     newest_of,
     readable_rows,
 )
@@ -245,8 +244,10 @@ def cached_page_rows(
         def page_ids() -> list[str]:
             found = matches.get(filter_key)
             posted, found = (found, None) if isinstance(found, postings.Posted) else (None, found)
+            if posted is not None and query.ordering != RECENT_ORDER and len(posted.ordinals) <= WALK_MIN_TOTAL:
+                found = postings.items_of(filtered.scoped.db, posted.ordinals)  # few: sorted among their ids
             if found is not None and query.ordering == RECENT_ORDER:
-                return newest_first(found, offset, offset + query.limit)
+                return recency.newest_first(found, offset, offset + query.limit)
             ids = None if found is None else [item for item, _created in found]
             among = filtered if ids is None else Filtered(filtered.scoped, Q(pk__in=ids), filtered.total)
             with planned_for_values(filtered.scoped.db):
@@ -294,15 +295,15 @@ def page_of(
     """The items of one page of ``filtered`` in the query's order (``posted``: every match the viewer reads,
     when the total counted them from their postings)."""
     end = offset + query.limit
-    if query.ordering == RECENT_ORDER and filtered.total >= WALK_MIN_TOTAL:
+    ids = None
+    if query.ordering == RECENT_ORDER and posted is not None and end <= POSTED_PAGE_END:
+        ids = postings.newest(filtered.scoped.db, posted.ordinals, offset, end)
+    if ids is None and query.ordering == RECENT_ORDER and filtered.total >= WALK_MIN_TOTAL:
         span = walk_span(kind, filtered.total, end)
         walked = None if span is None else _walked_page(kind, filtered, offset, end, span)
         if walked is not None:
             return walked
-    ids = None
-    if query.ordering == RECENT_ORDER and posted is not None and _looked_up_pays(posted):
-        ids = newest_first(postings.items_of(filtered.scoped.db, posted.ordinals), offset, end)
-    elif query.ordering == RECENT_ORDER:
+    if ids is None and query.ordering == RECENT_ORDER:
         rows = readable_rows(kind.value, viewer, filtered.condition)
         ids = None if rows is None else newest_of(rows, offset, end)  # too few to walk for: from their rows
     if ids is not None:
@@ -311,18 +312,9 @@ def page_of(
     return list(ordered(filtered.queryset, query.ordering, sort_prefixed)[offset:end])
 
 
-def _looked_up_pays(posted: postings.Posted) -> bool:
-    """Whether a page is found sooner by looking every match up by its ordinal (``posted``: all the viewer
-    reads) and sorting them than by combining the filter's rows: when the rows far outnumber the matches.
-    At 1,000,000 items, a tag AND a boolean AND a numeric range (4,000 matches of 481,000 rows): 167 ms
-    to intersect the rows for a first page, 20 ms to look the matches up; `$in` on three values (1,700
-    matches of as many rows): 6 ms from the rows, 21 looked up."""
-    matches = len(posted.ordinals)
-    return matches <= POSTED_LOOKUPS and posted.rows > ROWS_PER_LOOKUP * matches
-
-
-POSTED_LOOKUPS = 20_000  # at most this many matches are looked up (~5 µs each at 1,000,000 items)
-ROWS_PER_LOOKUP = 10  # a match looked up costs about what combining this many rows does (~0.4 µs each)
+# A page of posted matches (every match the viewer reads, from the postings) ends at most this far in when
+# it is read from their ordinals (``postings.newest``); deeper pages are walked or read from the rows.
+POSTED_PAGE_END = 1_000
 
 
 def walk_span(kind: ItemKind, total: int, end: int) -> int | None:

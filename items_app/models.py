@@ -481,6 +481,13 @@ class ItemOrdinal(models.Model):
     # by their ordinals is sorted without reading the items (``postings.items_of``).
     created = models.BigIntegerField()
 
+    class Meta:
+        indexes = [
+            # The items at least as new as a time, with their ordinals, from the index alone: the check that
+            # a page read from the highest ordinals missed no newer item numbered lower (``postings.newest``).
+            models.Index(fields=["created", "ordinal"], name="item_ordinal_recent"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.item} #{self.ordinal}"
 

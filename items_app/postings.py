@@ -860,3 +860,39 @@ def items_of(alias: str, ordinals: BitMap) -> list[tuple[str, int]]:
             )
             found += cursor.fetchall()
     return found
+
+
+# A page of posted matches, newest first, is read from the newest of their ordinals (``newest``) while at
+# most this many items are newer than the oldest of them: the check for older ordinals of newer items scans
+# that many index entries (~0.05 µs each); past it, when there are at most ``LOOKUPS`` matches, each is looked
+# up (``items_of``, ~1.5 µs each on SQLite and ~5 on PostgreSQL at 1,000,000 items) and sorted.
+NEWER_SCANNED = 200_000
+LOOKUPS = 20_000
+
+
+def newest(alias: str, ordinals: BitMap, offset: int, end: int) -> list[str] | None:
+    """Ids ``offset:end`` of the items numbered ``ordinals``, newest first then by id (the lists' default
+    order), or None when neither way pays (many matches, all old: a walk of the items finds them sooner).
+
+    Items are numbered as they are inserted, so the newest matches are nearly always those of the highest
+    ordinals: those ``end`` are looked up, then every item at least as new as the last of them that has a
+    lower ordinal (an import of older items, writers committing out of order) from the ordinals' recency
+    index, and those that match join them. At 1,000,000 items, a tag AND a boolean and a numeric range
+    (4,000 matches): 20 ms to look every match up on PostgreSQL, ~1 ms this way."""
+    if len(ordinals) <= end:
+        return recency.newest_first(items_of(alias, ordinals), offset, end)
+    top = ordinals[-end:]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"SELECT max(ordinal) FROM {ORDINALS}")
+        (highest,) = cursor.fetchone()
+    if (highest or 0) - top.min() > NEWER_SCANNED:
+        return recency.newest_first(items_of(alias, ordinals), offset, end) if len(ordinals) <= LOOKUPS else None
+    found = items_of(alias, top)
+    last = sorted(found, key=recency.newest_key)[end - 1]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f"SELECT ordinal, item, created FROM {ORDINALS} WHERE created >= %s AND ordinal < %s",
+            [last[1], top.min()],
+        )
+        found += [(item, created) for ordinal, item, created in cursor.fetchall() if ordinal in ordinals]
+    return recency.newest_first(found, offset, end)

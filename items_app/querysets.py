@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connections, models
@@ -94,13 +93,6 @@ class Matches:
     posted: postings.Posted | None = None
 
 
-def newest_first(found: list[Match], offset: int, end: int) -> list[str]:
-    """Ids ``offset:end`` of ``found`` in the lists' default order: newest first, then by id."""
-    ordered = sorted(found, key=itemgetter(0))
-    ordered.sort(key=itemgetter(1), reverse=True)  # stable: equal times stay in id order
-    return [item for item, _created in ordered[offset:end]]
-
-
 def count_of_kind(kind: str) -> int:
     """How many items of ``kind`` there are, whatever their visibility: the maintained counts (``ItemCount``)."""
     return _sum_of(_kind_parts(kind))
@@ -141,7 +133,8 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
     readable = None if rows is None else _copied(rows, kind, None if user.is_admin else True)
     if rows is None or readable is None:
         return Matches(scoped.filter(condition).count())
-    posted = _posted_matches(rows, kind, user, keep)
+    flags_decide = _flags_decide(kind, user)
+    posted = _posted_matches(rows, kind, user, keep, looked_up=not flags_decide)
     every = None
     if posted is not None:
         found, total, every = posted
@@ -149,7 +142,7 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
         found, total = _found_and_total(readable, keep + 1)
     else:  # one index range: counted in place; a page reads it again as cheaply
         found, total = None, (readable if _one_row_per_item(readable) else readable.distinct()).count()
-    if _flags_decide(kind, user):
+    if flags_decide:
         return Matches(total, found if total <= keep else None, every)
     hidden = cast("models.QuerySet[Any]", _copied(rows, kind, False))  # the same parts as ``readable``
     if not hidden.query.combinator and not _one_row_per_item(hidden):
@@ -166,11 +159,12 @@ def count_matching(scoped: models.QuerySet[Any], kind: str, user: User, conditio
 
 
 def _posted_matches(
-    rows: models.QuerySet[Any], kind: str, user: User, keep: int
+    rows: models.QuerySet[Any], kind: str, user: User, keep: int, looked_up: bool
 ) -> tuple[list[Match] | None, int, postings.Posted | None] | None:
     """The readable public matches of the id set ``rows`` (every match, for an admin) counted from their
-    postings (``items_app.postings``), with the matches themselves when at most ``keep`` (looked up by their
-    ordinals), else their ordinals when the postings gave them; None when a part of the set has no postings.
+    postings (``items_app.postings``), with the matches themselves when at most ``keep`` and ``looked_up``
+    (by their ordinals: a reader of hidden items adds theirs), else their ordinals when the postings gave
+    them (a page is read from the newest: ``postings.newest``); None when a part of the set has no postings.
 
     A bitmap operation instead of a merge or a count of the parts' rows, which grew with the catalogue: at
     1,000,000 items, a tag AND a metadata value (25,900 and 155,000 rows) took ~31 ms on SQLite and ~65 ms
@@ -179,7 +173,7 @@ def _posted_matches(
     if expression is None:
         return None
     total, every = postings.matches(rows.db, kind, expression, (True, False) if user.is_admin else (True,), keep)
-    if every is None or total > keep:
+    if every is None or total > keep or not looked_up:
         return None, total, every
     found = postings.items_of(rows.db, every.ordinals)
     return found, len(found), None

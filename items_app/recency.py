@@ -26,6 +26,16 @@ def created_number(timestamp: datetime) -> int:
     return (timestamp - EPOCH) // MICROSECOND
 
 
+def newest_key(match: tuple[str, int]) -> tuple[int, str]:
+    """Sort key of an ``(id, created_number)`` pair in the lists' default order: newest first, then by id."""
+    return -match[1], match[0]
+
+
+def newest_first(found: list[tuple[str, int]], offset: int, end: int) -> list[str]:
+    """Ids ``offset:end`` of ``(id, created_number)`` pairs in the lists' default order."""
+    return [item for item, _created in sorted(found, key=newest_key)[offset:end]]
+
+
 class RecencySql(Protocol):
     def of(self, column: str) -> str:
         """SQL for ``created_number`` of the datetime column ``column``."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from datetime import UTC, datetime
 from io import StringIO
 from types import SimpleNamespace
 from typing import Any
@@ -25,8 +26,10 @@ from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
 from pyroaring import BitMap
 
+from folksonomy_app.models import Tag
 from items_app import generation, listing, postings
 from items_app.models import Item, ItemOrdinal, ItemTag, MetadataEntry, Posting, PostingChange
+from items_app.related import tag_rows
 from items_app.tests.test_reader_copies import (
     ONE_KIND,
     assert_listed_as_item_by_item,
@@ -309,14 +312,20 @@ def test_every_personas_total_of_combined_sets_is_what_their_pages_list(
         assert_listed_as_item_by_item(kind, client, document)
 
 
-# How a page of many posted matches is found (``listing.page_of``), each forced in turn: the newest items
-# walked (testing each against the rows), every match looked up by its ordinal and sorted, or the rows
-# combined.
-PAGE_FINDERS = {
-    "walked": {},
-    "looked-up": {"WALK_SPAN": (1, 1), "ROWS_PER_LOOKUP": 0},
-    "from-the-rows": {"WALK_SPAN": (1, 1), "POSTED_LOOKUPS": 0},
+# How a page of many posted matches is found (``listing.page_of``), each forced in turn: from the highest of
+# their ordinals (``postings.newest``), every match looked up by its ordinal and sorted, the newest items
+# walked (testing each against the rows), or the rows combined.
+PAGE_FINDERS: dict[str, list[tuple[Any, str, Any]]] = {
+    "from-the-highest-ordinals": [],
+    "looked-up": [(postings, "NEWER_SCANNED", -1)],
+    "walked": [(listing, "POSTED_PAGE_END", 0)],
+    "from-the-rows": [(listing, "POSTED_PAGE_END", 0), (listing, "WALK_SPAN", (1, 1))],
 }
+
+
+def find_pages_by(finder: str, monkeypatch: Any) -> None:
+    for module, name, value in PAGE_FINDERS[finder]:
+        monkeypatch.setattr(module, name, value)
 
 
 @pytest.mark.parametrize("finder", PAGE_FINDERS)
@@ -326,17 +335,54 @@ def test_pages_of_many_posted_matches_list_what_the_items_say(
     catalogue, owner, outsider, admin, kind, document, finder, monkeypatch
 ):
     monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)  # every total "too many" to read the matches' ids
-    for name, value in PAGE_FINDERS[finder].items():
-        monkeypatch.setattr(listing, name, value)
+    find_pages_by(finder, monkeypatch)
     for client in (owner, outsider, admin):
         assert_listed_as_item_by_item(kind, client, document)
+
+
+# Creation times out of the ordinals' order, as a bulk load or writers committing out of order leave them:
+# the first inserted is the newest, two share a time, the last inserted is the oldest.
+OUT_OF_ORDER = [
+    datetime(2026, 12, 5, 12, 0, 9, tzinfo=UTC),
+    datetime(2026, 12, 5, 12, 0, 8, tzinfo=UTC),
+    datetime(2026, 12, 5, 12, 0, 8, tzinfo=UTC),
+    datetime(2026, 12, 5, 12, 0, 1, tzinfo=UTC),
+    datetime(2026, 12, 5, 12, 0, 7, tzinfo=UTC),
+    datetime(2026, 12, 5, 12, 0, 2, tzinfo=UTC),
+    datetime(2026, 12, 5, 12, 0, 6, tzinfo=UTC),
+    datetime(2026, 12, 5, 11, 0, 0, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("finder", ["from-the-highest-ordinals", "looked-up"])
+def test_a_page_read_from_the_highest_ordinals_finds_newer_items_numbered_lower(
+    acme, outsider, admin, kind, finder, monkeypatch
+):
+    reggie = acme.user("reggie")
+    with tenancy.using_tenant(acme.tenant), generation.changing():
+        Tag.objects.bulk_create([Tag(pk="cnn"), Tag(pk="edge")], ignore_conflicts=True)
+        inserted = []
+        for n, time in enumerate(OUT_OF_ORDER):
+            item = Item.objects.create(
+                kind=kind.value, name=f"dated-{n}", owner=reggie, visibility="public", timestamp=time
+            )
+            ItemTag.objects.bulk_create(tag_rows(item, ["cnn", "edge"] if n % 2 else ["cnn"]))
+            inserted.append((item.pk, time, n % 2 == 1))
+    by_recency = sorted(inserted, key=lambda dated: (-dated[1].timestamp(), dated[0]))
+    newest_first = [item for item, _time, _edge in by_recency]
+    edge_newest_first = [item for item, _time, edge in by_recency if edge]
+    monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)
+    find_pages_by(finder, monkeypatch)
+
+    for client in (outsider, admin):
+        for limit in (1, 2, 3, 8):
+            assert listed_ids(kind, client, {"tags": "cnn"}, limit=limit) == (8, newest_first)
+        assert listed_ids(kind, client, {"tags": {"$all": ["cnn", "edge"]}}, limit=1) == (4, edge_newest_first)
 
 
 def test_a_page_of_many_posted_matches_reads_no_filter_rows(catalogue, outsider, kind, monkeypatch):
     document = {"tags": "cnn", "metadata.quantized": True}
     monkeypatch.setattr(listing, "WALK_MIN_TOTAL", 1)
-    for name, value in PAGE_FINDERS["looked-up"].items():
-        monkeypatch.setattr(listing, name, value)
     with CaptureQueriesContext(connections[alias_for(catalogue.tenant.database)]) as captured:
         total, ids = listed_ids(kind, outsider, document)
 
