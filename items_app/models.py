@@ -532,6 +532,18 @@ class PostingChange(models.Model):
         return f"{self.kind} {self.field} {self.name}={self.value} #{self.ordinal}: {self.change:+d}"
 
 
+class PostingsVersion(models.Model):
+    """One row per tenant database: a random number that every fold into ``Posting`` draws anew, read in the
+    statement that reads the postings, so that a process may keep the postings it read while the number
+    stays the same (``items_app.postings``). Random rather than counted: a tenant database made again from
+    the template, or restored, starts again from a number whose postings are the ones it names."""
+
+    token = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"postings {self.token:x}"
+
+
 class Generation(models.Model):
     """One row per tenant database: counters bumped by the transactions that change items.
 

@@ -65,6 +65,9 @@ DATABASE_WAL_LIMIT = env_size("DATABASE_WAL_LIMIT", "64M")
 # 22.3-23.0 -> 17.9-18.9 ms p95 at 16 MB (three alternating rounds; bench/README.md). Pages are allocated
 # as they are read: the most a tenant takes is this size times its open connections.
 DATABASE_CACHE_SIZE = env_size("DATABASE_CACHE_SIZE", "16M")
+# The stored postings (``items_app.postings``) each worker process keeps between reads, for all tenants
+# together, while no fold changes them; 0 keeps none.
+POSTINGS_CACHE_SIZE = env_size("POSTINGS_CACHE_SIZE", "64M")
 # The default catalog lives in the data directory (``var/`` unless DATA_DIR says otherwise).
 _database_url = env_str("DATABASE", f"sqlite:///{DATA_DIR / 'registry-catalog.sqlite3'}")
 try:

@@ -453,3 +453,74 @@ def test_ranges_bounded_on_bucket_boundaries_count_exactly(acme, owner, outsider
             for client in (outsider, admin):
                 total, ids = listed_ids(kind, client, document)
                 assert (total, ids) == listed_ids(kind, client, item_scan(document)), document
+
+
+# --- the postings a process keeps (``postings.KEPT``) ------------------------------------------------------
+
+# A filter, and a new one on the same terms (a range on the same metadata name, whatever its bounds).
+KEPT_FILTERS = {
+    "tag": ({"tags": "cnn"}, {"tags": {"$all": ["cnn"]}}),
+    "range": ({"metadata.accuracy": {"$gte": 0.5}}, {"metadata.accuracy": {"$gt": 0.2, "$lt": 0.8}}),
+    "tag and value": (
+        {"tags": "cnn", "metadata.quantized": True},
+        {"$or": [{"tags": "cnn"}, {"metadata.quantized": True}]},
+    ),
+}
+
+
+def posting_reads(tenant: Any, kind: KindCase, client: Any, document: Any) -> list[str]:
+    """The statements of a first page of ``document`` that read stored postings."""
+    with CaptureQueriesContext(connections[alias_for(tenant.tenant.database)]) as captured:
+        listed_ids(kind, client, document)
+    return [query["sql"] for query in captured.captured_queries if f"FROM {postings.POSTINGS} " in query["sql"]]
+
+
+@pytest.mark.parametrize("filters", KEPT_FILTERS.values(), ids=KEPT_FILTERS)
+def test_a_new_filter_on_the_same_terms_takes_their_postings_from_the_process(catalogue, outsider, kind, filters):
+    first, again = filters
+    assert posting_reads(catalogue, kind, outsider, first)  # read, and kept
+
+    assert posting_reads(catalogue, kind, outsider, again) == []
+    assert_listed_as_item_by_item(kind, outsider, again)
+
+
+@pytest.mark.parametrize("document", [first for first, _again in KEPT_FILTERS.values()], ids=KEPT_FILTERS)
+def test_postings_kept_by_the_process_give_way_to_those_a_write_folded(catalogue, owner, outsider, kind, document):
+    before, _ = listed_ids(kind, outsider, document)  # the postings read, and kept
+    created = kind.create(
+        owner,
+        "one-more",
+        visibility="public",
+        tags=["cnn"],
+        metadata=[
+            {"name": "accuracy", "value": 0.9},
+            {"name": "quantized", "value": True},
+        ],
+    )
+
+    total, ids = listed_ids(kind, outsider, document)
+    assert (total, created["_id"] in ids) == (before + 1, True)
+    assert_listed_as_item_by_item(kind, outsider, document)
+
+
+def test_a_process_keeps_postings_within_its_budget_and_under_one_version():
+    kept = postings.KeptPostings(lambda: 100 + 3 * postings.ENTRY_SIZE)
+    kept.put("acme", 1, ("term", "a"), BitMap([1]), 60)
+    kept.put("acme", 1, ("term", "b"), BitMap([2]), 30)
+    assert kept.get("acme", 1, ("term", "a")) == BitMap([1])  # now the most recently used
+    kept.put("acme", 1, ("term", "c"), BitMap([3]), 30)  # past the budget: "b" goes
+
+    assert [kept.get("acme", 1, ("term", key)) for key in "abc"] == [BitMap([1]), None, BitMap([3])]
+    assert kept.get("acme", 2, ("term", "a")) is None  # another version of acme's postings
+    assert kept.get("globex", 1, ("term", "a")) is None  # another database
+    kept.put("acme", 2, ("term", "d"), BitMap([4]), 10)  # a new version drops the old one's
+    assert [kept.get("acme", 2, ("term", key)) for key in "acd"] == [None, None, BitMap([4])]
+    kept.put("acme", 2, ("term", "huge"), BitMap([5]), 101 + 2 * postings.ENTRY_SIZE)  # larger than the budget
+    assert kept.get("acme", 2, ("term", "huge")) is None
+
+
+def test_a_budget_of_nothing_keeps_no_postings(catalogue, outsider, kind, settings):
+    settings.POSTINGS_CACHE_SIZE = 0
+    first, again = KEPT_FILTERS["tag and value"]
+    assert posting_reads(catalogue, kind, outsider, first)
+    assert posting_reads(catalogue, kind, outsider, again)
