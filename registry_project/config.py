@@ -102,8 +102,11 @@ def env_duration(name: str, default: str) -> int:
         ) from None
 
 
-def env_size(name: str, default: str) -> int:
+def env_size(name: str, default: str, zero_allowed: bool = False) -> int:
+    """A size in bytes (``parse_size``); ``zero_allowed``: ``0`` too, for a cache that may be turned off."""
     value = _raw(name) or default
+    if zero_allowed and value.strip() == "0":
+        return 0
     try:
         return parse_size(value)
     except ValueError:

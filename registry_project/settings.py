@@ -67,7 +67,7 @@ DATABASE_WAL_LIMIT = env_size("DATABASE_WAL_LIMIT", "64M")
 DATABASE_CACHE_SIZE = env_size("DATABASE_CACHE_SIZE", "16M")
 # The stored postings (``items_app.postings``) each worker process keeps between reads, for all tenants
 # together, while no fold changes them; 0 keeps none.
-POSTINGS_CACHE_SIZE = env_size("POSTINGS_CACHE_SIZE", "64M")
+POSTINGS_CACHE_SIZE = env_size("POSTINGS_CACHE_SIZE", "64M", zero_allowed=True)
 # The default catalog lives in the data directory (``var/`` unless DATA_DIR says otherwise).
 _database_url = env_str("DATABASE", f"sqlite:///{DATA_DIR / 'registry-catalog.sqlite3'}")
 try:

@@ -104,6 +104,13 @@ def test_an_unset_variable_takes_the_default():
     assert env_optional(VARIABLE) is None
 
 
+def test_a_size_that_may_be_zero_reads_zero_and_sizes(monkeypatch):
+    monkeypatch.setenv(VARIABLE, "0")
+    assert env_size(VARIABLE, "64M", zero_allowed=True) == 0
+    monkeypatch.setenv(VARIABLE, "2M")
+    assert env_size(VARIABLE, "64M", zero_allowed=True) == 2 * 1024 * 1024
+
+
 def test_an_empty_variable_takes_the_default(monkeypatch):
     monkeypatch.setenv(VARIABLE, "")
 
