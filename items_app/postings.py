@@ -897,10 +897,15 @@ class _Read:
                 continue
             changes.append(f"({among} AND field = '{NUMBER}' AND name = %s AND value >= %s AND value <= %s)")
             change_params += [self.kind, *self.flags, leaf.name, _key_text(first), _key_text(last)]
-            if not self._take_numbers(leaf.name, first, last) and leaf.name not in self.numbers_read:
-                postings.append(f"({among} AND field = '{NUMBER}' AND name = %s)")  # every bucket, kept
+            if self._take_numbers(leaf.name, first, last) or leaf.name in self.numbers_read:
+                continue
+            if _budget() > 0:  # every bucket of the name, kept for the next range on it
+                postings.append(f"({among} AND field = '{NUMBER}' AND name = %s)")
                 posting_params += [self.kind, *self.flags, leaf.name]
                 self.numbers_read.append(leaf.name)
+            else:  # none kept: the range's buckets alone
+                postings.append(f"({among} AND field = '{NUMBER}' AND name = %s AND value >= %s AND value <= %s)")
+                posting_params += [self.kind, *self.flags, leaf.name, _key_text(first), _key_text(last)]
         selects: list[str] = []
         params: list[Any] = []
         if postings:
