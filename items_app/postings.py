@@ -549,11 +549,6 @@ class KeptPostings:
             self._entries.move_to_end((alias, key))
             return entry[0]
 
-    def renew(self, alias: str, version: int | None) -> None:
-        """Drop what is kept for ``alias``: its postings are now those of ``version``."""
-        with self._lock:
-            self._renew(alias, version)
-
     def put(self, alias: str, version: int, key: tuple[Any, ...], value: Any, size: int) -> None:
         """Keep ``value`` (``size`` bytes stored, and ``ENTRY_SIZE`` more for the entry itself)."""
         budget = self._budget()
@@ -570,13 +565,11 @@ class KeptPostings:
                 _key, (_value, dropped) = self._entries.popitem(last=False)
                 self._size -= dropped
 
-    def _renew(self, alias: str, version: int | None) -> None:
+    def _renew(self, alias: str, version: int) -> None:
+        """Drop what is kept for ``alias``: its postings are now those of ``version``."""
         for key in [key for key in self._entries if key[0] == alias]:
             self._size -= self._entries.pop(key)[1]
-        if version is None:
-            self._versions.pop(alias, None)
-        else:
-            self._versions[alias] = version
+        self._versions[alias] = version
 
 
 def _budget() -> int:
@@ -586,14 +579,18 @@ def _budget() -> int:
 KEPT = KeptPostings(_budget)
 
 
+def _token() -> int:
+    return secrets.randbits(63)  # a bigint's positive range
+
+
 def new_version(cursor: Any) -> None:
     """Draw the postings' version anew: every write of ``Posting`` does, in its transaction."""
-    cursor.execute(f"UPDATE {VERSION} SET token = %s", [secrets.randbits(63)])
+    cursor.execute(f"UPDATE {VERSION} SET token = %s", [_token()])
 
 
 def first_version(apps: Any, schema_editor: Any) -> None:
     """Migration step (0028): the postings' first version."""
-    schema_editor.execute(f"INSERT INTO {VERSION} (token) VALUES (%s)", [secrets.randbits(63)])
+    schema_editor.execute(f"INSERT INTO {VERSION} (token) VALUES (%s)", [_token()])
 
 
 # --- reading: a filter's id set as terms, and its matches --------------------------------------------------
@@ -819,11 +816,9 @@ def _edges(
 
 @dataclass(frozen=True)
 class Posted:
-    """A filter's matches as their postings gave them: their ordinals, and how many items its parts hold
-    together (what combining the parts from their rows would read)."""
+    """A filter's matches as their postings gave them: their ordinals."""
 
     ordinals: BitMap
-    rows: int
 
 
 def matches(
@@ -840,7 +835,7 @@ def matches(
             return total, None
     bits_of = _read(alias, kind, expression, public)[0]
     found = _evaluated(expression, bits_of)
-    return len(found), Posted(found, sum(len(bits) for bits in bits_of.values()))
+    return len(found), Posted(found)
 
 
 def _read(
@@ -854,11 +849,9 @@ def _read(
     kept = KEPT.version(alias)
     read = _Read(alias, kind, public, kept)
     found, version = read.run(leaves, ranges, counted)
-    if version != kept:
-        KEPT.renew(alias, version)
-        if read.taken:  # kept under another version: read every posting afresh
-            read = _Read(alias, kind, public, version)
-            found, version = read.run(leaves, ranges, counted)
+    if version != kept and read.taken:  # kept under another version: read every posting afresh
+        read = _Read(alias, kind, public, version)
+        found, version = read.run(leaves, ranges, counted)
     counts: dict[Leaf, int] = defaultdict(int)
     for source, _field, name, _value, _flag, _bits, count, _change in found:
         if source == "n":
@@ -1061,19 +1054,22 @@ def newest(alias: str, ordinals: BitMap, offset: int, end: int) -> list[str] | N
     index, and those that match join them. At 1,000,000 items, a tag AND a boolean and a numeric range
     (4,000 matches): 20 ms to look every match up on PostgreSQL, ~1 ms this way."""
     if len(ordinals) <= end:
-        return recency.newest_first(items_of(alias, ordinals), offset, end)
+        return _every_match_newest_first(alias, ordinals, offset, end)
     top = ordinals[-end:]
+    lowest = top.min()
     with connections[alias].cursor() as cursor:
         cursor.execute(f"SELECT max(ordinal) FROM {ORDINALS}")
         (highest,) = cursor.fetchone()
-    if (highest or 0) - top.min() > NEWER_SCANNED:
-        return recency.newest_first(items_of(alias, ordinals), offset, end) if len(ordinals) <= LOOKUPS else None
-    found = items_of(alias, top)
-    last = sorted(found, key=recency.newest_key)[end - 1]
-    with connections[alias].cursor() as cursor:
+        if highest - lowest > NEWER_SCANNED:
+            return _every_match_newest_first(alias, ordinals, offset, end) if len(ordinals) <= LOOKUPS else None
+        found = items_of(alias, top)
+        last = sorted(found, key=recency.newest_key)[end - 1]
         cursor.execute(
-            f"SELECT ordinal, item, created FROM {ORDINALS} WHERE created >= %s AND ordinal < %s",
-            [last[1], top.min()],
+            f"SELECT ordinal, item, created FROM {ORDINALS} WHERE created >= %s AND ordinal < %s", [last[1], lowest]
         )
         found += [(item, created) for ordinal, item, created in cursor.fetchall() if ordinal in ordinals]
     return recency.newest_first(found, offset, end)
+
+
+def _every_match_newest_first(alias: str, ordinals: BitMap, offset: int, end: int) -> list[str]:
+    return recency.newest_first(items_of(alias, ordinals), offset, end)
