@@ -1043,6 +1043,11 @@ def items_of(alias: str, ordinals: BitMap) -> list[tuple[str, int]]:
 NEWER_SCANNED = 200_000
 LOOKUPS = 20_000
 
+# The items at least as new as a creation time numbered below an ordinal, from the ordinals' recency index.
+# The unary plus keeps the ordinal out of the plan: SQLite has no statistics on ranges and prefers a range of
+# its primary key, here every lower ordinal (at 1,000,000 items a 50 ms scan for the few newer rows).
+NEWER_NUMBERED_LOWER = f"SELECT ordinal, item, created FROM {ORDINALS} WHERE created >= %s AND +ordinal < %s"
+
 
 def newest(alias: str, ordinals: BitMap, offset: int, end: int) -> list[str] | None:
     """Ids ``offset:end`` of the items numbered ``ordinals``, newest first then by id (the lists' default
@@ -1064,9 +1069,7 @@ def newest(alias: str, ordinals: BitMap, offset: int, end: int) -> list[str] | N
             return _every_match_newest_first(alias, ordinals, offset, end) if len(ordinals) <= LOOKUPS else None
         found = items_of(alias, top)
         last = sorted(found, key=recency.newest_key)[end - 1]
-        cursor.execute(
-            f"SELECT ordinal, item, created FROM {ORDINALS} WHERE created >= %s AND ordinal < %s", [last[1], lowest]
-        )
+        cursor.execute(NEWER_NUMBERED_LOWER, [last[1], lowest])
         found += [(item, created) for ordinal, item, created in cursor.fetchall() if ordinal in ordinals]
     return recency.newest_first(found, offset, end)
 
