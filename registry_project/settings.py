@@ -60,7 +60,6 @@ HTTPS_PORT = env_int("HTTPS_PORT", 8443, minimum=1, maximum=65535)
 # --- Databases: the catalog here; one database per tenant is registered at run time ---
 # The size past which a SQLite write-ahead log is checkpointed and truncated (framework/db/sqlite3/base.py).
 DATABASE_WAL_LIMIT = env_size("DATABASE_WAL_LIMIT", "64M")
-SQLITE_PAGE = 4096  # SQLite's default page size, which the registry's databases keep
 # SQLite's page cache per connection (SQLite's own default is 2 MB). At 1,000,000 items a list of ~900
 # posted matches reads them and their numbers by index from tables of tens of MB: over HTTP, two ranges
 # 22.3-23.0 -> 17.9-18.9 ms p95 at 16 MB (three alternating rounds; bench/README.md). Pages are allocated
@@ -84,13 +83,8 @@ if _catalog["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside a writer; IMMEDIATE takes the write lock up front, so a transaction
         # waits for it at its start instead of failing with "database is locked" half-way.
         # journal_size_limit: a log that grew with one large transaction shrinks back when it restarts.
-        # wal_autocheckpoint (in pages of 4 KiB): SQLite's own checkpoint at the same size, not after every
-        # commit that leaves 1,000 pages (4 MB) in the log, which every 100-item batch create does: copying
-        # each batch's scattered index pages into the database file while the writer kept its turn. At
-        # 1,000,000 items batch creates went 308 -> 383 items/s, 0.73 -> 0.89 of 100k (bench/README.md).
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-        f"PRAGMA journal_size_limit={DATABASE_WAL_LIMIT}; PRAGMA cache_size=-{max(DATABASE_CACHE_SIZE // 1024, 1)}; "
-        f"PRAGMA wal_autocheckpoint={max(DATABASE_WAL_LIMIT // SQLITE_PAGE, 1)};",
+        f"PRAGMA journal_size_limit={DATABASE_WAL_LIMIT}; PRAGMA cache_size=-{max(DATABASE_CACHE_SIZE // 1024, 1)};",
         "transaction_mode": "IMMEDIATE",
         # How long a write waits for its turn and the lock; past it, a 503 with Retry-After.
         "timeout": env_duration("DATABASE_LOCK_TIMEOUT", "20s"),

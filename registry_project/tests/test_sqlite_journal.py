@@ -89,13 +89,3 @@ def test_the_log_ends_below_its_limit_after_a_large_import_beside_busy_readers(a
     assert all(reads > 0 for reads in results[WRITERS:])  # the readers were busy while the import ran
     assert acme.count(Item) == WRITERS * BATCHES * ITEMS
     assert write_ahead_log(acme).stat().st_size <= LIMIT
-
-
-def test_sqlites_own_checkpoint_waits_for_the_same_limit(acme, settings):
-    with using_tenant(acme.tenant) as active, connections[active.alias].cursor() as cursor:
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        (pages,) = cursor.fetchone()
-        cursor.execute("PRAGMA page_size")
-        (page_size,) = cursor.fetchone()
-
-    assert pages * page_size == settings.DATABASE_WAL_LIMIT
