@@ -25,7 +25,8 @@ from rest_framework.test import APIClient
 
 from framework.api.errors import CATALOGUE
 from framework.files import storage
-from items_app.models import Blob, Version
+from items_app import generation
+from items_app.models import Blob, Item, Version
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
 from tenants_app.models import AuditEntry
@@ -397,3 +398,15 @@ def seed_catalog(tenant: Any) -> dict[str, dict[str, Any]]:
     upload_version(tenant, "ada", items["bert"], "bert-base.onnx", b"bert weights\n" * 30000)
     upload_version(tenant, "ada", items["imagenet"], "imagenet-1k.zip", b"images\n" * 150000, kind="datasets")
     return items
+
+
+def analyzed_catalogue(tenant: Any, owner: Any, kind: str, prefix: str, count: int = 5000) -> None:
+    """``count`` public items of ``kind`` owned by ``owner``, created in bulk, then fresh planner statistics:
+    enough rows for the plans to be those of a real catalogue."""
+    with tenancy.using_tenant(tenant) as active:
+        with generation.changing():
+            Item.objects.bulk_create(
+                Item(kind=kind, name=f"{prefix}-{n:05d}", owner=owner, visibility="public") for n in range(count)
+            )
+        with connections[active.alias].cursor() as cursor:
+            cursor.execute("ANALYZE")

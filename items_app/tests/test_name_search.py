@@ -20,6 +20,7 @@ from items_app.listing import item_list_spec
 from items_app.models import Item
 from items_app.name_search import Literal, literal, successor
 from tenants_app import tenancy
+from testing.helpers import analyzed_catalogue
 from testing.kinds import KindCase
 
 NAMES = [
@@ -174,14 +175,7 @@ def test_the_successor_bounds_every_string_with_the_prefix():
 @pytest.fixture
 def catalogue(named: Any, kind: KindCase) -> Any:
     """Enough items, with fresh planner statistics, for the plans to be those of a real catalogue."""
-    reggie = named.user("reggie")
-    with tenancy.using_tenant(named.tenant) as active:
-        with generation.changing():
-            Item.objects.bulk_create(
-                Item(kind=kind.value, name=f"catalogue-{n:05d}", owner=reggie, visibility="public") for n in range(5000)
-            )
-        with connections[active.alias].cursor() as cursor:
-            cursor.execute("ANALYZE")
+    analyzed_catalogue(named.tenant, named.user("reggie"), kind.value, "catalogue")
     return named
 
 

@@ -41,7 +41,7 @@ from items_app.tests.test_reader_copies import (
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
 from tenants_app.models import Tenant
-from testing.helpers import run_together
+from testing.helpers import analyzed_catalogue, run_together
 from testing.kinds import KindCase
 
 LONG = "x" * (postings.MAX_VALUE + 1)
@@ -397,14 +397,8 @@ def explained(alias: str, statement: str, params: list[Any]) -> str:
 
 @ONE_KIND
 def test_newer_items_numbered_lower_are_read_from_the_recency_index_not_every_lower_ordinal(acme, kind):
-    reggie = acme.user("reggie")
+    analyzed_catalogue(acme.tenant, acme.user("reggie"), kind.value, "numbered")
     with tenancy.using_tenant(acme.tenant) as active:
-        with generation.changing():
-            Item.objects.bulk_create(
-                Item(kind=kind.value, name=f"numbered-{n:05d}", owner=reggie, visibility="public") for n in range(5000)
-            )
-        with connections[active.alias].cursor() as cursor:
-            cursor.execute("ANALYZE")
         last = ItemOrdinal.objects.order_by("-ordinal")[10]
 
         plan = explained(active.alias, postings.NEWER_NUMBERED_LOWER, [last.created, last.ordinal - 10])
