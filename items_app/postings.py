@@ -1065,7 +1065,7 @@ def newest(alias: str, ordinals: BitMap, offset: int, end: int) -> list[str] | N
     with connections[alias].cursor() as cursor:
         cursor.execute(f"SELECT max(ordinal) FROM {ORDINALS}")
         (highest,) = cursor.fetchone()
-        if highest - lowest > NEWER_SCANNED:
+        if (highest or 0) - lowest > NEWER_SCANNED:  # None: every item deleted since the postings were read
             return _every_match_newest_first(alias, ordinals, offset, end) if len(ordinals) <= LOOKUPS else None
         found = items_of(alias, top)
         last = sorted(found, key=recency.newest_key)[end - 1]

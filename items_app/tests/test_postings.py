@@ -41,7 +41,7 @@ from items_app.tests.test_reader_copies import (
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
 from tenants_app.models import Tenant
-from testing.helpers import analyzed_catalogue, run_together
+from testing.helpers import analyzed_catalogue, index_plans, run_together
 from testing.kinds import KindCase
 
 LONG = "x" * (postings.MAX_VALUE + 1)
@@ -381,18 +381,10 @@ def test_a_page_read_from_the_highest_ordinals_finds_newer_items_numbered_lower(
 
 
 def explained(alias: str, statement: str, params: list[Any]) -> str:
-    """The plan of ``statement``; PostgreSQL's with sequential scans priced out, since a few thousand rows cost
-    less to scan than to look up: what is checked is which index serves the conditions."""
-    with connections[alias].cursor() as cursor:
-        if connections[alias].vendor != "postgresql":
-            cursor.execute(f"EXPLAIN QUERY PLAN {statement}", params)
-            return str(cursor.fetchall())
-        cursor.execute("SET enable_seqscan = off")
-        try:
-            cursor.execute(f"EXPLAIN {statement}", params)
-            return str(cursor.fetchall())
-        finally:
-            cursor.execute("RESET enable_seqscan")
+    explain = "EXPLAIN" if connections[alias].vendor == "postgresql" else "EXPLAIN QUERY PLAN"
+    with index_plans(alias), connections[alias].cursor() as cursor:
+        cursor.execute(f"{explain} {statement}", params)
+        return str(cursor.fetchall())
 
 
 @ONE_KIND
