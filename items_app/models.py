@@ -29,6 +29,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from folksonomy_app.models import MetadataName, Tag
+from framework.db.literals import LiteralExact
 from framework.ids import new_object_id
 from items_app.querysets import ItemQuerySet
 from items_app.recency import created_number
@@ -208,6 +209,23 @@ class ValueType(models.TextChoices):
     BOOLEAN = "boolean"
 
 
+def reader_indexes() -> list[models.Index]:
+    """The metadata rows' reader indexes, one per ``ValueType``, each only of rows of its type: a number's
+    compared by ``number``, a string's or boolean's by ``text``. A query reads one when it names the type as
+    the index does, ``value_type = 'number'`` with the value written out (``framework.db.literals``): SQLite
+    uses a partial index only for a condition that repeats its own, and PostgreSQL's generic plans of prepared
+    statements only for a literal."""
+    columns = {ValueType.NUMBER: "number", ValueType.STRING: "text", ValueType.BOOLEAN: "text"}
+    return [
+        models.Index(
+            fields=["name", "kind", "public", column, "item", "item_created"],
+            condition=models.Q(value_type=value_type.value),
+            name=f"metadata_readers_{value_type.value}",
+        )
+        for value_type, column in columns.items()
+    ]
+
+
 class MetadataEntry(models.Model):
     """One name/value pair of an item. Numbers are also kept in ``number`` so filters compare them as numbers."""
 
@@ -230,15 +248,10 @@ class MetadataEntry(models.Model):
         indexes = [
             # Covering, per kind and public flag (``rows_of_kind``): a numeric comparison, or a string or boolean
             # equality or range, on one name reads only these; a total counts its public matches from them alone
-            # (issue 18: `quantized = true`, 15 % of 100,000 items, 29 ms → 5 ms with a tag beside it).
-            models.Index(
-                fields=["name", "value_type", "kind", "public", "number", "item", "item_created"],
-                name="metadata_readers_number",
-            ),
-            models.Index(
-                fields=["name", "value_type", "kind", "public", "text", "item", "item_created"],
-                name="metadata_readers_text",
-            ),
+            # (issue 18: `quantized = true`, 15 % of 100,000 items, 29 ms → 5 ms with a tag beside it). One index
+            # per type, each holding only rows of its type (``reader_indexes``): a row enters one of them, not
+            # two, which keeps batch creates at 1,000,000 items within a fifth of their speed at 100,000.
+            *reader_indexes(),
         ]
         verbose_name_plural = "metadata entries"
 
@@ -623,3 +636,8 @@ class TenantSettings(models.Model):
 
     def __str__(self) -> str:
         return f"settings (refuse dangerous uploads: {self.refuse_dangerous_uploads})"
+
+
+# ``value_type__literal='number'``: the partial reader indexes are found by the value written out (above).
+for _metadata in (MetadataEntry, VersionMetadataEntry):
+    _metadata._meta.get_field("value_type").register_lookup(LiteralExact)
