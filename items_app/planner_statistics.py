@@ -9,7 +9,7 @@ reads all 155,327 rows (issue 18, 1,000,000 items: a first page of a tag AND ``q
 columns corrects it (``mcv``); ANALYZE, autovacuum's included, keeps it current.
 
 SQLite plans from ``sqlite_stat1``, the rows per prefix of each index (``tenants_app.databases.analyze``),
-which already counts the columns of ``metadata_readers_text`` together: it needs nothing more.
+which already counts the columns of each ``metadata_readers_<type>`` together: it needs nothing more.
 """
 
 from __future__ import annotations

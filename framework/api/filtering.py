@@ -506,6 +506,34 @@ class RowsField:
         return Q(Exists(counts.filter(n=operand)))
 
 
+VALUE_TYPES = ("number", "string", "boolean")  # the ``value_type`` of every metadata row, one of these
+
+
+def typed(condition: Q) -> Q:
+    """``condition`` on metadata rows, with the rows' value type named if it does not name it already.
+
+    The rows' indexes are one per value type, each of its rows only (``items_app.models.reader_indexes``): a
+    condition without ``value_type = '<type>'`` (``$exists``, ``$regex``, a ``$not``) would read every row of
+    every name. Named, it reads each type's index in turn (SQLite: a union of index ranges; PostgreSQL: a
+    bitmap OR) and matches the same rows, since every row has one of the types."""
+    return condition if _names_a_type(condition) else of_each_type(condition)
+
+
+def of_each_type(condition: Q) -> Q:
+    return functools.reduce(or_, (Q(condition, value_type__literal=kind) for kind in VALUE_TYPES))
+
+
+def _names_a_type(condition: Q) -> bool:
+    """Whether every row ``condition`` matches is held to one value type by an equality on it (not negated)."""
+    if condition.negated:
+        return False
+    parts = [
+        _names_a_type(child) if isinstance(child, Q) else child[0] == "value_type__literal"
+        for child in condition.children
+    ]
+    return any(parts) if condition.connector == Q.AND else bool(parts) and all(parts)
+
+
 @dataclass(frozen=True)
 class MetadataValueField:
     """Conditions on the value of one metadata name, typed by the operand.
@@ -540,20 +568,20 @@ class MetadataValueField:
 
     def any_value(self, name: str, values: list[Any]) -> Q:
         """``$in``: one ``IN`` per type of value, ``value_type = 'string' AND text IN (…)``, which are seeks on the
-        (name, value_type, …, text) indexes; an ``OR`` of equalities had SQLite read every row of the name
+        reader index of the type (name, …, text); an ``OR`` of equalities had SQLite read every row of the name
         (issue 18, 1,000,000 items, three values of ``framework``: 330,000 rows read for 1,800 matches)."""
         by_type: dict[tuple[str, str], list[Any]] = {}
         for operand in values:
             value_type, column, value = self.stored(name, operand)
             by_type.setdefault((value_type, column), []).append(value)
-        parts = [Q(value_type=kind, **{f"{column}__in": typed}) for (kind, column), typed in by_type.items()]
+        parts = [Q(value_type__literal=kind, **{f"{column}__in": typed}) for (kind, column), typed in by_type.items()]
         return functools.reduce(or_, parts)
 
     def compare(self, name: str, operator: str, operand: Any) -> Q:
         value_type, column, value = self.stored(name, operand)
         if value_type == "boolean" and operator not in ("$eq", "$ne"):
             raise invalid(f"{name}: {operator} does not apply to true/false values")
-        query = Q(value_type=value_type, **{f"{column}__{_COMPARISONS[operator]}": value})
+        query = Q(value_type__literal=value_type, **{f"{column}__{_COMPARISONS[operator]}": value})
         return ~query if operator == "$ne" else query
 
     def stored(self, name: str, operand: Any) -> tuple[str, str, Any]:
@@ -591,13 +619,13 @@ class MetadataField:
             exists = condition["$exists"]
             if not isinstance(exists, bool) or len(condition) > 1:
                 raise invalid(f"{name}: $exists expects true or false, alone")
-            return self.rows(named) if exists else ~self.rows(named)
+            return self.rows(of_each_type(named)) if exists else ~self.rows(of_each_type(named))
         if _is_operator_object(condition) and set(condition) <= {"$ne", "$nin"}:
             # "no entry of this name has that value", as MongoDB treats arrays
             operator, operand = next(iter(condition.items()))
             positive = {"$eq": operand} if operator == "$ne" else {"$in": operand}
-            return ~self.rows(named & MetadataValueField().condition(translator, name, positive, depth))
-        return self.rows(named & MetadataValueField().condition(translator, name, condition, depth))
+            return ~self.rows(typed(named & MetadataValueField().condition(translator, name, positive, depth)))
+        return self.rows(typed(named & MetadataValueField().condition(translator, name, condition, depth)))
 
     def _whole_list(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
         if not isinstance(condition, dict) or set(condition) - {"$elemMatch", "$size"} or not condition:
@@ -616,5 +644,5 @@ class MetadataField:
                 element &= FilterField("name__id").condition(translator, f"{name}.name", match["name"], depth + 1)
             if "value" in match:
                 element &= MetadataValueField().condition(translator, f"{name}.value", match["value"], depth + 1)
-            query &= self.rows(element)
+            query &= self.rows(typed(element))
         return query
