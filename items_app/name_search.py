@@ -86,6 +86,31 @@ class Folded(Func):
     template = FOLDED_SQL.format(column="%(expressions)s")
 
 
+class FoldedContains(Contains):
+    """PostgreSQL's substring search: the folded name ``LIKE '%text%'`` (trigram index)."""
+
+
+class TrigramMatch(RawSQL):
+    """SQLite's substring search: the ids whose folded name the FTS5 trigram table finds."""
+
+
+def searches_substring(condition: Q) -> bool:
+    """Whether ``condition`` requires a substring of the name (``contains``): the condition bounds its matches
+    to those the trigram index finds, whatever else it ANDs."""
+    if condition.negated:
+        return False
+    for child in condition.children:
+        if isinstance(child, Q):
+            found = searches_substring(child)
+        else:
+            found = isinstance(child, FoldedContains) or (
+                isinstance(child, tuple) and isinstance(child[1], TrigramMatch)
+            )
+        if found and (condition.connector == Q.AND or len(condition.children) == 1):
+            return True
+    return False
+
+
 class NameSearch(Protocol):
     """One engine's index-backed conditions on ``Item.name``, and the DDL of the indexes they use."""
 
@@ -110,7 +135,7 @@ class SqliteNameSearch:
         # A quoted FTS5 phrase of the trigram tokenizer is a substring test; quotes are doubled inside it.
         phrase = 'name:"' + folded_text.replace('"', '""') + '"'
         matching = f"SELECT item_id FROM {SQLITE_TRIGRAM_TABLE} WHERE {SQLITE_TRIGRAM_TABLE} MATCH %s"
-        return Q(pk__in=RawSQL(matching, [phrase]))  # noqa: S611 - constant SQL; the phrase is a parameter
+        return Q(pk__in=TrigramMatch(matching, [phrase]))  # constant SQL; the phrase is a parameter
 
     def create(self, schema_editor: Any) -> None:
         table = SQLITE_TRIGRAM_TABLE
@@ -152,7 +177,7 @@ class PostgresNameSearch:
         return Q(name__startswith=text)
 
     def contains(self, folded_text: str) -> Q:
-        return Q(Contains(Folded("name"), folded_text))
+        return Q(FoldedContains(Folded("name"), folded_text))
 
     def create(self, schema_editor: Any) -> None:
         folded = FOLDED_SQL.format(column="name")

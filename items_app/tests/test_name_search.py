@@ -13,13 +13,15 @@ import pytest
 import re2
 from django.db import connections
 from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
 
 from framework.api.filtering import FilterTranslator
 from items_app import generation, kinds, name_search
 from items_app.listing import item_list_spec
 from items_app.models import Item
-from items_app.name_search import Literal, literal, successor
+from items_app.name_search import SQLITE_TRIGRAM_TABLE, Literal, literal, successor
 from tenants_app import tenancy
+from tenants_app.databases import alias_for
 from testing.helpers import analyzed_catalogue, index_plans
 from testing.kinds import KindCase
 
@@ -196,3 +198,17 @@ def test_name_search_plans_use_the_index(catalogue, kind, pattern, options, sqli
     explained = plan(catalogue, kind, pattern, options)
     expected = sqlite_index if connections["default"].vendor == "sqlite" else postgres_index
     assert expected in explained, explained
+
+
+def test_a_substring_search_is_counted_and_paged_from_one_reading_of_the_index(named, kind, outsider):
+    document = {"name": {"$regex": "ESNE", "$options": "i"}}
+    searching = SQLITE_TRIGRAM_TABLE if connections["default"].vendor == "sqlite" else "replace(replace("
+    matching = [name for name in NAMES if re2.search("(?i)ESNE", name)]
+
+    with CaptureQueriesContext(connections[alias_for(named.tenant.database)]) as captured:
+        response = outsider.get(kind.api, {"filter": json.dumps(document), "limit": "2"})
+
+    body = response.json()
+    assert body["totalDocs"] == len(matching) > 2
+    assert [doc["name"] for doc in body["docs"]] == matching[::-1][:2]  # the newest first
+    assert len([query for query in captured.captured_queries if searching in query["sql"]]) == 1
