@@ -528,10 +528,15 @@ def _names_a_type(condition: Q) -> bool:
     if condition.negated:
         return False
     parts = [
-        _names_a_type(child) if isinstance(child, Q) else child[0] == "value_type__literal"
+        _names_a_type(child) if isinstance(child, Q) else _lookup_of(child) == "value_type__literal"
         for child in condition.children
     ]
     return any(parts) if condition.connector == Q.AND else bool(parts) and all(parts)
+
+
+def _lookup_of(child: Any) -> str | None:
+    """The ``field__lookup`` of a ``Q``'s ``(lookup, value)`` child; None for an expression."""
+    return child[0] if isinstance(child, tuple) else None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.db.models.lookups import Exact
 WORD = re.compile(r"[a-z_]{1,32}")
 
 
-class LiteralExact(Exact):
+class LiteralExact(Exact):  # type: ignore[type-arg]  # generic only in the stubs
     """``= 'word'``: an ``Exact`` (so code reading a query's conditions sees an equality) written out."""
 
     lookup_name = "literal"
