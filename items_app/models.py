@@ -214,11 +214,13 @@ def reader_indexes() -> list[models.Index]:
     compared by ``number``, a string's or boolean's by ``text``. A query reads one when it names the type as
     the index does, ``value_type = 'number'`` with the value written out (``framework.db.literals``): SQLite
     uses a partial index only for a condition that repeats its own, and PostgreSQL's generic plans of prepared
-    statements only for a literal."""
+    statements only for a literal. ``value_type`` is a key column too, though one value per index: SQLite
+    3.40 takes an index as covering only if it holds every column the query names, the condition's included
+    (without it, ``accuracy >= 0.9`` read each of its 100,000 matches' rows at 1,000,000 items)."""
     columns = {ValueType.NUMBER: "number", ValueType.STRING: "text", ValueType.BOOLEAN: "text"}
     return [
         models.Index(
-            fields=["name", "kind", "public", column, "item", "item_created"],
+            fields=["name", "value_type", "kind", "public", column, "item", "item_created"],
             condition=models.Q(value_type=value_type.value),
             name=f"metadata_readers_{value_type.value}",
         )

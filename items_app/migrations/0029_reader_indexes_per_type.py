@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             model_name="metadataentry",
             index=models.Index(
                 condition=models.Q(("value_type", "number")),
-                fields=["name", "kind", "public", "number", "item", "item_created"],
+                fields=["name", "value_type", "kind", "public", "number", "item", "item_created"],
                 name="metadata_readers_number",
             ),
         ),
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
             model_name="metadataentry",
             index=models.Index(
                 condition=models.Q(("value_type", "string")),
-                fields=["name", "kind", "public", "text", "item", "item_created"],
+                fields=["name", "value_type", "kind", "public", "text", "item", "item_created"],
                 name="metadata_readers_string",
             ),
         ),
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             model_name="metadataentry",
             index=models.Index(
                 condition=models.Q(("value_type", "boolean")),
-                fields=["name", "kind", "public", "text", "item", "item_created"],
+                fields=["name", "value_type", "kind", "public", "text", "item", "item_created"],
                 name="metadata_readers_boolean",
             ),
         ),
