@@ -5,6 +5,9 @@ the database never holds both sets; at 1,000,000 items building the three takes 
 
 from django.db import migrations, models
 
+# value type → the column its rows are compared by, as the migration made them (not the model's current list)
+COMPARED = {"number": "number", "string": "text", "boolean": "text"}
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -15,28 +18,15 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RemoveIndex(model_name="metadataentry", name="metadata_readers_number"),
         migrations.RemoveIndex(model_name="metadataentry", name="metadata_readers_text"),
-        migrations.AddIndex(
-            model_name="metadataentry",
-            index=models.Index(
-                condition=models.Q(("value_type", "number")),
-                fields=["name", "value_type", "kind", "public", "number", "item", "item_created"],
-                name="metadata_readers_number",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="metadataentry",
-            index=models.Index(
-                condition=models.Q(("value_type", "string")),
-                fields=["name", "value_type", "kind", "public", "text", "item", "item_created"],
-                name="metadata_readers_string",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="metadataentry",
-            index=models.Index(
-                condition=models.Q(("value_type", "boolean")),
-                fields=["name", "value_type", "kind", "public", "text", "item", "item_created"],
-                name="metadata_readers_boolean",
-            ),
+        *(
+            migrations.AddIndex(
+                model_name="metadataentry",
+                index=models.Index(
+                    condition=models.Q(("value_type", value_type)),
+                    fields=["name", "value_type", "kind", "public", column, "item", "item_created"],
+                    name=f"metadata_readers_{value_type}",
+                ),
+            )
+            for value_type, column in COMPARED.items()
         ),
     ]
