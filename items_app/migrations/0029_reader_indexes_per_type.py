@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 model_name="metadataentry",
                 index=models.Index(
                     condition=models.Q(("value_type", value_type)),
-                    fields=["name", "value_type", "kind", "public", column, "item", "item_created"],
+                    fields=["name", "kind", "public", column, "item", "item_created", "value_type"],
                     name=f"metadata_readers_{value_type}",
                 ),
             )
