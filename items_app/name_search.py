@@ -31,6 +31,8 @@ from django.db.models import CharField, F, Func, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Contains, GreaterThanOrEqual, LessThan, StartsWith
 
+from framework.api.filtering import requires
+
 TRIGRAM = 3  # shortest substring a trigram index can find
 FOLDED_SQL = "lower(replace(replace({column}, '\u212a', 'k'), '\u017f', 's'))"
 SQLITE_TRIGRAM_TABLE = "items_item_name_trigram"
@@ -97,18 +99,11 @@ class TrigramMatch(RawSQL):
 def searches_substring(condition: Q) -> bool:
     """Whether ``condition`` requires a substring of the name (``contains``): the condition bounds its matches
     to those the trigram index finds, whatever else it ANDs."""
-    if condition.negated:
-        return False
-    for child in condition.children:
-        if isinstance(child, Q):
-            found = searches_substring(child)
-        else:
-            found = isinstance(child, FoldedContains) or (
-                isinstance(child, tuple) and isinstance(child[1], TrigramMatch)
-            )
-        if found and (condition.connector == Q.AND or len(condition.children) == 1):
-            return True
-    return False
+    return requires(condition, _is_substring_search)
+
+
+def _is_substring_search(term: Any) -> bool:
+    return isinstance(term, FoldedContains) or (isinstance(term, tuple) and isinstance(term[1], TrigramMatch))
 
 
 class NameSearch(Protocol):

@@ -506,37 +506,18 @@ class RowsField:
         return Q(Exists(counts.filter(n=operand)))
 
 
-VALUE_TYPES = ("number", "string", "boolean")  # the ``value_type`` of every metadata row, one of these
-
-
-def typed(condition: Q) -> Q:
-    """``condition`` on metadata rows, with the rows' value type named if it does not name it already.
-
-    The rows' indexes are one per value type, each of its rows only (``items_app.models.reader_indexes``): a
-    condition without ``value_type = '<type>'`` (``$exists``, ``$regex``, a ``$not``) would read every row of
-    every name. Named, it reads each type's index in turn (SQLite: a union of index ranges; PostgreSQL: a
-    bitmap OR) and matches the same rows, since every row has one of the types."""
-    return condition if _names_a_type(condition) else of_each_type(condition)
-
-
-def of_each_type(condition: Q) -> Q:
-    return functools.reduce(or_, (Q(condition, value_type__literal=kind) for kind in VALUE_TYPES))
-
-
-def _names_a_type(condition: Q) -> bool:
-    """Whether every row ``condition`` matches is held to one value type by an equality on it (not negated)."""
+def requires(condition: Q, holds: Callable[[Any], bool]) -> bool:
+    """Whether every row ``condition`` matches meets one of its terms (a ``(lookup, value)`` pair or an
+    expression) for which ``holds``: such a term ANDed at any depth, or one in every branch of an ``OR``;
+    never one under a ``NOT``."""
     if condition.negated:
         return False
-    parts = [
-        _names_a_type(child) if isinstance(child, Q) else _lookup_of(child) == "value_type__literal"
-        for child in condition.children
-    ]
+    parts = [requires(child, holds) if isinstance(child, Q) else holds(child) for child in condition.children]
     return any(parts) if condition.connector == Q.AND else bool(parts) and all(parts)
 
 
-def _lookup_of(child: Any) -> str | None:
-    """The ``field__lookup`` of a ``Q``'s ``(lookup, value)`` child; None for an expression."""
-    return child[0] if isinstance(child, tuple) else None
+def _names_a_type(term: Any) -> bool:
+    return isinstance(term, tuple) and term[0] == "value_type__literal"
 
 
 @dataclass(frozen=True)
@@ -614,6 +595,19 @@ class MetadataField:
         # ``pk IN (SELECT link FROM rows WHERE …)``: uncorrelated, so the matching rows' index can drive the query.
         return Q(pk__in=self.model.objects.filter(self.restrict, condition).values(self.link))
 
+    def typed(self, condition: Q) -> Q:
+        """``condition`` on the rows, with their value type named if it does not name one already.
+
+        The rows' indexes are one per value type, each of its rows only (``items_app.models.reader_indexes``):
+        a condition without ``value_type = '<type>'`` (``$exists``, ``$regex``, a ``$not``) would read every
+        row of every name. Named, it reads each type's index in turn (SQLite: a union of index ranges;
+        PostgreSQL: a bitmap OR) and matches the same rows, since every row has one of the types (the
+        choices of the rows' ``value_type``)."""
+        if requires(condition, _names_a_type):
+            return condition
+        kinds = [kind for kind, _label in self.model._meta.get_field("value_type").choices]
+        return functools.reduce(or_, (Q(condition, value_type__literal=kind) for kind in kinds))
+
     def named(self, metadata_name: str) -> MetadataField:
         return MetadataField(self.model, self.link, metadata_name, self.restrict)
 
@@ -625,13 +619,13 @@ class MetadataField:
             exists = condition["$exists"]
             if not isinstance(exists, bool) or len(condition) > 1:
                 raise invalid(f"{name}: $exists expects true or false, alone")
-            return self.rows(of_each_type(named)) if exists else ~self.rows(of_each_type(named))
+            return self.rows(self.typed(named)) if exists else ~self.rows(self.typed(named))
         if _is_operator_object(condition) and set(condition) <= {"$ne", "$nin"}:
             # "no entry of this name has that value", as MongoDB treats arrays
             operator, operand = next(iter(condition.items()))
             positive = {"$eq": operand} if operator == "$ne" else {"$in": operand}
-            return ~self.rows(typed(named & MetadataValueField().condition(translator, name, positive, depth)))
-        return self.rows(typed(named & MetadataValueField().condition(translator, name, condition, depth)))
+            return ~self.rows(self.typed(named & MetadataValueField().condition(translator, name, positive, depth)))
+        return self.rows(self.typed(named & MetadataValueField().condition(translator, name, condition, depth)))
 
     def _whole_list(self, translator: FilterTranslator, name: str, condition: Any, depth: int) -> Q:
         if not isinstance(condition, dict) or set(condition) - {"$elemMatch", "$size"} or not condition:
@@ -650,5 +644,5 @@ class MetadataField:
                 element &= FilterField("name__id").condition(translator, f"{name}.name", match["name"], depth + 1)
             if "value" in match:
                 element &= MetadataValueField().condition(translator, f"{name}.value", match["value"], depth + 1)
-            query &= self.rows(typed(element))
+            query &= self.rows(self.typed(element))
         return query

@@ -2,9 +2,9 @@
 
 The metadata rows' reader indexes are partial, one per value type; a filter reads one only when its SQL names
 the type the way the index does (``framework.db.literals``). Conditions that name no type (``$exists``,
-``$regex``, ``$not``) name each in turn (``framework.api.filtering.typed``). These tests EXPLAIN the lists'
-own conditions over an analysed catalogue on both engines: a condition the indexes did not serve would read
-every metadata row of every name. Personas: ``owner`` (reggie) owns the public catalogue.
+``$regex``, ``$not``) name each in turn (``framework.api.filtering.MetadataField.typed``). These tests
+EXPLAIN the lists' own conditions over an analysed catalogue on both engines: a condition the indexes did not
+serve would read every metadata row of every name. Personas: ``owner`` (reggie) owns the public catalogue.
 """
 
 from __future__ import annotations
