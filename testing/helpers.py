@@ -24,8 +24,10 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from framework.api.errors import CATALOGUE
+from framework.api.filtering import FilterTranslator
 from framework.files import storage
-from items_app import generation
+from items_app import generation, kinds
+from items_app.listing import item_list_spec
 from items_app.models import Blob, Item, Version
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
@@ -410,6 +412,14 @@ def analyzed_catalogue(tenant: Any, owner: Any, kind: str, prefix: str, count: i
             )
         with connections[active.alias].cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+def filtered_items(acme: Any, kind: str, document: Any) -> Any:
+    """The items of ``kind`` that the list's own filter translation of ``document`` selects for the reader
+    (olive), unordered: a queryset to EXPLAIN or read (call it inside the tenant)."""
+    spec = item_list_spec(kinds.get(kind), acme.user("olive"))
+    condition = FilterTranslator(spec.fields, spec.prefixed).translate(document)
+    return Item.objects.filter(condition, kind=kind).order_by()
 
 
 @contextmanager

@@ -17,13 +17,11 @@ import pytest
 from django.db import connections
 
 from folksonomy_app.models import MetadataName
-from framework.api.filtering import FilterTranslator
-from items_app import generation, kinds
-from items_app.listing import item_list_spec
+from items_app import generation
 from items_app.models import Item, MetadataEntry, reader_copies
 from items_app.tests.test_reader_copies import ONE_KIND
 from tenants_app import databases, tenancy
-from testing.helpers import analyzed_catalogue, index_plans
+from testing.helpers import analyzed_catalogue, filtered_items, index_plans
 
 ITEMS = 3000
 NOTES = [f"note{i}" for i in range(12)]
@@ -62,9 +60,7 @@ def metadata_of(n: int, item: Item) -> list[MetadataEntry]:
 def plan(acme: Any, kind: Any, document: dict[str, Any]) -> str:
     """The plan of the items of ``kind`` the list's filter translation of ``document`` selects."""
     with tenancy.using_tenant(acme.tenant) as active, index_plans(active.alias):
-        spec = item_list_spec(kinds.get(kind.value), acme.user("olive"))
-        condition = FilterTranslator(spec.fields, spec.prefixed).translate(document)
-        return Item.objects.filter(condition, kind=kind.value).order_by().values("pk").explain()
+        return filtered_items(acme, kind.value, document).values("pk").explain()
 
 
 def reads_every_metadata_row(explained: str) -> bool:
@@ -141,9 +137,7 @@ def generic_plan(acme: Any, kind: Any, document: dict[str, Any]) -> str:
     """PostgreSQL's generic plan of the list's condition, as a statement prepared and run more than five
     times on a connection may get (settings.py: ``prepare_threshold``): planned without its parameters."""
     with tenancy.using_tenant(acme.tenant) as active, connections[active.alias].cursor() as cursor:
-        spec = item_list_spec(kinds.get(kind.value), acme.user("olive"))
-        condition = FilterTranslator(spec.fields, spec.prefixed).translate(document)
-        sql, params = Item.objects.filter(condition, kind=kind.value).order_by().values("pk").query.sql_with_params()
+        sql, params = filtered_items(acme, kind.value, document).values("pk").query.sql_with_params()
         numbered = functools.reduce(lambda text, n: text.replace("%s", f"${n}", 1), range(1, len(params) + 1), sql)
         cursor.execute(f"PREPARE generic_probe AS {numbered}")
         try:

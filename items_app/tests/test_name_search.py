@@ -15,14 +15,12 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 
-from framework.api.filtering import FilterTranslator
-from items_app import generation, kinds, name_search
-from items_app.listing import item_list_spec
+from items_app import generation, name_search
 from items_app.models import Item
 from items_app.name_search import SQLITE_TRIGRAM_TABLE, Literal, literal, successor
 from tenants_app import tenancy
 from tenants_app.databases import alias_for
-from testing.helpers import analyzed_catalogue, index_plans
+from testing.helpers import analyzed_catalogue, filtered_items, index_plans
 from testing.kinds import KindCase
 
 NAMES = [
@@ -116,9 +114,7 @@ def searched(acme: Any, kind: KindCase, pattern: str, options: str) -> QuerySet[
     """The items of ``kind`` whose name matches, through the list's own filter translation (call it
     inside the tenant)."""
     document = {"name": {"$regex": pattern, **({"$options": options} if options else {})}}
-    spec = item_list_spec(kinds.get(kind.value), acme.user("olive"))
-    condition = FilterTranslator(spec.fields, spec.prefixed).translate(json.loads(json.dumps(document)))
-    return Item.objects.filter(condition, kind=kind.value).order_by()
+    return filtered_items(acme, kind.value, json.loads(json.dumps(document)))
 
 
 def names_matching(acme: Any, kind: KindCase, pattern: str, options: str) -> list[str]:
