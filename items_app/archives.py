@@ -202,8 +202,8 @@ def _check_importable(manifest: dict[str, Any], target_id: str) -> None:
         raise BackupError(f"{target_id!r} is not a valid tenant id") from None
     if Tenant.objects.filter(pk=target_id).exists():
         raise BackupError(f"a tenant {target_id!r} already exists; import under another id with --as")
-    template = databases.ensure_template()
-    known = set(_applied_migrations(databases.register(template)))
+    with databases.briefly(databases.ensure_template()) as template:
+        known = set(_applied_migrations(template))
     unknown = sorted(set(manifest.get("migrations", [])) - known)
     if unknown:
         raise BackupError(f"the archive comes from a newer registry (unknown migrations: {', '.join(unknown[:5])})")

@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,11 +163,25 @@ def ensure_template() -> str:
     if not _template_checked:
         if not exists(name):
             _create_empty(name)
-        if not is_up_to_date(name):
-            migrate(name)
+        with briefly(name):
+            if not is_up_to_date(name):
+                migrate(name)
         _template_checked = True
-    connections[alias_for(name)].close()  # PostgreSQL refuses to copy a template that has sessions
     return name
+
+
+@contextlib.contextmanager
+def briefly(database: str) -> Iterator[str]:
+    """Use ``database`` through its alias (yielded) and close this thread's connection to it afterwards.
+
+    For the template: PostgreSQL refuses to copy a database another session is connected to, so a connection
+    left open on it (even idle) would keep every tenant creation waiting.
+    """
+    alias = register(database)
+    try:
+        yield alias
+    finally:
+        connections[alias].close()
 
 
 def refresh_template() -> str:
@@ -238,11 +253,26 @@ def _postgres_clone(template: str, database: str) -> None:
                 cursor.execute(statement)
             return
         except Exception as exc:
-            # Two tenants created at the same moment both copy the template; PostgreSQL lets one copy at a
-            # time and tells the other that the source "is being accessed by other users". Wait and retry.
+            # PostgreSQL copies a database no other session is connected to, and waits 5 s for them to leave
+            # before it says the source "is being accessed by other users": another process migrating or
+            # reading the template (wait for it and retry), or a connection left open on it (end it).
             if not isinstance(exc.__cause__, errors.ObjectInUse) or attempt == 19:
                 raise
+            _end_idle_sessions(template)
             time.sleep(0.05 * (attempt + 1))
+
+
+def _end_idle_sessions(database: str) -> None:
+    """End the sessions connected to ``database`` that run nothing and hold no transaction."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND state = 'idle' AND pid <> pg_backend_pid()",
+            [database],
+        )
+        ended = cursor.fetchone()[0]
+    if ended:
+        logger.warning("ended %d idle session(s) on %s, which kept it from being copied", ended, database)
 
 
 # ------------------------------------------------------------------ the catalog's server at start-up

@@ -17,9 +17,10 @@ from django.db import connections
 
 from framework.files import storage
 from items_app.models import Item, ItemCount, Version
-from tenants_app import tenancy
+from tenants_app import databases, tenancy
 from tenants_app.models import Tenant, User
 from testing.helpers import PASSWORD
+from testing.postgres import only_on_postgres
 
 CONTENT = b"weights " * 50_000
 
@@ -109,6 +110,32 @@ def test_an_archive_whose_file_does_not_match_its_digest_is_refused_and_leaves_n
     assert not Tenant.objects.filter(pk="acme-copy").exists()
     assert storage.keys("acme-copy") == []
     assert _databases_named("acme-copy") == []
+
+
+@only_on_postgres
+def test_an_import_leaves_no_session_on_the_template_it_copies(acme_with_data, tmp_path, monkeypatch):
+    # The import reads the template's migrations before it copies the template into the new tenant's database;
+    # PostgreSQL copies a database no session is connected to.
+    archive = tmp_path / "acme.tar"
+    call_command("export_tenant", "acme", str(archive), stdout=StringIO())
+    sessions_when_copied = []
+    copy = databases.create_from_template
+
+    def counting_copy(database: str) -> None:
+        sessions_when_copied.append(_sessions_on(databases.template_name()))
+        copy(database)
+
+    monkeypatch.setattr(databases, "create_from_template", counting_copy)
+
+    call_command("import_tenant", str(archive), "--as", "acme-restored", stdout=StringIO())
+
+    assert sessions_when_copied == [0]
+
+
+def _sessions_on(database: str) -> int:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [database])
+        return cursor.fetchone()[0]
 
 
 def test_an_import_over_an_existing_tenant_is_refused(acme_with_data, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -16,7 +17,9 @@ from tenants_app import databases, services, tenancy
 from tenants_app.audit import Caller
 from tenants_app.context import NoTenantSelected, current_tenant
 from tenants_app.models import AuditEntry, Tenant, User
+from testing import tenant_pool
 from testing.helpers import PASSWORD
+from testing.postgres import only_on_postgres
 
 
 def tables_of(tenant: Tenant) -> set[str]:
@@ -127,6 +130,20 @@ def test_creating_a_tenant_clones_the_migrated_template(make_tenant):
         assert list(User.objects.values_list("username", flat=True)) == ["bill"]
 
 
+@only_on_postgres
+def test_a_session_left_open_on_the_template_does_not_keep_tenants_from_being_created(make_tenant, monkeypatch):
+    forgotten = databases._postgres_connect(databases.ensure_template())  # idle, as a connection nobody closed
+    monkeypatch.setattr(databases, "create_from_template", tenant_pool.installed().real_create)  # a real copy
+    try:
+        initech = make_tenant("initech", admin="bill")
+
+        assert "tenants_app_user" in tables_of(initech.tenant)
+        with pytest.raises(psycopg.OperationalError):  # ended by the copy
+            forgotten.execute("SELECT 1")
+    finally:
+        forgotten.close()
+
+
 def test_each_tenant_gets_its_own_database(acme, globex):
     assert acme.tenant.database != globex.tenant.database
     assert databases.exists(acme.tenant.database)
@@ -193,7 +210,9 @@ def test_migrate_tenants_migrates_every_tenant_database(acme, globex):
     assert "2 tenant database(s)" in out.getvalue()
     assert databases.is_up_to_date(acme.tenant.database)
     assert databases.is_up_to_date(globex.tenant.database)
-    assert databases.is_up_to_date(databases.template_name())
+    template = databases.template_name()
+    with databases.briefly(template):
+        assert databases.is_up_to_date(template)
     assert "tenants_app_user" in tables_of(acme.tenant)
     assert globex.count(User) == 1
 
