@@ -341,6 +341,7 @@ class Environment:
     server: subprocess.Popen[bytes] | None = None
     server_log: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+    postgres_settings: list[str] = field(default_factory=list)
 
     def database_url(self) -> str:
         if self.database == "sqlite":
@@ -352,8 +353,12 @@ class Environment:
         self.pg_port = free_port()
         self.pg_dir = self.work / "postgres"
         command = "resume" if resume else "start"
+        options = " ".join(f"-c {setting}" for setting in self.postgres_settings)
         subprocess.run(
-            ["bash", "scripts/postgres.sh", command, str(self.pg_dir), str(self.pg_port)], cwd=ROOT, check=True
+            ["bash", "scripts/postgres.sh", command, str(self.pg_dir), str(self.pg_port)],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "POSTGRES_OPTIONS": options},
         )
         import psycopg
 
@@ -909,6 +914,13 @@ def main() -> int:
         "--public", action="store_true", help="make every seeded item public (a catalogue the reader reads whole)"
     )
     parser.add_argument("--scenarios", default="", help="comma-separated read scenario keys to run (default: all)")
+    parser.add_argument(
+        "--postgres-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a PostgreSQL server setting for the run (repeatable), e.g. shared_buffers=6GB; default: the server's",
+    )
     args = parser.parse_args()
     only = {key.strip() for key in args.scenarios.split(",") if key.strip()}
     unknown = only - {key for key, _, _ in scenarios()}
@@ -925,6 +937,7 @@ def main() -> int:
         work = Path(tempfile.mkdtemp(prefix="registry-bench."))
         work.chmod(0o755)  # scripts/postgres.sh runs the server as the "postgres" user, which must reach it
     environment = Environment(args.database, work, args.port or free_port())
+    environment.postgres_settings = args.postgres_setting
     results: dict[str, Any] = {
         "database": args.database,
         "items": args.items,
@@ -937,6 +950,7 @@ def main() -> int:
     try:
         if args.database == "postgres":
             results["machine"]["postgres"] = environment.start_postgres(resume=bool(args.reuse))
+            results["machine"]["postgres_settings"] = args.postgres_setting
             log(f"PostgreSQL {results['machine']['postgres']} on port {environment.pg_port}")
         environment.configure()
         seeded = reseeded(work, args) if args.reuse else seed_and_record(work, args, rng)

@@ -5,6 +5,7 @@
 #   scripts/postgres.sh stop DIR
 #   scripts/postgres.sh halt DIR         -> the server stops (pg_ctl stop -m fast), its data stays
 #   scripts/postgres.sh resume DIR PORT  -> the halted server starts again on its data
+# POSTGRES_OPTIONS adds server settings to start and resume (the benches: "-c shared_buffers=6GB").
 set -euo pipefail
 
 command=${1:?start|stop}
@@ -37,7 +38,7 @@ as_owner() {
 
 serve() {
   as_owner "$1/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $2 -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    -o "-c listen_addresses=127.0.0.1 -p $2 -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ${POSTGRES_OPTIONS:-}" \
     start >/dev/null
 }
 
