@@ -85,6 +85,10 @@ class PostingEngine(Protocol):
         """Whether this transaction may fold now: it holds the fold lock (to its end) or none is needed."""
         ...
 
+    # The items at least as new as a creation time (first parameter) numbered below an ordinal (second), read
+    # from the ordinals' recency index ``(created, ordinal)``: ``ordinal, item, created`` rows.
+    newer_numbered_lower: str
+
     def rows_of(self, rows: Sequence[tuple[Any, ...]], columns: dict[str, str]) -> tuple[str, list[Any]]:
         """A SELECT of ``rows`` (of ``columns``: name -> SQL type) sent as parameters, and the parameters."""
         ...
@@ -218,6 +222,10 @@ def _key_text(key: int) -> str:
 class SqlitePostings:
     """Row triggers: SQLite has no statement triggers (and one writer at a time)."""
 
+    # The unary plus keeps the ordinal out of the plan: SQLite has no statistics on ranges and prefers a range
+    # of its primary key, here every lower ordinal (at 1,000,000 items a 50 ms scan for the few newer rows).
+    newer_numbered_lower = f"SELECT ordinal, item, created FROM {ORDINALS} WHERE created >= %s AND +ordinal < %s"
+
     def may_fold(self, cursor: Any) -> bool:
         return True  # a writer holds the database's one write lock: nobody folds beside it
 
@@ -264,6 +272,11 @@ class PostgresPostings:
     leaves its changes to the next fold."""
 
     FOLD_LOCK_KEY = int.from_bytes(b"postings", "big")  # any constant bigint the registry uses for nothing else
+
+    # The ordinal is a condition of the index scan: entries of newer items numbered higher (nearly all) are
+    # passed over in the index. Written ``+ordinal`` as for SQLite, it was a filter after each one's row was
+    # fetched: at 1,000,000 items and 35,705 newer ones, 17,436 buffers and 4.1 ms against 149 and ~1 ms.
+    newer_numbered_lower = f"SELECT ordinal, item, created FROM {ORDINALS} WHERE created >= %s AND ordinal < %s"
 
     def may_fold(self, cursor: Any) -> bool:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [self.FOLD_LOCK_KEY])
@@ -1043,11 +1056,6 @@ def items_of(alias: str, ordinals: BitMap) -> list[tuple[str, int]]:
 NEWER_SCANNED = 200_000
 LOOKUPS = 20_000
 
-# The items at least as new as a creation time numbered below an ordinal, from the ordinals' recency index.
-# The unary plus keeps the ordinal out of the plan: SQLite has no statistics on ranges and prefers a range of
-# its primary key, here every lower ordinal (at 1,000,000 items a 50 ms scan for the few newer rows).
-NEWER_NUMBERED_LOWER = f"SELECT ordinal, item, created FROM {ORDINALS} WHERE created >= %s AND +ordinal < %s"
-
 
 def newest(alias: str, ordinals: BitMap, offset: int, end: int) -> list[str] | None:
     """Ids ``offset:end`` of the items numbered ``ordinals``, newest first then by id (the lists' default
@@ -1069,7 +1077,7 @@ def newest(alias: str, ordinals: BitMap, offset: int, end: int) -> list[str] | N
             return _every_match_newest_first(alias, ordinals, offset, end) if len(ordinals) <= LOOKUPS else None
         found = items_of(alias, top)
         last = sorted(found, key=recency.newest_key)[end - 1]
-        cursor.execute(NEWER_NUMBERED_LOWER, [last[1], lowest])
+        cursor.execute(ENGINES[connections[alias].vendor].newer_numbered_lower, [last[1], lowest])
         found += [(item, created) for ordinal, item, created in cursor.fetchall() if ordinal in ordinals]
     return recency.newest_first(found, offset, end)
 

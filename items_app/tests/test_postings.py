@@ -393,9 +393,13 @@ def test_newer_items_numbered_lower_are_read_from_the_recency_index_not_every_lo
     with tenancy.using_tenant(acme.tenant) as active:
         last = ItemOrdinal.objects.order_by("-ordinal")[10]
 
-        plan = explained(active.alias, postings.NEWER_NUMBERED_LOWER, [last.created, last.ordinal - 10])
+        vendor = connections[active.alias].vendor
+        statement = postings.ENGINES[vendor].newer_numbered_lower
+        plan = explained(active.alias, statement, [last.created, last.ordinal - 10])
 
     assert "item_ordinal_recent" in plan, plan
+    if vendor == "postgresql":  # the ordinal bounds the index scan: no row of a newer item is fetched to test it
+        assert "Filter" not in plan, plan
 
 
 def test_a_page_of_many_posted_matches_reads_no_filter_rows(catalogue, outsider, kind, monkeypatch):
