@@ -360,14 +360,33 @@ class Environment:
             check=True,
             env={**os.environ, "POSTGRES_OPTIONS": options},
         )
-        import psycopg
-
-        with psycopg.connect(
-            host="127.0.0.1", port=self.pg_port, user="postgres", dbname="postgres", autocommit=True
-        ) as connection:
+        with self.connect("postgres") as connection:
             if not resume:
                 connection.execute("CREATE DATABASE registry_catalog")
             return str(connection.execute("SHOW server_version").fetchone()[0])
+
+    def connect(self, database: str) -> Any:
+        """A psycopg connection (autocommit) to ``database`` on the bench's PostgreSQL server."""
+        import psycopg
+
+        return psycopg.connect(host="127.0.0.1", port=self.pg_port, user="postgres", dbname=database, autocommit=True)
+
+    def prewarm(self) -> dict[str, int]:
+        """Load every tenant database's tables, then its indexes, into PostgreSQL's shared buffers (pg_prewarm),
+        as a server that has been serving them a while holds them; returns the blocks loaded per database."""
+        with self.connect("registry_catalog") as catalog:
+            names = [row[0] for row in catalog.execute('SELECT "database" FROM tenants_app_tenant ORDER BY 1')]
+        loaded: dict[str, int] = {}
+        for name in names:
+            with self.connect(name) as connection:
+                connection.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+                (blocks,) = connection.execute(
+                    "SELECT coalesce(sum(pg_prewarm(oid)), 0) FROM (SELECT c.oid FROM pg_class c "
+                    "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i') "
+                    "ORDER BY c.relkind DESC) AS relations"  # 'r' before 'i': the indexes are read last, kept first
+                ).fetchone()
+                loaded[name] = int(blocks)
+        return loaded
 
     def stop_postgres(self, keep: bool = False) -> None:
         """Stop and remove the server; with ``keep``, stop it only (``scripts/postgres.sh resume DIR PORT``)."""
@@ -620,30 +639,6 @@ def reseeded(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     call_command("migrate_tenants", verbosity=0)
     seeded["counts"]["reused"] = True
     return seeded
-
-
-def prewarm(environment: Environment) -> dict[str, int]:
-    """Load every tenant database's tables, then its indexes, into PostgreSQL's shared buffers (pg_prewarm),
-    as a server that has been serving them a while holds them; returns the blocks loaded per database."""
-    import psycopg
-
-    loaded: dict[str, int] = {}
-    with psycopg.connect(
-        host="127.0.0.1", port=environment.pg_port, user="postgres", dbname="registry_catalog", autocommit=True
-    ) as catalog:
-        names = [row[0] for row in catalog.execute('SELECT "database" FROM tenants_app_tenant ORDER BY 1')]
-    for name in names:
-        with psycopg.connect(
-            host="127.0.0.1", port=environment.pg_port, user="postgres", dbname=name, autocommit=True
-        ) as connection:
-            connection.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-            blocks = connection.execute(
-                "SELECT coalesce(sum(pg_prewarm(oid)), 0) FROM (SELECT c.oid FROM pg_class c "
-                "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i') "
-                "ORDER BY c.relkind DESC) AS relations"  # 'r' before 'i': the indexes are read last, kept first
-            ).fetchone()
-            loaded[name] = int(blocks[0]) if blocks else 0
-    return loaded
 
 
 def database_bytes(connection: Any) -> int:
@@ -965,8 +960,7 @@ def main() -> int:
     else:
         work = Path(tempfile.mkdtemp(prefix="registry-bench."))
         work.chmod(0o755)  # scripts/postgres.sh runs the server as the "postgres" user, which must reach it
-    environment = Environment(args.database, work, args.port or free_port())
-    environment.postgres_settings = args.postgres_setting
+    environment = Environment(args.database, work, args.port or free_port(), postgres_settings=args.postgres_setting)
     results: dict[str, Any] = {
         "database": args.database,
         "items": args.items,
@@ -986,7 +980,7 @@ def main() -> int:
         results["seed"] = seeded["counts"]
         if args.prewarm and args.database == "postgres":
             started = time.perf_counter()
-            results["prewarmed_blocks"] = prewarm(environment)
+            results["prewarmed_blocks"] = environment.prewarm()
             log(f"prewarmed {results['prewarmed_blocks']} in {time.perf_counter() - started:.1f} s")
         environment.start_server()
         log(f"gunicorn up on port {environment.port}")
