@@ -225,6 +225,9 @@ def reader_indexes() -> list[models.Index]:
             fields=["name", "kind", "public", column, "item", "item_created", "value_type"],
             condition=models.Q(value_type=value_type.value),
             name=f"metadata_readers_{value_type.value}",
+            # A range's edges read their items' ordinals from the number index alone (``MetadataEntry.ordinal``,
+            # PostgreSQL; SQLite, which carries none, ignores an index's included columns).
+            include=["ordinal"] if value_type == ValueType.NUMBER else [],
         )
         for value_type, column in columns.items()
     ]
@@ -242,6 +245,10 @@ class MetadataEntry(models.Model):
     kind = models.CharField(max_length=16)
     public = models.BooleanField()
     item_created = models.BigIntegerField()  # the item's timestamp in microseconds (``items_app.recency``)
+    # PostgreSQL: the item's ordinal (``items_app.postings``), set by a trigger as the row is inserted, so that
+    # a numeric range's edges read their items' ordinals from the number index (at 1,000,000 items 1,683 edge
+    # rows looked each ordinal up: 9.3 ms). SQLite leaves it empty: its edges join the ordinals in-process.
+    ordinal = models.BigIntegerField(null=True, editable=False, serialize=False)
 
     class Meta:
         ordering = ["id"]

@@ -126,12 +126,33 @@ def expected(tenant: Any) -> dict[tuple[Any, ...], set[str]]:
 
 def in_step(tenant: Any) -> bool:
     """Whether the postings (with the changes waiting) hold exactly what the rows say, each item has one
-    ordinal, and fewer changes wait than make a write fold them."""
+    ordinal (which its metadata rows carry where the engine has them do so), and fewer changes wait than make
+    a write fold them."""
     with tenancy.using_tenant(tenant.tenant):
         numbered = sorted(ItemOrdinal.objects.values_list("item", flat=True))
         items = sorted(Item.objects.values_list("pk", flat=True))
         waiting = PostingChange.objects.count()
-    return posted(tenant) == expected(tenant) and numbered == items and waiting < postings.FOLD_AT
+    return (
+        posted(tenant) == expected(tenant)
+        and numbered == items
+        and carried(tenant) == ordinals_of_rows(tenant)
+        and waiting < postings.FOLD_AT
+    )
+
+
+def carried(tenant: Any) -> dict[int, int | None]:
+    """The ordinal each metadata row carries (``MetadataEntry.ordinal``)."""
+    with tenancy.using_tenant(tenant.tenant):
+        return dict(MetadataEntry.objects.values_list("pk", "ordinal"))
+
+
+def ordinals_of_rows(tenant: Any) -> dict[int, int | None]:
+    """The ordinal each metadata row should carry: its item's on PostgreSQL, none on SQLite."""
+    with tenancy.using_tenant(tenant.tenant) as active:
+        if connections[active.alias].vendor != "postgresql":
+            return dict.fromkeys(MetadataEntry.objects.values_list("pk", flat=True))
+        numbered = dict(ItemOrdinal.objects.values_list("item", "ordinal"))
+        return {row: numbered[item] for row, item in MetadataEntry.objects.values_list("pk", "item_id")}
 
 
 @pytest.fixture
@@ -400,6 +421,23 @@ def test_newer_items_numbered_lower_are_read_from_the_recency_index_not_every_lo
     assert "item_ordinal_recent" in plan, plan
     if vendor == "postgresql":  # the ordinal bounds the index scan: no row of a newer item is fetched to test it
         assert "Filter" not in plan, plan
+
+
+@ONE_KIND
+def test_a_ranges_edges_read_their_ordinals_from_the_number_index_alone(acme, owner, kind):
+    for n in range(40):
+        kind.create(owner, f"n-{n:02d}", visibility="public", metadata=[{"name": "epochs", "value": 1000 + 5 * n}])
+    with tenancy.using_tenant(acme.tenant) as active:
+        vendor = connections[active.alias].vendor
+        # Full buckets from 1024 to 1117: edges of 1010 to 1024 and 1117 to 1190.
+        range_ = postings.Range("epochs", ("gte", 1010.0), ("lt", 1190.0))
+        (lower, upper), params = postings._edges(kind.value, range_, 0, [True], vendor)
+        split = lower.count("%s")
+        plans = [explained(active.alias, lower, params[:split]), explained(active.alias, upper, params[split:])]
+
+    assert all("metadata_readers_number" in plan for plan in plans), plans
+    if vendor == "postgresql":  # the ordinals are in the index: no lookup of the ordinals' table, no row read
+        assert all("Index Only Scan" in plan and postings.ORDINALS not in plan for plan in plans), plans
 
 
 def test_a_page_of_many_posted_matches_reads_no_filter_rows(catalogue, outsider, kind, monkeypatch):
