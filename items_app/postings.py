@@ -248,10 +248,10 @@ class SqlitePostings:
     edge_ordinal = "o.ordinal"
 
     def carry_ordinals(self, schema_editor: Any) -> None:
-        pass
+        """Nothing: the rows carry no ordinal on SQLite (``edge_rows`` looks them up)."""
 
     def stop_carrying_ordinals(self, schema_editor: Any) -> None:
-        pass
+        """Nothing: see ``carry_ordinals``."""
 
     def may_fold(self, cursor: Any) -> bool:
         return True  # a writer holds the database's one write lock: nobody folds beside it

@@ -1,8 +1,9 @@
 """On PostgreSQL, each metadata row carries its item's ordinal, included in the number reader index, so that a
 numeric range's edges read their ordinals from that index alone (``MetadataEntry.ordinal``, issue 18: two
 ranges at 1,000,000 items spent 9.3 ms looking up the ordinals of 1,683 edge rows). SQLite keeps the column
-empty and its index as it was. The index goes first and comes back after the ordinals are copied: the copy
-rewrites every row, and at 1,000,000 items each entry of an index it held would be written twice."""
+empty and its index as it was. The number index goes first and is built again after the ordinals are
+copied, so the copy does not update it row by row; built in the copy's transaction, it still holds the rows'
+old versions until a REINDEX (docs/operations.md, Upgrade)."""
 
 from django.db import migrations, models
 
