@@ -152,10 +152,8 @@ def _changes_of(table: str, rows: str, change: int, bucket: Bucket, each: bool =
     itself), each joined to its item's ordinal (``each``: looked up row by row), or with the ordinal the row
     carries (``carried``, ``MetadataEntry.ordinal``); rows without a posting left out."""
     columns, posted = SOURCES[table]
-    if carried:
-        return f"SELECT {columns('r', change, bucket, 'r.ordinal')} FROM {rows} r WHERE {posted('r')}"
-    joined = f"{rows} r {_ordinal_join('r', each)}"
-    return f"SELECT {columns('r', change, bucket, 'o.ordinal')} FROM {joined} WHERE {posted('r')}"
+    source, ordinal = (f"{rows} r", "r.ordinal") if carried else (f"{rows} r {_ordinal_join('r', each)}", "o.ordinal")
+    return f"SELECT {columns('r', change, bucket, ordinal)} FROM {source} WHERE {posted('r')}"
 
 
 def _ordinal_join(row: str, each: bool) -> str:
@@ -244,7 +242,7 @@ class SqlitePostings:
 
     # Each edge row's ordinal looked up: ~1 µs in-process, where a trigger copying it into the row would cost
     # every create a second write of each metadata row (SQLite's triggers cannot change the row they insert).
-    edge_rows = f"{METADATA} r JOIN {ORDINALS} o ON o.item = r.item_id"
+    edge_rows = f"{METADATA} r {_ordinal_join('r', each=False)}"
     edge_ordinal = "o.ordinal"
 
     def carry_ordinals(self, schema_editor: Any) -> None:
@@ -329,7 +327,7 @@ class PostgresPostings:
             f"FOR EACH ROW EXECUTE FUNCTION {self.ORDINAL_COPIED}()"
         )
         schema_editor.execute(self._function(self.FUNCTIONS[METADATA], METADATA, carried=True))
-        recorded = f"{self.FUNCTIONS[METADATA]}_update"
+        recorded = _trigger(self.FUNCTIONS[METADATA], "UPDATE")
         schema_editor.execute(f"ALTER TABLE {METADATA} DISABLE TRIGGER {recorded}")
         schema_editor.execute(f"UPDATE {METADATA} r SET ordinal = o.ordinal FROM {ORDINALS} o WHERE o.item = r.item_id")
         schema_editor.execute(f"ALTER TABLE {METADATA} ENABLE TRIGGER {recorded}")
@@ -403,7 +401,7 @@ class PostgresPostings:
                 ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
             ):
                 schema_editor.execute(
-                    f"CREATE TRIGGER {function}_{operation.lower()} AFTER {operation} ON {table} "
+                    f"CREATE TRIGGER {_trigger(function, operation)} AFTER {operation} ON {table} "
                     f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
                 )
 
@@ -412,9 +410,14 @@ class PostgresPostings:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {ORDINALS}_{operation} ON {ITEMS}")
         schema_editor.execute(f"DROP FUNCTION IF EXISTS {ORDINALS}_changed()")
         for table, function in self.FUNCTIONS.items():
-            for operation in ("insert", "delete", "update"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {function}_{operation} ON {table}")
+            for operation in ("INSERT", "DELETE", "UPDATE"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {_trigger(function, operation)} ON {table}")
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
+
+
+def _trigger(function: str, operation: str) -> str:
+    """The name of the PostgreSQL statement trigger on ``operation`` that runs ``function``."""
+    return f"{function}_{operation.lower()}"
 
 
 ENGINES: dict[str, PostingEngine] = {"sqlite": SqlitePostings(), "postgresql": PostgresPostings()}
